@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+
+	"github.com/scimd/scimd/config"
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/storage/sqlstore"
+)
+
+// openStore opens the store for a management command and applies pending
+// migrations, so the commands work on a fresh database.
+func openStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
+	store, err := sqlstore.Open(cfg.DatabaseURL, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return store, nil
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) error {
+	cfg := config.Default()
+	fs := newFlagSet("migrate", "Apply pending database migrations, each in its own transaction, and exit.", stderr)
+	cfg.BindDatabase(fs)
+	if err := config.Parse(fs, args, getenv); err != nil {
+		return err
+	}
+	store, err := sqlstore.Open(cfg.DatabaseURL, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s) to %s\n", n, sqlstore.Redact(cfg.DatabaseURL))
+	return nil
+}
+
+func account(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) error {
+	if len(args) == 0 {
+		return fmt.Errorf("account needs a subcommand: create or list")
+	}
+	cfg := config.Default()
+	switch args[0] {
+	case "create":
+		fs := newFlagSet("account create NAME", "Make an account (a tenant). Print its id.", stderr)
+		cfg.BindDatabase(fs)
+		if err := config.Parse(fs, args[1:], getenv); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("account create takes one NAME")
+		}
+		store, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		a, err := licensing.CreateAccount(ctx, store, licensing.SystemClock{}, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created account %s (id %s)\nmake a SCIM token with: scimd token create --account %s --scope scim --name okta\n", a.Name, a.ID, a.Name)
+		return nil
+	case "list":
+		fs := newFlagSet("account list", "List accounts.", stderr)
+		cfg.BindDatabase(fs)
+		if err := config.Parse(fs, args[1:], getenv); err != nil {
+			return err
+		}
+		store, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		accounts, err := store.Accounts(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tID\tCREATED")
+		for _, a := range accounts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, a.ID, a.CreatedAt.Format("2006-01-02 15:04:05Z"))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("unknown account subcommand %q (want create or list)", args[0])
+}
+
+func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) error {
+	if len(args) == 0 {
+		return fmt.Errorf("token needs a subcommand: create, list or revoke")
+	}
+	cfg := config.Default()
+	var accountName, scope, name string
+	sub := args[0]
+	purposes := map[string]string{
+		"create": "Make a token for an account and print it once; only its hash is stored.",
+		"list":   "List an account's tokens (never their secrets).",
+		"revoke": "Revoke a token by id: scimd token revoke --account NAME ID",
+	}
+	purpose, ok := purposes[sub]
+	if !ok {
+		return fmt.Errorf("unknown token subcommand %q (want create, list or revoke)", sub)
+	}
+	fs := newFlagSet("token "+sub, purpose, stderr)
+	cfg.BindDatabase(fs)
+	fs.StringVar(&accountName, "account", licensing.DefaultAccountName, "account name")
+	if sub == "create" {
+		fs.StringVar(&scope, "scope", string(licensing.ScopeSCIM), "scope: scim (admin and agent come later)")
+		fs.StringVar(&name, "name", "", "a name that says who uses the token, e.g. okta")
+	}
+	if err := config.Parse(fs, args[1:], getenv); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	acct, err := store.AccountByName(ctx, accountName)
+	if err != nil {
+		return fmt.Errorf("account %q: %w", accountName, err)
+	}
+	switch sub {
+	case "create":
+		sc, err := licensing.ParseScope(scope)
+		if err != nil {
+			return err
+		}
+		if sc != licensing.ScopeSCIM {
+			return fmt.Errorf("scope %q is not served yet: only scim tokens can be made", sc)
+		}
+		t, bearer, err := licensing.IssueToken(ctx, store, licensing.SystemClock{}, acct.ID, name, sc)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", bearer)
+		fmt.Fprintf(stderr, "token %s (%s, scope %s) for account %s: shown only now\n", t.ID, t.Name, t.Scope, acct.Name)
+		return nil
+	case "list":
+		tokens, err := store.Tokens(ctx, acct.ID)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tREVOKED")
+		for _, t := range tokens {
+			revoked := "-"
+			if t.RevokedAt != nil {
+				revoked = t.RevokedAt.Format("2006-01-02 15:04:05Z")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, t.CreatedAt.Format("2006-01-02 15:04:05Z"), revoked)
+		}
+		return tw.Flush()
+	default:
+		if fs.NArg() != 1 {
+			return fmt.Errorf("token revoke takes one token ID (see scimd token list)")
+		}
+		if err := store.RevokeToken(ctx, acct.ID, fs.Arg(0), licensing.SystemClock{}.Now()); err != nil {
+			return fmt.Errorf("token %s: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stdout, "revoked token %s\n", fs.Arg(0))
+		return nil
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/elimity-com/scim/schema"
+
+	"github.com/scimd/scimd/config"
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/storage/sqlstore"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) error {
+	cfg := config.Default()
+	fs := newFlagSet("serve", "Run the scimd server: SCIM 2.0 at /scim/v2, health at /healthz and /readyz.", stderr)
+	cfg.BindServe(fs)
+	if err := config.Parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+
+	// Entra ID sends booleans as strings ("False"); elimity accepts them
+	// only with this process-wide switch, the one global scimd sets.
+	schema.SetAllowStringValues(true)
+
+	store, err := sqlstore.Open(cfg.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if cfg.Migrate {
+		n, err := store.Migrate(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			log.Info("applied database migrations", "count", n)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	if err := firstStart(ctx, store, cfg, ln.Addr(), stdout); err != nil {
+		ln.Close()
+		return err
+	}
+
+	scimBase := ""
+	if cfg.BaseURL != "" {
+		scimBase = strings.TrimSuffix(cfg.BaseURL, "/") + server.SCIMPath
+	}
+	scimServer, err := scim.New(store, scim.Options{
+		BaseURL:         scimBase,
+		MountPath:       server.SCIMPath,
+		DefaultPageSize: cfg.DefaultPageSize,
+		MaxPageSize:     cfg.MaxPageSize,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		Clock:           licensing.SystemClock{},
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	handler := server.New(server.Options{Store: store, Logger: log, SCIM: scimServer})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("scimd listening", "addr", ln.Addr().String(), "database", sqlstore.Redact(cfg.DatabaseURL), "version", buildVersion())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// firstStart makes the default account and its SCIM token on an empty
+// database and prints them, once.
+func firstStart(ctx context.Context, store licensing.Store, cfg config.Config, addr net.Addr, stdout io.Writer) error {
+	account, bearer, err := licensing.Bootstrap(ctx, store, licensing.SystemClock{})
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	if bearer == "" {
+		return nil
+	}
+	base := strings.TrimSuffix(cfg.BaseURL, "/")
+	if base == "" {
+		port := "8080"
+		if a, ok := addr.(*net.TCPAddr); ok {
+			port = fmt.Sprint(a.Port)
+		}
+		base = "http://localhost:" + port
+	}
+	fmt.Fprintf(stdout, `
+First start: created account %q.
+  SCIM base URL: %s%s
+  Bearer token:  %s
+This token is shown only now; store it in your identity provider.
+Make more with: scimd token create --account %s --scope scim --name okta
+
+`, account.Name, base, server.SCIMPath, bearer, account.Name)
+	return nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

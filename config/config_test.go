@@ -1,0 +1,69 @@
+package config
+
+import (
+	"flag"
+	"strings"
+	"testing"
+)
+
+func TestParseFlagsBeatEnvironmentBeatDefaults(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.BindServe(fs)
+	env := map[string]string{
+		"SCIMD_DATABASE_URL":   "postgres://db/x",
+		"SCIMD_LISTEN":         ":9999",
+		"SCIMD_MAX_BODY_BYTES": "4096",
+	}
+	err := Parse(fs, []string{"--listen", ":7000"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":7000" {
+		t.Errorf("listen = %q, want the flag's :7000", c.Listen)
+	}
+	if c.DatabaseURL != "postgres://db/x" {
+		t.Errorf("database url = %q, want the environment's", c.DatabaseURL)
+	}
+	if c.MaxBodyBytes != 4096 {
+		t.Errorf("max body = %d, want 4096", c.MaxBodyBytes)
+	}
+	if c.MaxPageSize != Default().MaxPageSize {
+		t.Errorf("max page size = %d, want the default", c.MaxPageSize)
+	}
+}
+
+func TestParseReportsBadEnvironment(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.BindServe(fs)
+	err := Parse(fs, nil, func(k string) string {
+		if k == "SCIMD_MAX_PAGE_SIZE" {
+			return "lots"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "SCIMD_MAX_PAGE_SIZE") {
+		t.Fatalf("err = %v, want one naming SCIMD_MAX_PAGE_SIZE", err)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := Default()
+	c.DatabaseURL = ""
+	c.BaseURL = "ftp:/nowhere"
+	c.MaxBodyBytes = 1
+	c.LogLevel = "loud"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a broken config")
+	}
+	for _, want := range []string{"database-url", "base-url", "max-body-bytes", "log-level"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	if err := Default().Validate(); err != nil {
+		t.Errorf("default config invalid: %v", err)
+	}
+}

@@ -1,0 +1,90 @@
+// Package testenv opens the real databases tests run against: SQLite in a
+// temporary directory always, and PostgreSQL when SCIMD_TEST_POSTGRES
+// holds a URL. With CI=true a missing or unreachable PostgreSQL fails the
+// test instead of skipping it. Only tests import this package.
+package testenv
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/storage/sqlstore"
+)
+
+// PostgresEnv names the variable holding the PostgreSQL test URL.
+const PostgresEnv = "SCIMD_TEST_POSTGRES"
+
+// Backend is a named way to open a migrated store for a test.
+type Backend struct {
+	Name string
+	Open func(t testing.TB) *sqlstore.Store
+}
+
+// Backends returns SQLite and, when configured, PostgreSQL. Under CI=true
+// PostgreSQL must be configured.
+func Backends(t testing.TB) []Backend {
+	t.Helper()
+	backends := []Backend{{Name: "sqlite", Open: SQLite}}
+	if os.Getenv(PostgresEnv) != "" {
+		backends = append(backends, Backend{Name: "postgres", Open: Postgres})
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but %s is not set: the PostgreSQL tests must run in CI", PostgresEnv)
+	}
+	return backends
+}
+
+// SQLite opens a migrated SQLite store in a fresh temporary directory.
+func SQLite(t testing.TB) *sqlstore.Store {
+	t.Helper()
+	return open(t, "sqlite:"+filepath.Join(t.TempDir(), "scimd.db"))
+}
+
+// Postgres opens a migrated store on the PostgreSQL of SCIMD_TEST_POSTGRES.
+// Tests share that database: each must work in accounts of its own.
+func Postgres(t testing.TB) *sqlstore.Store {
+	t.Helper()
+	url := os.Getenv(PostgresEnv)
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not set", PostgresEnv)
+		}
+		t.Skipf("%s not set", PostgresEnv)
+	}
+	return open(t, url)
+}
+
+func open(t testing.TB, url string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(url, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("open %s: %v", sqlstore.Redact(url), err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("database %s unreachable: %v", sqlstore.Redact(url), err)
+	}
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate %s: %v", sqlstore.Redact(url), err)
+	}
+	return s
+}
+
+// Account makes a fresh account with a random name and a SCIM token for
+// it, returning the account and the bearer string.
+func Account(t testing.TB, store licensing.Store) (licensing.Account, string) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := licensing.CreateAccount(ctx, store, licensing.SystemClock{}, "t-"+licensing.NewID()[:13])
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	_, bearer, err := licensing.IssueToken(ctx, store, licensing.SystemClock{}, a.ID, "test", licensing.ScopeSCIM)
+	if err != nil {
+		t.Fatalf("issue token: %v", err)
+	}
+	return a, bearer
+}

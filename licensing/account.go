@@ -1,0 +1,123 @@
+package licensing
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Account is a customer (tenant). Every other object belongs to exactly one
+// account and is never visible from another.
+type Account struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// ValidateAccountName reports whether name can name an account: 1 to 63
+// lower-case letters, digits, dots, dashes or underscores, starting with a
+// letter or digit.
+func ValidateAccountName(name string) error {
+	if !accountName.MatchString(name) {
+		return fmt.Errorf("%w: account name %q must be 1-63 characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit", ErrInvalid, name)
+	}
+	return nil
+}
+
+// Scope says which interface a token opens.
+type Scope string
+
+// The scopes a token can have.
+const (
+	ScopeSCIM  Scope = "scim"
+	ScopeAdmin Scope = "admin"
+	ScopeAgent Scope = "agent"
+)
+
+// ParseScope returns the scope named s, or ErrInvalid.
+func ParseScope(s string) (Scope, error) {
+	switch Scope(s) {
+	case ScopeSCIM, ScopeAdmin, ScopeAgent:
+		return Scope(s), nil
+	}
+	return "", fmt.Errorf("%w: unknown scope %q (want scim, admin or agent)", ErrInvalid, s)
+}
+
+// Token is an API credential bound to one account and one scope. Only the
+// SHA-256 hash of the secret is stored; the secret is shown once, when the
+// token is made.
+type Token struct {
+	ID        string
+	AccountID string
+	Name      string
+	Scope     Scope
+	Hash      []byte
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+const tokenPrefix = "scimd_"
+
+// NewToken makes a token for the account and returns it with the bearer
+// string to hand to the client. The bearer string has the form
+// scimd_<id>_<secret>; the id lets the store find the token, the secret is
+// compared by hash in constant time.
+func NewToken(accountID, name string, scope Scope, now time.Time) (Token, string, error) {
+	idBytes := make([]byte, 8)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(idBytes); err != nil {
+		return Token{}, "", err
+	}
+	if _, err := rand.Read(secret); err != nil {
+		return Token{}, "", err
+	}
+	id := hex.EncodeToString(idBytes)
+	bearer := tokenPrefix + id + "_" + base64.RawURLEncoding.EncodeToString(secret)
+	return Token{
+		ID:        id,
+		AccountID: accountID,
+		Name:      name,
+		Scope:     scope,
+		Hash:      HashToken(bearer),
+		CreatedAt: now,
+	}, bearer, nil
+}
+
+// HashToken returns the stored form of a bearer string.
+func HashToken(bearer string) []byte {
+	sum := sha256.Sum256([]byte(bearer))
+	return sum[:]
+}
+
+// TokenID extracts the token id from a bearer string, or reports false if
+// the string does not have the shape of a scimd token.
+func TokenID(bearer string) (string, bool) {
+	rest, ok := strings.CutPrefix(bearer, tokenPrefix)
+	if !ok {
+		return "", false
+	}
+	id, secret, ok := strings.Cut(rest, "_")
+	if !ok || len(id) != 16 || secret == "" {
+		return "", false
+	}
+	if _, err := hex.DecodeString(id); err != nil {
+		return "", false
+	}
+	return id, true
+}
+
+// Matches reports, in constant time, whether bearer is this token's secret.
+func (t Token) Matches(bearer string) bool {
+	return subtle.ConstantTimeCompare(t.Hash, HashToken(bearer)) == 1
+}
+
+// Active reports whether the token has not been revoked.
+func (t Token) Active() bool { return t.RevokedAt == nil }

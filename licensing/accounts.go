@@ -1,0 +1,80 @@
+package licensing
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// NewID returns a random RFC 4122 version 4 UUID string, the form of every
+// id scimd hands out.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// CreateAccount makes an account with the name. It returns ErrInvalid for
+// a malformed name and ErrConflict if the name is taken.
+func CreateAccount(ctx context.Context, store Store, clock Clock, name string) (Account, error) {
+	if err := ValidateAccountName(name); err != nil {
+		return Account{}, err
+	}
+	a := Account{ID: NewID(), Name: name, CreatedAt: clock.Now()}
+	if err := store.CreateAccount(ctx, a); err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// IssueToken makes a token for the account and returns it with its bearer
+// string, which is shown once and never stored.
+func IssueToken(ctx context.Context, store Store, clock Clock, accountID, name string, scope Scope) (Token, string, error) {
+	if name == "" {
+		return Token{}, "", fmt.Errorf("%w: a token needs a name", ErrInvalid)
+	}
+	t, bearer, err := NewToken(accountID, name, scope, clock.Now())
+	if err != nil {
+		return Token{}, "", err
+	}
+	if err := store.CreateToken(ctx, t); err != nil {
+		return Token{}, "", err
+	}
+	return t, bearer, nil
+}
+
+// DefaultAccountName is the account made on first start.
+const DefaultAccountName = "default"
+
+// Bootstrap makes, on a store with no account at all, the account
+// "default" and a SCIM token for it, and returns the bearer string to show
+// once. On any other store it changes nothing and returns "". Several
+// processes may race to bootstrap: exactly one of them gets the token.
+func Bootstrap(ctx context.Context, store Store, clock Clock) (Account, string, error) {
+	accounts, err := store.Accounts(ctx)
+	if err != nil {
+		return Account{}, "", err
+	}
+	if len(accounts) > 0 {
+		return Account{}, "", nil
+	}
+	a, err := CreateAccount(ctx, store, clock, DefaultAccountName)
+	if errors.Is(err, ErrConflict) {
+		return Account{}, "", nil
+	}
+	if err != nil {
+		return Account{}, "", err
+	}
+	_, bearer, err := IssueToken(ctx, store, clock, a.ID, "first-start scim token", ScopeSCIM)
+	if err != nil {
+		return Account{}, "", err
+	}
+	return a, bearer, nil
+}

@@ -1,0 +1,58 @@
+package licensing
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// User is a SCIM user of an account; an agent is a user of the agent app.
+//
+// The columns that identity providers look users up by are fields; the
+// rest of the SCIM representation (name, emails, extensions, ...) is kept
+// as a JSON document in Doc, keyed by canonical attribute names, without
+// id, meta or password.
+type User struct {
+	AccountID    string
+	ID           string
+	UserName     string
+	ExternalID   string
+	DisplayName  string
+	Active       bool
+	Doc          json.RawMessage
+	Created      time.Time
+	LastModified time.Time
+	// Version increases by one with every change; it is the ETag.
+	Version int64
+}
+
+// MemberType says whether a group member is a user or a group.
+type MemberType string
+
+// The kinds of group member.
+const (
+	MemberUser  MemberType = "User"
+	MemberGroup MemberType = "Group"
+)
+
+// Member is one member of a group.
+type Member struct {
+	ID   string
+	Type MemberType
+	// Display is the member's display name (user's displayName or userName,
+	// group's displayName), filled by the store on read.
+	Display string
+}
+
+// Group is a SCIM group of an account. Doc holds the representation
+// without id, meta and members.
+type Group struct {
+	AccountID    string
+	ID           string
+	DisplayName  string
+	ExternalID   string
+	Doc          json.RawMessage
+	Members      []Member
+	Created      time.Time
+	LastModified time.Time
+	Version      int64
+}

@@ -1,0 +1,9 @@
+// Package licensing is the domain core of scimd: accounts and their API
+// tokens, the directory of users and groups that identity providers
+// provision, and (as the seat engine grows) products, subscriptions,
+// assignments, seats and sessions.
+//
+// It owns the Store port that every storage backend implements and the
+// domain errors that adapters translate at their boundary. It imports the
+// standard library only: no HTTP, no SQL driver, no SCIM library.
+package licensing

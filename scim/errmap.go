@@ -1,0 +1,53 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+
+	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/licensing"
+)
+
+// errPreconditionFailed answers an If-Match that names another version.
+var errPreconditionFailed = &requestError{Status: http.StatusPreconditionFailed, Detail: "The resource has changed: its version does not match If-Match."}
+
+// errNotModified answers a GET whose If-None-Match names the current version.
+var errNotModified = &requestError{Status: http.StatusNotModified}
+
+// toSCIMError is the one place where errors become SCIM errors. It always
+// returns an errors.ScimError value (elimity turns anything else into a 500
+// carrying the error text). Errors that are not the client's fault are
+// logged with the request id and answered with a plain "internal error".
+func toSCIMError(ctx context.Context, what string, err error) scimerrors.ScimError {
+	var re *requestError
+	var se scimerrors.ScimError
+	var sep *scimerrors.ScimError
+	switch {
+	case errors.As(err, &re):
+		return scimerrors.ScimError{Status: re.Status, ScimType: scimerrors.ScimType(re.ScimType), Detail: re.Detail}
+	case errors.As(err, &se):
+		return se
+	case errors.As(err, &sep) && sep != nil:
+		return *sep
+	case errors.Is(err, licensing.ErrNotFound):
+		return scimerrors.ScimError{Status: http.StatusNotFound, Detail: what + " not found."}
+	case errors.Is(err, licensing.ErrConflict):
+		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: what + " conflicts with an existing one: " + uniqueAttr(what) + " is already in use."}
+	case errors.Is(err, licensing.ErrInvalid) && what == "Group":
+		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: "Every member must be a user or another group of this account."}
+	case errors.Is(err, licensing.ErrStale):
+		return scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: "The resource has changed: its version does not match If-Match."}
+	}
+	logctx.From(ctx).Error("scim request failed", "what", what, "err", err)
+	return scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: "internal error"}
+}
+
+func uniqueAttr(what string) string {
+	if what == "Group" {
+		return "displayName"
+	}
+	return "userName"
+}

@@ -1,0 +1,430 @@
+package scim
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elimity-com/scim/schema"
+	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/schemas"
+)
+
+// Shorthands for expected conditions.
+func str(path ...string) licensing.Attr {
+	return licensing.Attr{Path: path, Kind: licensing.KindString}
+}
+
+func strExact(path ...string) licensing.Attr {
+	return licensing.Attr{Path: path, Kind: licensing.KindString, CaseExact: true}
+}
+
+func cmp(a licensing.Attr, op licensing.Op, v any) licensing.Compare {
+	return licensing.Compare{Attr: a, Op: op, Value: v}
+}
+
+func TestCompileFilter(t *testing.T) {
+	user, group := schemas.User(), schemas.Group()
+	created := time.Date(2011, 5, 13, 4, 42, 34, 0, time.UTC)
+	tests := []struct {
+		name   string
+		rt     schemas.Resource
+		filter string
+		want   licensing.Cond
+	}{
+		{"okta existence check", user, `userName eq "ann@example.com"`,
+			cmp(str("userName"), licensing.OpEq, "ann@example.com")},
+		{"names are case-insensitive", user, `USERNAME Eq "Ann"`,
+			cmp(str("userName"), licensing.OpEq, "Ann")},
+		{"externalId is case-exact", user, `externalId eq "abc"`,
+			cmp(strExact("externalId"), licensing.OpEq, "abc")},
+		{"id", user, `id eq "42"`, cmp(strExact("id"), licensing.OpEq, "42")},
+		{"core URN prefix", user, `urn:ietf:params:scim:schemas:core:2.0:User:userName sw "a"`,
+			cmp(str("userName"), licensing.OpSw, "a")},
+		{"core URN prefix is case-insensitive", user, `URN:IETF:params:scim:schemas:core:2.0:user:userName ew "a"`,
+			cmp(str("userName"), licensing.OpEw, "a")},
+		{"extension attribute", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7"`,
+			cmp(str(schemas.EnterpriseURN, "employeeNumber"), licensing.OpEq, "7")},
+		{"extension sub-attribute", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1"`,
+			cmp(str(schemas.EnterpriseURN, "manager", "value"), licensing.OpEq, "m1")},
+		{"extension attribute mis-cased", user, `urn:ietf:params:scim:schemas:extension:Enterprise:2.0:User:EMPLOYEENUMBER pr`,
+			cmp(str(schemas.EnterpriseURN, "employeeNumber"), licensing.OpPr, nil)},
+		{"sub-attribute", user, `name.familyName co "O'Malley"`,
+			cmp(str("name", "familyName"), licensing.OpCo, "O'Malley")},
+		{"boolean", user, `active eq false`,
+			licensing.Compare{Attr: licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: false}},
+		{"dateTime", user, `meta.lastModified gt "2011-05-13T04:42:34Z"`,
+			licensing.Compare{Attr: licensing.Attr{Path: []string{"meta", "lastModified"}, Kind: licensing.KindDateTime}, Op: licensing.OpGt, Value: created}},
+		{"present", user, `title pr`, cmp(str("title"), licensing.OpPr, nil)},
+		{"eq null is absent", user, `title eq null`,
+			licensing.Not{Cond: cmp(str("title"), licensing.OpPr, nil)}},
+		{"ne null is present", user, `title ne null`, cmp(str("title"), licensing.OpPr, nil)},
+		{"escaped string", user, `displayName eq "a \"quoted\" name\\"`,
+			cmp(str("displayName"), licensing.OpEq, `a "quoted" name\`)},
+		{"and binds tighter than or", user, `title pr and userType eq "Employee" or nickName ne "x"`,
+			licensing.Or{
+				Left:  licensing.And{Left: cmp(str("title"), licensing.OpPr, nil), Right: cmp(str("userType"), licensing.OpEq, "Employee")},
+				Right: cmp(str("nickName"), licensing.OpNe, "x"),
+			}},
+		{"parentheses and not", user, `userType eq "Employee" and not (emails co "example.com" or emails.value co "example.org")`,
+			licensing.And{
+				Left: cmp(str("userType"), licensing.OpEq, "Employee"),
+				Right: licensing.Not{Cond: licensing.Or{
+					Left:  licensing.Any{Attr: str("emails"), Cond: cmp(str("value"), licensing.OpCo, "example.com")},
+					Right: licensing.Any{Attr: str("emails"), Cond: cmp(str("value"), licensing.OpCo, "example.org")},
+				}},
+			}},
+		{"multi-valued sub-attribute", user, `emails.type eq "work"`,
+			licensing.Any{Attr: str("emails"), Cond: cmp(str("type"), licensing.OpEq, "work")}},
+		{"multi-valued without sub-attribute means value", user, `emails eq "ann@example.com"`,
+			licensing.Any{Attr: str("emails"), Cond: cmp(str("value"), licensing.OpEq, "ann@example.com")}},
+		{"value path", user, `emails[type eq "work" and primary eq true]`,
+			licensing.Any{Attr: str("emails"), Cond: licensing.And{
+				Left:  cmp(str("type"), licensing.OpEq, "work"),
+				Right: licensing.Compare{Attr: licensing.Attr{Path: []string{"primary"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: true},
+			}}},
+		{"value path with not", user, `emails[not (type eq "home")]`,
+			licensing.Any{Attr: str("emails"), Cond: licensing.Not{Cond: cmp(str("type"), licensing.OpEq, "home")}}},
+		{"value path mis-cased", user, `EMAILS[TYPE eq "work"]`,
+			licensing.Any{Attr: str("emails"), Cond: cmp(str("type"), licensing.OpEq, "work")}},
+		{"value path and attribute", user, `userType eq "Employee" and emails[type eq "work" and value co "@example.com"]`,
+			licensing.And{
+				Left: cmp(str("userType"), licensing.OpEq, "Employee"),
+				Right: licensing.Any{Attr: str("emails"), Cond: licensing.And{
+					Left:  cmp(str("type"), licensing.OpEq, "work"),
+					Right: cmp(str("value"), licensing.OpCo, "@example.com"),
+				}},
+			}},
+		{"value path on a single-valued complex attribute", user, `name[givenName eq "Ann" or familyName eq "Lee"]`,
+			licensing.Or{Left: cmp(str("name", "givenName"), licensing.OpEq, "Ann"), Right: cmp(str("name", "familyName"), licensing.OpEq, "Lee")}},
+		{"complex present", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager pr`,
+			licensing.Or{
+				Left: licensing.Or{
+					Left:  cmp(str(schemas.EnterpriseURN, "manager", "value"), licensing.OpPr, nil),
+					Right: cmp(strExact(schemas.EnterpriseURN, "manager", "$ref"), licensing.OpPr, nil),
+				},
+				Right: cmp(str(schemas.EnterpriseURN, "manager", "displayName"), licensing.OpPr, nil),
+			}},
+		{"entra group lookup", group, `displayName eq "Sales"`, cmp(str("displayName"), licensing.OpEq, "Sales")},
+		{"group members value", group, `members[value eq "u1"]`,
+			licensing.Any{Attr: str("members"), Cond: cmp(str("value"), licensing.OpEq, "u1")}},
+		{"group members", group, `members eq "u1"`,
+			licensing.Any{Attr: str("members"), Cond: cmp(str("value"), licensing.OpEq, "u1")}},
+		{"group members type", group, `members.type eq "User"`,
+			licensing.Any{Attr: str("members"), Cond: cmp(str("type"), licensing.OpEq, "User")}},
+		{"group core URN", group, `urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "x"`,
+			cmp(str("displayName"), licensing.OpEq, "x")},
+		{"entra random test value", user, `userName eq "1e6d4c0f-a6a0-4e1c-b8f5-2d7a4e9d5d2b"`,
+			cmp(str("userName"), licensing.OpEq, "1e6d4c0f-a6a0-4e1c-b8f5-2d7a4e9d5d2b")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := compileFilter(tt.filter, tt.rt)
+			if err != nil {
+				t.Fatalf("compileFilter(%q) error: %v", tt.filter, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("compileFilter(%q)\n got %#v\nwant %#v", tt.filter, got, tt.want)
+			}
+			checkCondPaths(t, got, tt.rt)
+		})
+	}
+}
+
+func TestCompileFilterTypes(t *testing.T) {
+	rt := testResource()
+	tests := []struct {
+		filter string
+		want   licensing.Cond
+	}{
+		{`urn:example:params:scim:schemas:test:2.0:Thing:count gt 3`,
+			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "count"}, Kind: licensing.KindInt}, Op: licensing.OpGt, Value: int64(3)}},
+		{`urn:example:params:scim:schemas:test:2.0:Thing:count eq -2.0e0`,
+			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "count"}, Kind: licensing.KindInt}, Op: licensing.OpEq, Value: int64(-2)}},
+		{`urn:example:params:scim:schemas:test:2.0:Thing:ratio le 2`,
+			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "ratio"}, Kind: licensing.KindDecimal}, Op: licensing.OpLe, Value: float64(2)}},
+		{`urn:example:params:scim:schemas:test:2.0:Thing:ratio ge 0.5`,
+			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "ratio"}, Kind: licensing.KindDecimal}, Op: licensing.OpGe, Value: 0.5}},
+		{`urn:example:params:scim:schemas:test:2.0:Thing:tags eq "red"`,
+			licensing.Any{Attr: str(testExtURN, "tags"), Cond: cmp(str(), licensing.OpEq, "red")}},
+		{`urn:example:params:scim:schemas:test:2.0:Thing:tags[value sw "r"]`,
+			licensing.Any{Attr: str(testExtURN, "tags"), Cond: cmp(str(), licensing.OpSw, "r")}},
+		{`urn:example:params:scim:schemas:test:2.0:Thing:blob eq "AAAA"`,
+			cmp(strExact(testExtURN, "blob"), licensing.OpEq, "AAAA")},
+	}
+	for _, tt := range tests {
+		got, err := compileFilter(tt.filter, rt)
+		if err != nil {
+			t.Errorf("compileFilter(%q) error: %v", tt.filter, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("compileFilter(%q)\n got %#v\nwant %#v", tt.filter, got, tt.want)
+		}
+	}
+}
+
+func TestCompileFilterErrors(t *testing.T) {
+	user, group := schemas.User(), schemas.Group()
+	tests := []struct {
+		name   string
+		rt     schemas.Resource
+		filter string
+		detail string // a part of the detail, naming the problem
+	}{
+		{"empty", user, ``, "empty"},
+		{"syntax", user, `userName eq`, "cannot be parsed"},
+		{"unquoted string", user, `userName eq ann`, "cannot be parsed"},
+		{"unknown operator", user, `userName xx "a"`, "cannot be parsed"},
+		{"unknown attribute", user, `shoeSize eq "42"`, `"shoeSize"`},
+		{"unknown sub-attribute", user, `name.nickName eq "x"`, `"name.nickName"`},
+		{"sub-attribute of a simple attribute", user, `userName.value eq "x"`, `"userName.value"`},
+		{"unknown URN", user, `urn:ietf:params:scim:schemas:extension:other:2.0:User:x eq "y"`, `urn:ietf:params:scim:schemas:extension:other:2.0:User`},
+		{"unknown extension attribute", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:shoeSize eq "y"`, "shoeSize"},
+		{"extension attribute without URN", user, `employeeNumber eq "7"`, `"employeeNumber"`},
+		{"unknown value path sub-attribute", user, `emails[kind eq "work"]`, `"emails.kind"`},
+		{"URN inside value path", user, `emails[urn:ietf:params:scim:schemas:core:2.0:User:type eq "work"]`, "emails"},
+		{"password", user, `password eq "secret"`, `"password" is not filterable`},
+		{"schemas", user, `schemas eq "urn:x"`, "not filterable"},
+		{"meta.resourceType", user, `meta.resourceType eq "User"`, "not filterable"},
+		{"meta.location", user, `meta.location eq "x"`, "not filterable"},
+		{"group members display", group, `members.display eq "Ann"`, "not filterable"},
+		{"group members display in value path", group, `members[display eq "Ann"]`, "not filterable"},
+		{"group members $ref", group, `members.$ref eq "x"`, "not filterable"},
+		{"user attribute on group", group, `userName eq "x"`, `"userName"`},
+		{"string for boolean", user, `active eq "true"`, "true or false"},
+		{"number for string", user, `userName eq 42`, "a string"},
+		{"boolean for string", user, `userName eq true`, "a string"},
+		{"ordering on boolean", user, `active gt false`, `"gt" does not apply`},
+		{"contains on boolean", user, `active co true`, `"co" does not apply`},
+		{"ordering on boolean in value path", user, `emails[primary lt true]`, `"lt" does not apply`},
+		{"bad dateTime", user, `meta.created gt "yesterday"`, "RFC 3339"},
+		{"number for dateTime", user, `meta.created gt 5`, "RFC 3339"},
+		{"contains on dateTime", user, `meta.created co "2011"`, `"co" does not apply`},
+		{"complex compared", user, `name eq "Ann"`, "complex"},
+		{"null ordering", user, `title gt null`, "null"},
+		{"value path on simple attribute", user, `userName[value eq "x"]`, "neither complex nor multi-valued"},
+		{"value path on a sub-attribute", user, `name.givenName[value eq "x"]`, "not a sub-attribute"},
+		{"too long", user, `userName eq "` + strings.Repeat("a", maxFilterLength) + `"`, "longer than"},
+		{"too deep", user, strings.Repeat("(", 40) + `userName pr` + strings.Repeat(")", 40), "nests deeper"},
+		{"too deep with not", user, strings.Repeat("not(", 40) + `userName pr` + strings.Repeat(")", 40), "nests deeper"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := compileFilter(tt.filter, tt.rt)
+			if err == nil {
+				t.Fatalf("compileFilter(%q) = %#v, want an error", tt.filter, got)
+			}
+			assertRequestError(t, err, "invalidFilter", tt.detail)
+		})
+	}
+}
+
+func TestCompileFilterDateTimeOffset(t *testing.T) {
+	got, err := compileFilter(`meta.created le "2011-05-13T06:42:34+02:00"`, schemas.User())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := got.(licensing.Compare)
+	if !ok {
+		t.Fatalf("got %#v, want a Compare", got)
+	}
+	v, ok := c.Value.(time.Time)
+	if !ok || !v.Equal(time.Date(2011, 5, 13, 4, 42, 34, 0, time.UTC)) {
+		t.Errorf("value = %#v, want 2011-05-13T04:42:34Z", c.Value)
+	}
+	if c.Op != licensing.OpLe || c.Attr.Kind != licensing.KindDateTime || !reflect.DeepEqual(c.Attr.Path, []string{"meta", "created"}) {
+		t.Errorf("got %#v", c)
+	}
+}
+
+func TestCompileFilterParenthesesInStringsDoNotCount(t *testing.T) {
+	f := `displayName eq "` + strings.Repeat("(", 100) + `"`
+	if _, err := compileFilter(f, schemas.User()); err != nil {
+		t.Fatalf("compileFilter: %v", err)
+	}
+	deep := strings.Repeat("(", maxFilterDepth) + `userName pr` + strings.Repeat(")", maxFilterDepth)
+	if _, err := compileFilter(deep, schemas.User()); err != nil {
+		t.Fatalf("compileFilter at the depth limit: %v", err)
+	}
+}
+
+func TestCompileFilterContainsParserPanic(t *testing.T) {
+	saved := parseFilterHook
+	t.Cleanup(func() { parseFilterHook = saved })
+	parseFilterHook = func([]byte) (filter.Expression, error) { panic("boom") }
+	_, err := compileFilter(`userName eq "x"`, schemas.User())
+	assertRequestError(t, err, "invalidFilter", "cannot be parsed")
+}
+
+func TestCompileSortBy(t *testing.T) {
+	user, group := schemas.User(), schemas.Group()
+	tests := []struct {
+		rt   schemas.Resource
+		raw  string
+		want *licensing.Attr
+	}{
+		{user, "", nil},
+		{user, "  ", nil},
+		{user, "userName", &licensing.Attr{Path: []string{"userName"}, Kind: licensing.KindString}},
+		{user, "USERNAME", &licensing.Attr{Path: []string{"userName"}, Kind: licensing.KindString}},
+		{user, "externalId", &licensing.Attr{Path: []string{"externalId"}, Kind: licensing.KindString, CaseExact: true}},
+		{user, "name.familyName", &licensing.Attr{Path: []string{"name", "familyName"}, Kind: licensing.KindString}},
+		{user, "meta.lastModified", &licensing.Attr{Path: []string{"meta", "lastModified"}, Kind: licensing.KindDateTime}},
+		{user, "active", &licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}},
+		{user, "urn:ietf:params:scim:schemas:core:2.0:User:displayName", &licensing.Attr{Path: []string{"displayName"}, Kind: licensing.KindString}},
+		{user, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+			&licensing.Attr{Path: []string{schemas.EnterpriseURN, "manager", "value"}, Kind: licensing.KindString}},
+		{group, "displayName", &licensing.Attr{Path: []string{"displayName"}, Kind: licensing.KindString}},
+	}
+	for _, tt := range tests {
+		got, err := compileSortBy(tt.raw, tt.rt)
+		if err != nil {
+			t.Errorf("compileSortBy(%q) error: %v", tt.raw, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("compileSortBy(%q) = %#v, want %#v", tt.raw, got, tt.want)
+		}
+	}
+	bad := []struct{ raw, detail string }{
+		{"emails", `"emails"`},
+		{"emails.value", `"emails.value"`},
+		{"name", "complex"},
+		{"password", `"password"`},
+		{"shoeSize", `"shoeSize"`},
+		{"meta.resourceType", `"meta.resourceType"`},
+		{"urn:ietf:params:scim:schemas:extension:other:2.0:User:x", "urn:ietf:params:scim:schemas:extension:other:2.0:User"},
+		{"userName eq", "not an attribute path"},
+	}
+	for _, tt := range bad {
+		_, err := compileSortBy(tt.raw, user)
+		assertRequestError(t, err, "invalidValue", tt.detail)
+	}
+}
+
+// testExtURN is the URN of the extension testResource adds, which has an
+// attribute of every type.
+const testExtURN = "urn:example:params:scim:schemas:test:2.0:Thing"
+
+// testResource is the User resource type with an extension holding
+// attributes of the types and characteristics the core schemas lack.
+func testResource() schemas.Resource {
+	rt := schemas.User()
+	rt.Extensions = append(rt.Extensions, schema.Schema{
+		ID: testExtURN,
+		Attributes: []schema.CoreAttribute{
+			schema.SimpleCoreAttribute(schema.SimpleNumberParams(schema.NumberParams{Name: "count", Type: schema.AttributeTypeInteger()})),
+			schema.SimpleCoreAttribute(schema.SimpleNumberParams(schema.NumberParams{Name: "ratio", Type: schema.AttributeTypeDecimal()})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "tags", MultiValued: true})),
+			schema.SimpleCoreAttribute(schema.SimpleBinaryParams(schema.BinaryParams{Name: "blob"})),
+			schema.SimpleCoreAttribute(schema.SimpleDateTimeParams(schema.DateTimeParams{Name: "born"})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "code", Mutability: schema.AttributeMutabilityImmutable()})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "locked", Mutability: schema.AttributeMutabilityReadOnly()})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "secret", Returned: schema.AttributeReturnedRequest()})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "always", Returned: schema.AttributeReturnedAlways()})),
+		},
+	})
+	return rt
+}
+
+// assertRequestError checks that err is a request error of the scimType
+// whose detail contains detail.
+func assertRequestError(t *testing.T, err error, scimType, detail string) {
+	t.Helper()
+	var re *requestError
+	if !errors.As(err, &re) {
+		t.Fatalf("error %v (%T) is not a request error", err, err)
+	}
+	if re.ScimType != scimType {
+		t.Errorf("scimType = %q, want %q (detail %q)", re.ScimType, scimType, re.Detail)
+	}
+	if !strings.Contains(re.Detail, detail) {
+		t.Errorf("detail %q does not contain %q", re.Detail, detail)
+	}
+}
+
+// checkCondPaths checks that every attribute path in a condition is one the
+// resource type's schemas define, spelled canonically.
+func checkCondPaths(t testing.TB, c licensing.Cond, rt schemas.Resource) {
+	t.Helper()
+	if problem := condPathProblem(c, rt, nil); problem != "" {
+		t.Errorf("condition %#v: %s", c, problem)
+	}
+}
+
+// condPathProblem describes the first attribute path of c that is not
+// allow-listed, "" when all are. within is the multi-valued attribute
+// whose elements an Any's condition applies to.
+func condPathProblem(c licensing.Cond, rt schemas.Resource, within []string) string {
+	switch c := c.(type) {
+	case licensing.And:
+		if p := condPathProblem(c.Left, rt, within); p != "" {
+			return p
+		}
+		return condPathProblem(c.Right, rt, within)
+	case licensing.Or:
+		if p := condPathProblem(c.Left, rt, within); p != "" {
+			return p
+		}
+		return condPathProblem(c.Right, rt, within)
+	case licensing.Not:
+		return condPathProblem(c.Cond, rt, within)
+	case licensing.Any:
+		if within != nil {
+			return "nested Any"
+		}
+		if !canonicalPath(rt, c.Attr.Path, true) {
+			return "Any over " + strings.Join(c.Attr.Path, "/")
+		}
+		return condPathProblem(c.Cond, rt, c.Attr.Path)
+	case licensing.Compare:
+		full := append(append([]string(nil), within...), c.Attr.Path...)
+		if !canonicalPath(rt, full, false) {
+			return "compare on " + strings.Join(full, "/")
+		}
+		return ""
+	default:
+		return "unknown condition"
+	}
+}
+
+// canonicalPath reports whether path names an attribute of rt exactly as
+// the schemas spell it; multi says whether it must be a multi-valued one.
+func canonicalPath(rt schemas.Resource, path []string, multi bool) bool {
+	if len(path) == 0 {
+		return false
+	}
+	attrs := append(append(rt.Core.Attributes[:0:0], rt.Core.Attributes...), commonAttributes...)
+	if strings.HasPrefix(path[0], "urn:") {
+		ext, ok := rt.Extension(path[0])
+		if !ok || ext.ID != path[0] || len(path) < 2 {
+			return false
+		}
+		attrs, path = ext.Attributes, path[1:]
+	}
+	a, ok := findAttribute(attrs, path[0])
+	if !ok || a.Name() != path[0] || a.Returned() == "never" {
+		return false
+	}
+	if multi {
+		return len(path) == 1 && a.MultiValued()
+	}
+	switch len(path) {
+	case 1:
+		return true
+	case 2:
+		s, ok := findAttribute(a.SubAttributes(), path[1])
+		return ok && s.Name() == path[1]
+	}
+	return false
+}
+
+func TestCompileFilterInvalidUTF8(t *testing.T) {
+	_, err := compileFilter("userName eq \"\xff\"", schemas.User())
+	assertRequestError(t, err, "invalidFilter", "UTF-8")
+}

@@ -1,0 +1,239 @@
+package scim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/elimity-com/scim"
+
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/schemas"
+)
+
+// kind tells the generic resource handler how to store one resource type.
+type kind[T any] struct {
+	rt      schemas.Resource
+	get     func(ctx context.Context, accountID, id string) (T, error)
+	create  func(ctx context.Context, v T) error
+	replace func(ctx context.Context, v T, expect int64) error
+	delete  func(ctx context.Context, accountID, id string) error
+	// fromAttributes builds a new value from validated attributes.
+	fromAttributes func(attrs scim.ResourceAttributes) (T, error)
+	// toResource renders a stored value; base is the SCIM base URL.
+	toResource func(v T, base string) (scim.Resource, error)
+	// stamp sets the identity and bookkeeping fields of next.
+	stamp func(next *T, accountID, id string, created, modified time.Time, version int64)
+	// reload says the store completes a value on write (group members'
+	// types and display names), so a written value is read back to answer.
+	reload  bool
+	id      func(v T) string
+	version func(v T) int64
+	created func(v T) time.Time
+}
+
+// resourceHandler implements elimity's scim.ResourceHandler for one
+// resource type over the store. List operations are served by Server's
+// own list handler (see list.go); GetAll delegates to it as well.
+type resourceHandler[T any] struct {
+	srv *Server
+	k   kind[T]
+}
+
+// maxUpdateAttempts bounds the optimistic-concurrency retries of a PUT or
+// PATCH without If-Match that lost a race with another write.
+const maxUpdateAttempts = 5
+
+func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	ctx := r.Context()
+	p := principal(ctx)
+	v, err := h.k.fromAttributes(attrs)
+	if err != nil {
+		return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+	}
+	now := h.srv.clock.Now()
+	h.k.stamp(&v, p.AccountID, licensing.NewID(), now, now, 1)
+	if err := h.k.create(ctx, v); err != nil {
+		return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+	}
+	return h.renderWritten(r, p.AccountID, v)
+}
+
+func (h resourceHandler[T]) Get(r *http.Request, id string) (scim.Resource, error) {
+	ctx := r.Context()
+	v, err := h.k.get(ctx, principal(ctx).AccountID, id)
+	if err != nil {
+		return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, h.k.version(v)) {
+		return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, errNotModified)
+	}
+	return h.render(r, v)
+}
+
+// GetAll lists resources. scim.Server answers list requests itself (to
+// offer cursor paging and attribute projection), so elimity calls this only
+// if that routing changes; it answers the same page.
+func (h resourceHandler[T]) GetAll(r *http.Request, _ scim.ListRequestParams) (scim.Page, error) {
+	ctx := r.Context()
+	req, err := h.srv.parseListQuery(r.URL.Query())
+	if err != nil {
+		return scim.Page{}, toSCIMError(ctx, h.k.rt.Name, err)
+	}
+	p, err := h.srv.list(ctx, h.k.rt, req, h.srv.base(r))
+	if err != nil {
+		return scim.Page{}, toSCIMError(ctx, h.k.rt.Name, err)
+	}
+	return scim.Page{TotalResults: p.total, Resources: append([]scim.Resource{}, p.resources...)}, nil
+}
+
+func (h resourceHandler[T]) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	next, err := h.k.fromAttributes(attrs)
+	if err != nil {
+		return scim.Resource{}, toSCIMError(r.Context(), h.k.rt.Name, err)
+	}
+	return h.update(r, id, func(T, scim.Resource) (T, bool, error) { return next, true, nil })
+}
+
+func (h resourceHandler[T]) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	return h.update(r, id, func(_ T, cur scim.Resource) (T, bool, error) {
+		var zero T
+		m := patchable(h.k.rt, cur)
+		changed, err := applyPatch(m, ops, h.k.rt)
+		if err != nil || !changed {
+			return zero, false, err
+		}
+		attrs, err := validateResource(h.k.rt, withSchemas(h.k.rt, m))
+		if err != nil {
+			return zero, false, err
+		}
+		next, err := h.k.fromAttributes(attrs)
+		return next, true, err
+	})
+}
+
+// update reads the resource, checks If-Match, derives the next value with
+// change, and stores it if it differs, retrying when another write won a
+// race and the client did not pin a version with If-Match. A change that
+// yields the same representation stores nothing and keeps lastModified.
+func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T, res scim.Resource) (T, bool, error)) (scim.Resource, error) {
+	ctx := r.Context()
+	accountID := principal(ctx).AccountID
+	ifMatch := r.Header.Get("If-Match")
+	for attempt := 1; ; attempt++ {
+		cur, err := h.k.get(ctx, accountID, id)
+		if err != nil {
+			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		if ifMatch != "" && !etagMatches(ifMatch, h.k.version(cur)) {
+			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
+		}
+		curRes, err := h.k.toResource(cur, h.srv.base(r))
+		if err != nil {
+			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		next, proceed, err := change(cur, curRes)
+		if err != nil {
+			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		if !proceed {
+			return h.render(r, cur)
+		}
+		v := h.k.version(cur)
+		h.k.stamp(&next, accountID, id, h.k.created(cur), h.srv.clock.Now(), v+1)
+		same, err := h.sameRepresentation(r, cur, next)
+		if err != nil {
+			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		if same {
+			return h.render(r, cur)
+		}
+		err = h.k.replace(ctx, next, v)
+		if errors.Is(err, licensing.ErrStale) && ifMatch == "" && attempt < maxUpdateAttempts {
+			continue
+		}
+		if err != nil {
+			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		return h.renderWritten(r, accountID, next)
+	}
+}
+
+// sameRepresentation reports whether a and b render to the same SCIM
+// attributes (meta aside).
+func (h resourceHandler[T]) sameRepresentation(r *http.Request, a, b T) (bool, error) {
+	ra, err := h.k.toResource(a, h.srv.base(r))
+	if err != nil {
+		return false, err
+	}
+	rb, err := h.k.toResource(b, h.srv.base(r))
+	if err != nil {
+		return false, err
+	}
+	ja, err := json.Marshal(representationWithoutMeta(ra))
+	if err != nil {
+		return false, err
+	}
+	jb, err := json.Marshal(representationWithoutMeta(rb))
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(ja, jb), nil
+}
+
+func representationWithoutMeta(r scim.Resource) map[string]any {
+	m := map[string]any{"attributes": map[string]any(r.Attributes)}
+	if r.ExternalID.Present() {
+		m["externalId"] = r.ExternalID.Value()
+	}
+	return m
+}
+
+func (h resourceHandler[T]) Delete(r *http.Request, id string) error {
+	ctx := r.Context()
+	accountID := principal(ctx).AccountID
+	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
+		cur, err := h.k.get(ctx, accountID, id)
+		if err != nil {
+			return toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		if !etagMatches(ifMatch, h.k.version(cur)) {
+			return toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
+		}
+	}
+	if err := h.k.delete(ctx, accountID, id); err != nil {
+		return toSCIMError(ctx, h.k.rt.Name, err)
+	}
+	return nil
+}
+
+// renderWritten answers a value just written, read back first if the
+// store completes it.
+func (h resourceHandler[T]) renderWritten(r *http.Request, accountID string, v T) (scim.Resource, error) {
+	if h.k.reload {
+		stored, err := h.k.get(r.Context(), accountID, h.k.id(v))
+		if err != nil {
+			return scim.Resource{}, toSCIMError(r.Context(), h.k.rt.Name, err)
+		}
+		v = stored
+	}
+	return h.render(r, v)
+}
+
+func (h resourceHandler[T]) render(r *http.Request, v T) (scim.Resource, error) {
+	res, err := h.k.toResource(v, h.srv.base(r))
+	if err != nil {
+		return scim.Resource{}, toSCIMError(r.Context(), h.k.rt.Name, err)
+	}
+	return res, nil
+}
+
+// principal returns the caller; the server's auth middleware guarantees
+// one on every SCIM request (Server.ServeHTTP refuses requests without).
+func principal(ctx context.Context) licensing.Principal {
+	p, _ := licensing.PrincipalFrom(ctx)
+	return p
+}

@@ -1,0 +1,283 @@
+package scim
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elimity-com/scim"
+	"github.com/elimity-com/scim/optional"
+	"github.com/elimity-com/scim/schema"
+
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/schemas"
+)
+
+// Attributes kept in columns rather than in the JSON document, and
+// attributes never stored at all.
+var (
+	userColumns  = []string{"userName", "externalId", "displayName", "active"}
+	groupColumns = []string{"displayName", "externalId", "members"}
+	notStored    = []string{"id", "meta", "schemas", "password", "groups"}
+)
+
+// etag renders a version as a weak entity tag.
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// etagMatches reports whether an If-Match / If-None-Match header value
+// names the version: "*" or a list of tags, weak or strong.
+func etagMatches(header string, version int64) bool {
+	want := strconv.FormatInt(version, 10)
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" {
+			return true
+		}
+		tag = strings.TrimPrefix(tag, "W/")
+		if strings.Trim(tag, `"`) == want {
+			return true
+		}
+	}
+	return false
+}
+
+// validateResource checks a full resource representation against the
+// resource type, as elimity does for POST and PUT bodies, and returns the
+// validated attributes with canonical names.
+func validateResource(rt schemas.Resource, m map[string]any) (scim.ResourceAttributes, error) {
+	core := rt.Core
+	core.Attributes = append(append([]schema.CoreAttribute{}, core.Attributes...), externalIDAttribute())
+	attrs, serr := core.Validate(m)
+	if serr != nil {
+		return nil, *serr
+	}
+	for _, ext := range rt.Extensions {
+		v, ok := m[ext.ID]
+		if !ok || v == nil {
+			continue
+		}
+		ea, serr := ext.ValidateExtension(v)
+		if serr != nil {
+			return nil, *serr
+		}
+		attrs[ext.ID] = ea
+	}
+	return attrs, nil
+}
+
+func externalIDAttribute() schema.CoreAttribute {
+	return schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+		CaseExact:  true,
+		Mutability: schema.AttributeMutabilityReadWrite(),
+		Name:       schema.CommonAttributeExternalID,
+		Uniqueness: schema.AttributeUniquenessNone(),
+	}))
+}
+
+// document returns the attributes to keep in the JSON document: all but
+// the column-backed and never-stored ones, without empty extensions.
+func document(attrs scim.ResourceAttributes, columns []string) (json.RawMessage, error) {
+	doc := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		if contains(columns, k) || contains(notStored, k) {
+			continue
+		}
+		if m, ok := v.(map[string]any); ok && len(m) == 0 {
+			continue
+		}
+		doc[k] = v
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, errInvalidValue("the resource cannot be stored: %v", err)
+	}
+	return b, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func stringAttr(attrs scim.ResourceAttributes, name string) string {
+	s, _ := attrs[name].(string)
+	return s
+}
+
+// userFromAttributes builds the stored user from validated attributes.
+func userFromAttributes(attrs scim.ResourceAttributes) (licensing.User, error) {
+	u := licensing.User{
+		UserName:    stringAttr(attrs, "userName"),
+		ExternalID:  stringAttr(attrs, "externalId"),
+		DisplayName: stringAttr(attrs, "displayName"),
+		Active:      true,
+	}
+	if strings.TrimSpace(u.UserName) == "" {
+		return u, errInvalidValue("userName must not be empty")
+	}
+	if a, ok := attrs["active"].(bool); ok {
+		u.Active = a
+	}
+	doc, err := document(attrs, userColumns)
+	if err != nil {
+		return u, err
+	}
+	u.Doc = doc
+	return u, nil
+}
+
+// userAttributes is the user's SCIM representation without id, schemas
+// and meta (which elimity adds).
+func userAttributes(u licensing.User) (scim.ResourceAttributes, error) {
+	attrs := scim.ResourceAttributes{}
+	if len(u.Doc) > 0 {
+		if err := json.Unmarshal(u.Doc, &attrs); err != nil {
+			return nil, fmt.Errorf("decode user %s document: %w", u.ID, err)
+		}
+	}
+	attrs["userName"] = u.UserName
+	attrs["active"] = u.Active
+	if u.DisplayName != "" {
+		attrs["displayName"] = u.DisplayName
+	}
+	return attrs, nil
+}
+
+func userResource(u licensing.User) (scim.Resource, error) {
+	attrs, err := userAttributes(u)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	return resource(u.ID, u.ExternalID, attrs, u.Created, u.LastModified, u.Version), nil
+}
+
+// groupFromAttributes builds the stored group from validated attributes.
+func groupFromAttributes(attrs scim.ResourceAttributes) (licensing.Group, error) {
+	g := licensing.Group{
+		DisplayName: stringAttr(attrs, "displayName"),
+		ExternalID:  stringAttr(attrs, "externalId"),
+	}
+	if strings.TrimSpace(g.DisplayName) == "" {
+		return g, errInvalidValue("displayName must not be empty")
+	}
+	if ms, ok := attrs["members"].([]any); ok {
+		for _, m := range ms {
+			mm, _ := m.(map[string]any)
+			id, _ := mm["value"].(string)
+			if id == "" {
+				return g, errInvalidValue("every member needs a value (the member's id)")
+			}
+			g.Members = append(g.Members, licensing.Member{ID: id, Type: licensing.MemberType(stringAttr(mm, "type"))})
+		}
+	}
+	doc, err := document(attrs, groupColumns)
+	if err != nil {
+		return g, err
+	}
+	g.Doc = doc
+	return g, nil
+}
+
+// groupAttributes is the group's SCIM representation without id, schemas
+// and meta. base is the SCIM base URL for members' $ref.
+func groupAttributes(g licensing.Group, base string, withMembers bool) (scim.ResourceAttributes, error) {
+	attrs := scim.ResourceAttributes{}
+	if len(g.Doc) > 0 {
+		if err := json.Unmarshal(g.Doc, &attrs); err != nil {
+			return nil, fmt.Errorf("decode group %s document: %w", g.ID, err)
+		}
+	}
+	attrs["displayName"] = g.DisplayName
+	if withMembers {
+		members := make([]any, 0, len(g.Members))
+		for _, m := range g.Members {
+			endpoint := "/Users/"
+			if m.Type == licensing.MemberGroup {
+				endpoint = "/Groups/"
+			}
+			member := map[string]any{"value": m.ID, "type": string(m.Type), "$ref": base + endpoint + m.ID}
+			if m.Display != "" {
+				member["display"] = m.Display
+			}
+			members = append(members, member)
+		}
+		attrs["members"] = members
+	}
+	return attrs, nil
+}
+
+func groupResource(g licensing.Group, base string) (scim.Resource, error) {
+	attrs, err := groupAttributes(g, base, true)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	return resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, g.Version), nil
+}
+
+func resource(id, externalID string, attrs scim.ResourceAttributes, created, modified time.Time, version int64) scim.Resource {
+	r := scim.Resource{
+		ID:         id,
+		Attributes: attrs,
+		Meta:       scim.Meta{Created: &created, LastModified: &modified, Version: etag(version)},
+	}
+	if externalID != "" {
+		r.ExternalID = optional.NewString(externalID)
+	}
+	return r
+}
+
+// representation is the full SCIM representation of a resource, as a GET
+// answers it: what elimity adds (schemas, id, externalId, meta) included.
+func representation(rt schemas.Resource, r scim.Resource, location string) map[string]any {
+	m := maps.Clone(map[string]any(r.Attributes))
+	m["id"] = r.ID
+	if r.ExternalID.Present() {
+		m["externalId"] = r.ExternalID.Value()
+	}
+	ids := []string{rt.Core.ID}
+	for _, e := range rt.Extensions {
+		ids = append(ids, e.ID)
+	}
+	m["schemas"] = ids
+	meta := map[string]any{"resourceType": rt.Name, "location": location, "version": r.Meta.Version}
+	if r.Meta.Created != nil {
+		meta["created"] = r.Meta.Created.UTC().Format(time.RFC3339)
+	}
+	if r.Meta.LastModified != nil {
+		meta["lastModified"] = r.Meta.LastModified.UTC().Format(time.RFC3339)
+	}
+	m["meta"] = meta
+	return m
+}
+
+// patchable is the map a PATCH applies to: the representation without
+// meta, with schemas naming the core schema and every extension present.
+func patchable(rt schemas.Resource, r scim.Resource) map[string]any {
+	m := maps.Clone(map[string]any(r.Attributes))
+	m["id"] = r.ID
+	if r.ExternalID.Present() {
+		m["externalId"] = r.ExternalID.Value()
+	}
+	m["schemas"] = []any{rt.Core.ID}
+	return m
+}
+
+// withSchemas returns m with schemas naming the core schema and every
+// extension object m holds, as validateResource wants.
+func withSchemas(rt schemas.Resource, m map[string]any) map[string]any {
+	ids := []any{rt.Core.ID}
+	for _, e := range rt.Extensions {
+		if _, ok := m[e.ID]; ok {
+			ids = append(ids, e.ID)
+		}
+	}
+	m["schemas"] = ids
+	return m
+}

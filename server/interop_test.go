@@ -1,0 +1,293 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/internal/testenv"
+)
+
+// fixture is a recorded exchange of an identity provider with scimd:
+// requests as the provider sends them and what it needs back.
+type fixture struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Steps  []step `json:"steps"`
+}
+
+type step struct {
+	Note     string            `json:"note"`
+	Request  fixtureRequest    `json:"request"`
+	Response fixtureResponse   `json:"response"`
+	Capture  map[string]string `json:"capture"`
+}
+
+type fixtureRequest struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Auth is "" (the account's SCIM token), "none", or a literal
+	// Authorization header value.
+	Auth    string            `json:"auth"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+	// RawBody is sent as is (for malformed JSON); it wins over Body.
+	RawBody *string `json:"rawBody"`
+	// BodyBytes sends that many bytes of a JSON string (for size limits).
+	BodyBytes int `json:"bodyBytes"`
+}
+
+type fixtureResponse struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	// Body is matched as a subset: see match.
+	Body json.RawMessage `json:"body"`
+}
+
+// TestInterop replays every fixture under testdata/interop on every
+// backend. Each fixture runs in an account of its own.
+func TestInterop(t *testing.T) {
+	files, err := filepath.Glob("testdata/interop/*/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures found: %v", err)
+	}
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHarness(t, b.Open(t))
+			for _, file := range files {
+				name := strings.TrimSuffix(strings.TrimPrefix(file, "testdata/interop/"), ".json")
+				t.Run(name, func(t *testing.T) {
+					raw, err := os.ReadFile(file)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var f fixture
+					dec := json.NewDecoder(bytes.NewReader(raw))
+					dec.DisallowUnknownFields()
+					if err := dec.Decode(&f); err != nil {
+						t.Fatalf("bad fixture: %v", err)
+					}
+					replay(t, h, f)
+				})
+			}
+		})
+	}
+}
+
+func replay(t *testing.T, h *harness, f fixture) {
+	_, bearer := h.account(t)
+	vars := map[string]string{}
+	for i, s := range f.Steps {
+		label := fmt.Sprintf("step %d (%s %s)", i+1, s.Request.Method, s.Request.Path)
+		if s.Note != "" {
+			label += ": " + s.Note
+		}
+		req := buildRequest(t, h.url, s.Request, bearer, vars)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("%s: server error %d: %s", label, resp.StatusCode, body)
+		}
+		if resp.StatusCode != s.Response.Status {
+			t.Fatalf("%s: status %d, want %d; body: %s", label, resp.StatusCode, s.Response.Status, body)
+		}
+		for name, want := range s.Response.Headers {
+			got := resp.Header.Get(name)
+			want = substitute(want, vars)
+			if !matchString(want, got) {
+				t.Errorf("%s: header %s = %q, want %q", label, name, got, want)
+			}
+		}
+		var actual any
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, &actual); err != nil {
+				t.Fatalf("%s: response is not JSON: %s", label, body)
+			}
+		}
+		if len(s.Response.Body) > 0 {
+			var expected any
+			if err := json.Unmarshal([]byte(substitute(string(s.Response.Body), vars)), &expected); err != nil {
+				t.Fatalf("%s: bad expected body: %v", label, err)
+			}
+			if problems := match("$", expected, actual); len(problems) > 0 {
+				t.Fatalf("%s: response does not match:\n  %s\nbody: %s", label, strings.Join(problems, "\n  "), body)
+			}
+		}
+		for name, path := range s.Capture {
+			v, ok := lookup(actual, path)
+			if !ok {
+				t.Fatalf("%s: capture %s: no %s in %s", label, name, path, body)
+			}
+			vars[name] = fmt.Sprint(v)
+		}
+	}
+}
+
+func buildRequest(t *testing.T, base string, r fixtureRequest, bearer string, vars map[string]string) *http.Request {
+	t.Helper()
+	var body io.Reader
+	switch {
+	case r.RawBody != nil:
+		body = strings.NewReader(substitute(*r.RawBody, vars))
+	case r.BodyBytes > 0:
+		body = bytes.NewReader(append(append([]byte(`"`), bytes.Repeat([]byte("a"), r.BodyBytes)...), '"'))
+	case len(r.Body) > 0:
+		body = strings.NewReader(substitute(string(r.Body), vars))
+	}
+	req, err := http.NewRequest(r.Method, base+substitute(r.Path, vars), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	switch r.Auth {
+	case "":
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	case "none":
+	default:
+		req.Header.Set("Authorization", substitute(r.Auth, vars))
+	}
+	for k, v := range r.Headers {
+		req.Header.Set(k, substitute(v, vars))
+	}
+	return req
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
+
+func substitute(s string, vars map[string]string) string {
+	return varRef.ReplaceAllStringFunc(s, func(ref string) string {
+		if v, ok := vars[ref[2:len(ref)-1]]; ok {
+			return v
+		}
+		return ref
+	})
+}
+
+// matchString compares header-like strings: "*" means present.
+func matchString(want, got string) bool {
+	if want == "*" {
+		return got != ""
+	}
+	return want == got
+}
+
+// match checks that actual contains expected: objects by the keys
+// expected names (the value "$absent" requires the key to be missing),
+// arrays element by element with equal lengths (an array whose first
+// element is "$unordered" matches the rest in any order), the string "*"
+// any present value. Other values
+// must be equal.
+func match(path string, expected, actual any) []string {
+	switch e := expected.(type) {
+	case string:
+		if e == "*" {
+			if actual == nil {
+				return []string{path + ": missing"}
+			}
+			return nil
+		}
+	case map[string]any:
+		a, ok := actual.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: want an object, got %v", path, actual)}
+		}
+		var problems []string
+		keys := make([]string, 0, len(e))
+		for k := range e {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, present := a[k]
+			if e[k] == "$absent" {
+				if present {
+					problems = append(problems, fmt.Sprintf("%s.%s: want absent, got %v", path, k, v))
+				}
+				continue
+			}
+			if !present {
+				problems = append(problems, fmt.Sprintf("%s.%s: missing", path, k))
+				continue
+			}
+			problems = append(problems, match(path+"."+k, e[k], v)...)
+		}
+		return problems
+	case []any:
+		a, ok := actual.([]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: want an array, got %v", path, actual)}
+		}
+		if len(e) > 0 && e[0] == "$unordered" {
+			return matchUnordered(path, e[1:], a)
+		}
+		if len(a) != len(e) {
+			return []string{fmt.Sprintf("%s: want %d elements, got %d", path, len(e), len(a))}
+		}
+		var problems []string
+		for i := range e {
+			problems = append(problems, match(fmt.Sprintf("%s[%d]", path, i), e[i], a[i])...)
+		}
+		return problems
+	}
+	if fmt.Sprint(expected) != fmt.Sprint(actual) {
+		return []string{fmt.Sprintf("%s: want %v, got %v", path, expected, actual)}
+	}
+	return nil
+}
+
+func matchUnordered(path string, expected, actual []any) []string {
+	if len(actual) != len(expected) {
+		return []string{fmt.Sprintf("%s: want %d elements, got %d", path, len(expected), len(actual))}
+	}
+	used := make([]bool, len(actual))
+	for i, e := range expected {
+		found := false
+		for j, a := range actual {
+			if !used[j] && len(match("", e, a)) == 0 {
+				used[j], found = true, true
+				break
+			}
+		}
+		if !found {
+			return []string{fmt.Sprintf("%s: no element matches expected #%d %v", path, i, e)}
+		}
+	}
+	return nil
+}
+
+// lookup follows a dotted path (numbers index arrays) into a JSON value.
+func lookup(v any, path string) (any, bool) {
+	for _, part := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[part]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, v != nil
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/licensing"
+)
+
+// SCIMPath is where the SCIM adapter is mounted.
+const SCIMPath = "/scim/v2"
+
+// Options are what the HTTP surface is assembled from.
+type Options struct {
+	Store  licensing.Store
+	Logger *slog.Logger
+	// SCIM serves paths relative to SCIMPath.
+	SCIM http.Handler
+}
+
+// New returns the HTTP handler of scimd.
+func New(opts Options) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(opts.Logger)
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
+	e.Use(requestLogger(opts.Logger))
+	e.Use(recoverer())
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := opts.Store.Ping(ctx); err != nil {
+			logctx.From(c.Request().Context()).Warn("readiness check failed", "err", err)
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	})
+
+	scim := echo.WrapHandler(http.StripPrefix(SCIMPath, opts.SCIM))
+	g := e.Group(SCIMPath, authenticate(opts.Store, licensing.ScopeSCIM))
+	g.Any("", scim)
+	g.Any("/*", scim)
+	return e
+}
+
+// requestLogger gives every request a logger carrying its request id and
+// logs one line when it ends.
+func requestLogger(base *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			req := c.Request()
+			id := c.Response().Header().Get(echo.HeaderXRequestID)
+			l := base.With("request_id", id)
+			c.SetRequest(req.WithContext(logctx.With(req.Context(), l)))
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			l.Info("request", "method", req.Method, "path", req.URL.Path, "status", c.Response().Status,
+				"bytes", c.Response().Size, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			return nil
+		}
+	}
+}
+
+// recoverer turns a panic into a logged internal error; the client sees
+// only "internal error" in its protocol's format.
+func recoverer() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					logctx.From(c.Request().Context()).Error("panic while serving request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					err = echo.NewHTTPError(http.StatusInternalServerError)
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+// authenticate requires a bearer token of the scope and puts its
+// principal into the request context.
+func authenticate(store licensing.Store, scope licensing.Scope) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			bearer, ok := bearerToken(req.Header.Get(echo.HeaderAuthorization))
+			if !ok {
+				return &authError{detail: "A bearer token is required: Authorization: Bearer <token>."}
+			}
+			p, err := licensing.Authenticate(req.Context(), store, bearer, scope)
+			if errors.Is(err, licensing.ErrUnauthenticated) {
+				return &authError{detail: "The bearer token is not valid for this API."}
+			}
+			if err != nil {
+				return err
+			}
+			c.SetRequest(req.WithContext(licensing.WithPrincipal(req.Context(), p)))
+			return next(c)
+		}
+	}
+}
+
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authError is a missing or bad credential (401).
+type authError struct{ detail string }
+
+func (e *authError) Error() string { return e.detail }
+
+// errorHandler is the one place where an error escaping a handler becomes
+// a response: a SCIM error under /scim, an RFC 9457 problem elsewhere.
+// Internal error text is logged, never sent.
+func errorHandler(base *slog.Logger) func(error, echo.Context) {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, detail := http.StatusInternalServerError, "internal error"
+		var ae *authError
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &ae):
+			status, detail = http.StatusUnauthorized, ae.detail
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scimd"`)
+		case errors.As(err, &he) && he.Code < 500:
+			status, detail = he.Code, http.StatusText(he.Code)
+		default:
+			logctx.From(c.Request().Context()).Error("request failed", "err", err)
+		}
+		if strings.HasPrefix(c.Request().URL.Path, SCIMPath) {
+			writeJSON(c, status, "application/scim+json", map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
+				"status":  fmt.Sprint(status),
+				"detail":  detail,
+			})
+			return
+		}
+		writeJSON(c, status, "application/problem+json", map[string]any{
+			"type":   "about:blank",
+			"title":  http.StatusText(status),
+			"status": status,
+			"detail": detail,
+		})
+	}
+}
+
+func writeJSON(c echo.Context, status int, contentType string, v any) {
+	body, _ := json.Marshal(v)
+	c.Response().Header().Set(echo.HeaderContentType, contentType)
+	if c.Request().Method == http.MethodHead {
+		c.Response().WriteHeader(status)
+		return
+	}
+	_ = c.Blob(status, contentType, body)
+}

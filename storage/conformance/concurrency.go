@@ -1,0 +1,144 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// racers is how many goroutines the concurrency tests start at once.
+const racers = 20
+
+// race runs f(i) for i in [0, racers) in goroutines released together and
+// returns their errors.
+func race(f func(i int) error) []error {
+	errs := make([]error, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// wantOneWinner fails unless exactly one error is nil and every other
+// matches loser.
+func wantOneWinner(t *testing.T, what string, errs []error, loser error) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("%s: goroutines %d and %d both succeeded", what, winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, loser):
+			t.Errorf("%s: goroutine %d failed with %v, want %v", what, i, err, loser)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("%s: no goroutine succeeded", what)
+	}
+	return winner
+}
+
+func testConcurrentCreateUser(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	errs := race(func(i int) error {
+		name := "race@example.com"
+		if i%2 == 1 {
+			name = strings.ToUpper(name)
+		}
+		return s.CreateUser(ctx, newUser(a.ID, name))
+	})
+	wantOneWinner(t, "CreateUser with one userName", errs, licensing.ErrConflict)
+	page, err := s.Users(ctx, a.ID, licensing.Query{Limit: 100})
+	wantErr(t, "Users", err, nil)
+	if page.Total != 1 {
+		t.Errorf("%d users stored, want 1", page.Total)
+	}
+}
+
+func testConcurrentReplaceUser(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	u := createUser(t, s, newUser(a.ID, "contended@example.com"))
+	errs := race(func(i int) error {
+		next := u
+		next.DisplayName = fmt.Sprintf("writer %d", i)
+		next.Version = 2
+		return s.ReplaceUser(ctx, next, 1)
+	})
+	winner := wantOneWinner(t, "ReplaceUser from one version", errs, licensing.ErrStale)
+	got, err := s.User(ctx, a.ID, u.ID)
+	wantErr(t, "User", err, nil)
+	if want := fmt.Sprintf("writer %d", winner); got.DisplayName != want || got.Version != 2 {
+		t.Errorf("user = %q version %d, want %q version 2", got.DisplayName, got.Version, want)
+	}
+}
+
+func testConcurrentCreateGroup(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	u := createUser(t, s, newUser(a.ID, "member@example.com"))
+	errs := race(func(i int) error {
+		name := "Racers"
+		if i%2 == 1 {
+			name = "RACERS"
+		}
+		return s.CreateGroup(ctx, newGroup(a.ID, name, member(u.ID)))
+	})
+	wantOneWinner(t, "CreateGroup with one displayName", errs, licensing.ErrConflict)
+	page, err := s.Groups(ctx, a.ID, licensing.Query{Limit: 100})
+	wantErr(t, "Groups", err, nil)
+	if page.Total != 1 || len(page.Items) != 1 || len(page.Items[0].Members) != 1 {
+		t.Errorf("Groups = %+v, want one group with one member", page)
+	}
+}
+
+// testConcurrentMembershipAndDelete races adding a user to a group against
+// deleting the user: whichever wins, no group may list a deleted user.
+func testConcurrentMembershipAndDelete(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	g := createGroup(t, s, newGroup(a.ID, "Race"))
+	for i := range 10 {
+		u := createUser(t, s, newUser(a.ID, fmt.Sprintf("racer%d@example.com", i)))
+		cur, err := s.Group(ctx, a.ID, g.ID)
+		wantErr(t, "Group", err, nil)
+		next := cur
+		next.Members = append([]licensing.Member{member(u.ID)}, cur.Members...)
+		next.Version = cur.Version + 1
+
+		var errDelete, errReplace error
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; errDelete = s.DeleteUser(ctx, a.ID, u.ID) })
+		wg.Go(func() { <-start; errReplace = s.ReplaceGroup(ctx, next, cur.Version) })
+		close(start)
+		wg.Wait()
+
+		wantErr(t, "DeleteUser", errDelete, nil)
+		if errReplace != nil && !errors.Is(errReplace, licensing.ErrInvalid) {
+			t.Errorf("ReplaceGroup racing DeleteUser: %v, want success or ErrInvalid", errReplace)
+		}
+		got, err := s.Group(ctx, a.ID, g.ID)
+		wantErr(t, "Group", err, nil)
+		for _, m := range got.Members {
+			if m.ID == u.ID {
+				t.Fatalf("round %d: group lists deleted user %s (replace error %v)", i, u.ID, errReplace)
+			}
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+func testUserCRUD(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	u := newUser(a.ID, "ann@example.com")
+	u.ExternalID = "00u1"
+	u.DisplayName = "Ann Example"
+	u.Doc = json.RawMessage(`{"name":{"givenName":"Ann"},"emails":[{"value":"ann@example.com","primary":true}],
+		"urn:ietf:params:scim:schemas:extension:licensing:2.0:User":{"remoteSupportV5":"named"}}`)
+	createUser(t, s, u)
+	plain := createUser(t, s, newUser(a.ID, "plain"))
+
+	got, err := s.User(ctx, a.ID, u.ID)
+	wantErr(t, "User", err, nil)
+	wantUser(t, got, u)
+	got, err = s.User(ctx, a.ID, plain.ID)
+	wantErr(t, "User", err, nil)
+	wantUser(t, got, plain)
+
+	v2 := u
+	v2.UserName = "ann.b@example.com"
+	v2.ExternalID = ""
+	v2.DisplayName = "Ann B"
+	v2.Active = false
+	v2.Doc = json.RawMessage(`{"title":"Boss"}`)
+	v2.LastModified = u.LastModified.Add(time.Minute)
+	v2.Version = 2
+	wantErr(t, "ReplaceUser", s.ReplaceUser(ctx, v2, 1), nil)
+	got, err = s.User(ctx, a.ID, u.ID)
+	wantErr(t, "User after replace", err, nil)
+	wantUser(t, got, v2)
+
+	missing := newUser(a.ID, "ghost")
+	missing.Version = 2
+	wantErr(t, "ReplaceUser(unknown)", s.ReplaceUser(ctx, missing, 1), licensing.ErrNotFound)
+
+	wantErr(t, "DeleteUser", s.DeleteUser(ctx, a.ID, u.ID), nil)
+	_, err = s.User(ctx, a.ID, u.ID)
+	wantErr(t, "User after delete", err, licensing.ErrNotFound)
+	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, a.ID, u.ID), licensing.ErrNotFound)
+	v3 := v2
+	v3.Version = 3
+	wantErr(t, "ReplaceUser after delete", s.ReplaceUser(ctx, v3, 2), licensing.ErrNotFound)
+	_, err = s.User(ctx, a.ID, plain.ID)
+	wantErr(t, "User that was not deleted", err, nil)
+
+	// The name of a deleted user is free again.
+	createUser(t, s, newUser(a.ID, "ANN@example.com"))
+}
+
+func testUserNameUnique(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	ann := createUser(t, s, newUser(a.ID, "Ann@Example.com"))
+	wantErr(t, "CreateUser with the same userName in another case",
+		s.CreateUser(ctx, newUser(a.ID, "ann@example.COM")), licensing.ErrConflict)
+	wantErr(t, "CreateUser", s.CreateUser(ctx, newUser(a.ID, "other")), nil)
+	dupID := newUser(a.ID, "someone-else")
+	dupID.ID = ann.ID
+	wantErr(t, "CreateUser with a taken id", s.CreateUser(ctx, dupID), licensing.ErrConflict)
+	createUser(t, s, newUser(b.ID, "ann@example.com")) // other account: no conflict
+
+	bob := createUser(t, s, newUser(a.ID, "bob@example.com"))
+	rename := bob
+	rename.UserName = "ANN@example.com"
+	rename.Version = 2
+	wantErr(t, "ReplaceUser to a taken userName", s.ReplaceUser(ctx, rename, 1), licensing.ErrConflict)
+	got, _ := s.User(ctx, a.ID, bob.ID)
+	if got.UserName != "bob@example.com" || got.Version != 1 {
+		t.Errorf("refused rename changed the user: %+v", got)
+	}
+	self := ann
+	self.UserName = "ann@example.com"
+	self.Version = 2
+	wantErr(t, "ReplaceUser changing only the case of its own userName", s.ReplaceUser(ctx, self, 1), nil)
+
+	page, err := s.Users(ctx, a.ID, licensing.Query{Limit: 10})
+	wantErr(t, "Users", err, nil)
+	if page.Total != 3 {
+		t.Errorf("account holds %d users, want 3", page.Total)
+	}
+}
+
+func testUserStale(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	u := createUser(t, s, newUser(a.ID, "stale@example.com"))
+	first := u
+	first.DisplayName = "first"
+	first.Version = 2
+	wantErr(t, "ReplaceUser", s.ReplaceUser(ctx, first, 1), nil)
+	second := u
+	second.DisplayName = "second"
+	second.Version = 2
+	wantErr(t, "ReplaceUser with an old version", s.ReplaceUser(ctx, second, 1), licensing.ErrStale)
+	got, _ := s.User(ctx, a.ID, u.ID)
+	if got.DisplayName != "first" || got.Version != 2 {
+		t.Errorf("after a stale replace the user is %+v, want the first replacement", got)
+	}
+	third := first
+	third.DisplayName = "third"
+	third.Version = 3
+	wantErr(t, "ReplaceUser with the current version", s.ReplaceUser(ctx, third, 2), nil)
+	got, _ = s.User(ctx, a.ID, u.ID)
+	if got.DisplayName != "third" || got.Version != 3 {
+		t.Errorf("user = %+v, want version 3", got)
+	}
+}
+
+func testUserCrossAccount(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	u := createUser(t, s, newUser(a.ID, "mine@example.com"))
+
+	_, err := s.User(ctx, b.ID, u.ID)
+	wantErr(t, "User from another account", err, licensing.ErrNotFound)
+	other := u
+	other.AccountID = b.ID
+	other.DisplayName = "hijacked"
+	other.Version = 2
+	wantErr(t, "ReplaceUser from another account", s.ReplaceUser(ctx, other, 1), licensing.ErrNotFound)
+	wantErr(t, "DeleteUser from another account", s.DeleteUser(ctx, b.ID, u.ID), licensing.ErrNotFound)
+	got, err := s.User(ctx, a.ID, u.ID)
+	wantErr(t, "User", err, nil)
+	wantUser(t, got, u)
+
+	page, err := s.Users(ctx, b.ID, licensing.Query{Limit: 10})
+	wantErr(t, "Users of another account", err, nil)
+	if page.Total != 0 || len(page.Items) != 0 {
+		t.Errorf("Users of another account = %+v, want none", page)
+	}
+	filter := licensing.Compare{Attr: licensing.Attr{Path: []string{"userName"}}, Op: licensing.OpEq, Value: u.UserName}
+	page, err = s.Users(ctx, b.ID, licensing.Query{Filter: filter, Limit: 10})
+	wantErr(t, "Users of another account by userName", err, nil)
+	if page.Total != 0 {
+		t.Errorf("filter in another account found %d users, want none", page.Total)
+	}
+}

@@ -1,0 +1,126 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// CreateAccount stores a new account. It returns ErrConflict if the name
+// (or the id) is taken.
+func (s *Store) CreateAccount(ctx context.Context, a licensing.Account) error {
+	_, err := exec(s.conn(ctx), "create account",
+		`INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)`,
+		a.ID, a.Name, s.timeArg(a.CreatedAt))
+	return err
+}
+
+// Account returns the account with the id, or ErrNotFound.
+func (s *Store) Account(ctx context.Context, id string) (licensing.Account, error) {
+	return s.oneAccount(ctx, "account", `id = ?`, id)
+}
+
+// AccountByName returns the account with the name, or ErrNotFound.
+func (s *Store) AccountByName(ctx context.Context, name string) (licensing.Account, error) {
+	return s.oneAccount(ctx, "account by name", `name = ?`, name)
+}
+
+func (s *Store) oneAccount(ctx context.Context, op, where string, arg any) (licensing.Account, error) {
+	as, err := s.accounts(ctx, op, `WHERE `+where, arg)
+	if err != nil {
+		return licensing.Account{}, err
+	}
+	if len(as) == 0 {
+		return licensing.Account{}, fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrNotFound)
+	}
+	return as[0], nil
+}
+
+// Accounts lists all accounts by creation.
+func (s *Store) Accounts(ctx context.Context) ([]licensing.Account, error) {
+	return s.accounts(ctx, "accounts", ``)
+}
+
+func (s *Store) accounts(ctx context.Context, op, where string, args ...any) ([]licensing.Account, error) {
+	var as []licensing.Account
+	err := query(s.conn(ctx), op,
+		`SELECT id, name, created_at FROM accounts `+where+` ORDER BY created_at, id`, args,
+		func(rows *sql.Rows) error {
+			var a licensing.Account
+			var created dbTime
+			if err := rows.Scan(&a.ID, &a.Name, &created); err != nil {
+				return err
+			}
+			a.CreatedAt = created.Time
+			as = append(as, a)
+			return nil
+		})
+	return as, err
+}
+
+// CreateToken stores a token. It returns ErrNotFound if the account does
+// not exist and ErrConflict if the id is taken.
+func (s *Store) CreateToken(ctx context.Context, t licensing.Token) error {
+	_, err := exec(s.conn(ctx), "create token",
+		`INSERT INTO tokens (id, account_id, name, scope, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.AccountID, t.Name, string(t.Scope), t.Hash, s.timeArg(t.CreatedAt), s.nullTimeArg(t.RevokedAt))
+	return err
+}
+
+// Token returns the token with the id, revoked or not, whatever its
+// account, or ErrNotFound.
+func (s *Store) Token(ctx context.Context, id string) (licensing.Token, error) {
+	ts, err := s.tokens(ctx, "token", `id = ?`, id)
+	if err != nil {
+		return licensing.Token{}, err
+	}
+	if len(ts) == 0 {
+		return licensing.Token{}, fmt.Errorf("sqlstore: token: %w", licensing.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+// Tokens lists the account's tokens, revoked ones included, by creation.
+func (s *Store) Tokens(ctx context.Context, accountID string) ([]licensing.Token, error) {
+	return s.tokens(ctx, "tokens", `account_id = ?`, accountID)
+}
+
+func (s *Store) tokens(ctx context.Context, op, where string, arg any) ([]licensing.Token, error) {
+	var ts []licensing.Token
+	err := query(s.conn(ctx), op,
+		`SELECT id, account_id, name, scope, hash, created_at, revoked_at FROM tokens WHERE `+where+` ORDER BY created_at, id`,
+		[]any{arg},
+		func(rows *sql.Rows) error {
+			var t licensing.Token
+			var scope string
+			var created, revoked dbTime
+			if err := rows.Scan(&t.ID, &t.AccountID, &t.Name, &scope, &t.Hash, &created, &revoked); err != nil {
+				return err
+			}
+			t.Scope = licensing.Scope(scope)
+			t.CreatedAt = created.Time
+			t.RevokedAt = revoked.ptr()
+			ts = append(ts, t)
+			return nil
+		})
+	return ts, err
+}
+
+// RevokeToken marks the account's token as revoked at the given time. It
+// returns ErrNotFound if the account has no token with the id. Revoking a
+// revoked token keeps the first revocation time and succeeds.
+func (s *Store) RevokeToken(ctx context.Context, accountID, id string, at time.Time) error {
+	n, err := exec(s.conn(ctx), "revoke token",
+		`UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ? AND id = ?`,
+		s.timeArg(at), accountID, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: revoke token: %w", licensing.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,17 @@
+// Package sqlstore implements licensing.Store with gorm over two SQL
+// dialects: SQLite (pure Go, the embedded default) and PostgreSQL
+// (production, shared by several scimd replicas).
+//
+// It owns the SQL schema and its versioned migrations (migrations/<dialect>),
+// the translation of licensing.Query into parameterised SQL, the mapping of
+// driver errors to the domain errors of package licensing, and the
+// connection settings each dialect needs to stay correct under concurrency
+// (WAL, busy timeout and immediate write transactions on SQLite, advisory
+// locks for migrations and ordered row locks on PostgreSQL).
+//
+// It must not touch HTTP, SCIM or configuration: it imports licensing and
+// gorm only, and it holds no business rules beyond what the Store contract
+// states. Uniqueness is decided by unique indexes, never by querying first,
+// and every limit or check that must hold under concurrency is enforced by
+// the database inside one statement or transaction.
+package sqlstore

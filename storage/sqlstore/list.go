@@ -1,0 +1,259 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// listPlan is the SQL of one listing: the count of what the filter
+// selects and one page of it.
+type listPlan struct {
+	count     string
+	countArgs []any
+	page      string
+	pageArgs  []any
+	// sortKey is the ORDER BY expression, "" when listing by creation.
+	sortKey  string
+	sortKind licensing.Kind
+	order    uint32
+}
+
+// planList translates q into SQL over res. cols are the columns the page
+// selects; the plan appends r.seq and, when sorting, the sort key.
+func (s *Store) planList(res *resource, cols, accountID string, q licensing.Query) (listPlan, error) {
+	if q.Limit < 0 || q.Offset < 0 {
+		return listPlan{}, invalid("negative offset or limit")
+	}
+	t := &translator{dialect: s.dialect, res: res}
+	where := "r.account_id = ?"
+	args := []any{accountID}
+	if q.Filter != nil {
+		f, err := t.cond(q.Filter, scope{})
+		if err != nil {
+			return listPlan{}, err
+		}
+		where += " AND " + f
+		args = append(args, t.args...)
+	}
+	p := listPlan{
+		count:     "SELECT COUNT(*) FROM " + res.table + " AS r WHERE " + where,
+		countArgs: args,
+		order:     orderFingerprint(res, q),
+	}
+	if q.SortBy != nil {
+		key, err := t.sortKey(*q.SortBy)
+		if err != nil {
+			return listPlan{}, err
+		}
+		p.sortKey, p.sortKind = key, q.SortBy.Kind
+	}
+	pageArgs := slices.Clone(args)
+	offset := q.Offset
+	if q.After != "" {
+		c, err := decodeCursor(q.After, p.order)
+		if err != nil {
+			return listPlan{}, err
+		}
+		cond, cargs, err := keyset(p.sortKey, q.Descending, c)
+		if err != nil {
+			return listPlan{}, err
+		}
+		where += " AND " + cond
+		pageArgs = append(pageArgs, cargs...)
+		offset = 0
+	}
+	sel, orderBy := cols+", r.seq", "r.seq"
+	if p.sortKey != "" {
+		sel += ", " + p.sortKey
+		dir := "ASC NULLS LAST"
+		if q.Descending {
+			dir = "DESC NULLS FIRST"
+		}
+		orderBy = p.sortKey + " " + dir + ", r.seq"
+	}
+	p.page = "SELECT " + sel + " FROM " + res.table + " AS r WHERE " + where + " ORDER BY " + orderBy + " LIMIT ? OFFSET ?"
+	// One more than asked tells whether there is a next page.
+	p.pageArgs = append(pageArgs, q.Limit+1, offset)
+	return p, nil
+}
+
+// list runs the plan of q: the total, then the page, each row read by
+// scan with the destinations for r.seq and the sort key appended.
+func list[T any](ctx context.Context, s *Store, res *resource, cols, accountID string, q licensing.Query,
+	scan func(rows *sql.Rows, extra ...any) (T, error)) (licensing.Page[T], error) {
+	var page licensing.Page[T]
+	p, err := s.planList(res, cols, accountID, q)
+	if err != nil {
+		return page, err
+	}
+	db := s.conn(ctx)
+	err = query(db, "count", p.count, p.countArgs, func(rows *sql.Rows) error {
+		return rows.Scan(&page.Total)
+	})
+	if err != nil || q.Limit == 0 {
+		return page, err
+	}
+	type position struct {
+		seq int64
+		key any
+	}
+	var last position
+	err = query(db, "list", p.page, p.pageArgs, func(rows *sql.Rows) error {
+		var pos position
+		extra := []any{&pos.seq}
+		if p.sortKey != "" {
+			extra = append(extra, &pos.key)
+		}
+		item, err := scan(rows, extra...)
+		if err != nil {
+			return err
+		}
+		if len(page.Items) < q.Limit {
+			page.Items = append(page.Items, item)
+			last = pos
+		} else {
+			page.Next = "more"
+		}
+		return nil
+	})
+	if err != nil {
+		return licensing.Page[T]{}, err
+	}
+	if page.Next != "" {
+		c := cursor{Order: p.order, Seq: last.seq}
+		if p.sortKey != "" {
+			if c.Type, c.Key, err = encodeKey(last.key, p.sortKind); err != nil {
+				return licensing.Page[T]{}, fmt.Errorf("sqlstore: list: %w", err)
+			}
+		}
+		page.Next = c.encode()
+	}
+	return page, nil
+}
+
+// cursor is the position after the last item of a page: its creation
+// sequence and, when sorting, its sort key. Order ties it to the listing
+// it came from.
+type cursor struct {
+	Order uint32 `json:"o"`
+	Seq   int64  `json:"s"`
+	// Type tells how Key is written: s string, i integer, f float, b
+	// boolean, t time; "" means the sort key was NULL (or there is none).
+	Type string `json:"t,omitempty"`
+	Key  string `json:"k,omitempty"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, order uint32) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		return cursor{}, invalid("malformed cursor")
+	}
+	if c.Order != order {
+		return cursor{}, invalid("cursor belongs to another listing or order")
+	}
+	return c, nil
+}
+
+// orderFingerprint identifies the resource type and order of a listing.
+func orderFingerprint(res *resource, q licensing.Query) uint32 {
+	h := fnv.New32a()
+	fmt.Fprint(h, res.table)
+	if a := q.SortBy; a != nil {
+		fmt.Fprintf(h, "|%q|%d|%t|%t", a.Path, a.Kind, a.CaseExact, q.Descending)
+	}
+	return h.Sum32()
+}
+
+// encodeKey writes a sort key as the driver returned it. PostgreSQL
+// returns numeric values as text; the kind says they are numbers.
+func encodeKey(v any, kind licensing.Kind) (typ, text string, err error) {
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
+	numeric := kind == licensing.KindInt || kind == licensing.KindDecimal
+	switch v := v.(type) {
+	case nil:
+		return "", "", nil
+	case string:
+		if !numeric {
+			return "s", v, nil
+		}
+		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return "i", v, nil
+		}
+		if _, err := strconv.ParseFloat(v, 64); err == nil {
+			return "f", v, nil
+		}
+		return "", "", fmt.Errorf("sort key %q is not a number", v)
+	case int64:
+		return "i", strconv.FormatInt(v, 10), nil
+	case float64:
+		return "f", strconv.FormatFloat(v, 'g', -1, 64), nil
+	case bool:
+		return "b", strconv.FormatBool(v), nil
+	case time.Time:
+		return "t", v.UTC().Format(time.RFC3339Nano), nil
+	}
+	return "", "", fmt.Errorf("sort key of unexpected type %T", v)
+}
+
+func decodeKey(typ, text string) (v any, err error) {
+	switch typ {
+	case "s":
+		return text, nil
+	case "i":
+		v, err = strconv.ParseInt(text, 10, 64)
+	case "f":
+		v, err = strconv.ParseFloat(text, 64)
+	case "b":
+		v, err = strconv.ParseBool(text)
+	case "t":
+		v, err = time.Parse(time.RFC3339Nano, text)
+	default:
+		err = fmt.Errorf("unknown key type %q", typ)
+	}
+	if err != nil {
+		return nil, invalid("malformed cursor")
+	}
+	return v, nil
+}
+
+// keyset returns the condition selecting what comes after c in the order
+// key ASC NULLS LAST, seq (or key DESC NULLS FIRST, seq; or seq alone).
+func keyset(key string, desc bool, c cursor) (string, []any, error) {
+	if key == "" {
+		if c.Type != "" {
+			return "", nil, invalid("malformed cursor")
+		}
+		return "r.seq > ?", []any{c.Seq}, nil
+	}
+	if c.Type == "" {
+		if desc {
+			return "(" + key + " IS NOT NULL OR r.seq > ?)", []any{c.Seq}, nil
+		}
+		return "(" + key + " IS NULL AND r.seq > ?)", []any{c.Seq}, nil
+	}
+	v, err := decodeKey(c.Type, c.Key)
+	if err != nil {
+		return "", nil, err
+	}
+	if desc {
+		return "(" + key + " < ? OR (" + key + " = ? AND r.seq > ?))", []any{v, v, c.Seq}, nil
+	}
+	return "(" + key + " > ? OR (" + key + " = ? AND r.seq > ?) OR " + key + " IS NULL)", []any{v, v, c.Seq}, nil
+}

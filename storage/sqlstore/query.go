@@ -1,0 +1,631 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// This file translates licensing.Cond and licensing.Query.SortBy into SQL.
+// Every value becomes a bind parameter. Attribute names come from the
+// adapter's allow-list; the few that are columns map to them, the others
+// become literal JSON paths into doc, restricted to the characters of SCIM
+// attribute names and schema URNs and quoted as JSON path keys.
+//
+// Conditions follow SQL's three-valued logic, with NULL standing for "the
+// attribute is absent": AND and OR need no care, and NOT turns NULL into
+// FALSE first, so that a comparison with an absent attribute is false and
+// its negation true.
+
+// resource describes how one resource type is stored.
+type resource struct {
+	// name is the table name, quoted where needed; rows are aliased r.
+	table string
+	// columns maps canonical attribute paths (joined by ".") to columns.
+	columns map[string]column
+	// members says the resource has a members attribute backed by
+	// group_members.
+	members bool
+}
+
+// column is a column-backed attribute.
+type column struct {
+	name     string
+	kind     licensing.Kind
+	nullable bool
+}
+
+var (
+	usersResource = &resource{
+		table: "users",
+		columns: map[string]column{
+			"id":                {name: "id"},
+			"userName":          {name: "user_name"},
+			"externalId":        {name: "external_id", nullable: true},
+			"displayName":       {name: "display_name", nullable: true},
+			"active":            {name: "active", kind: licensing.KindBool},
+			"meta.created":      {name: "created", kind: licensing.KindDateTime},
+			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
+		},
+	}
+	groupsResource = &resource{
+		table: `"groups"`,
+		columns: map[string]column{
+			"id":                {name: "id"},
+			"displayName":       {name: "display_name"},
+			"externalId":        {name: "external_id", nullable: true},
+			"meta.created":      {name: "created", kind: licensing.KindDateTime},
+			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
+		},
+		members: true,
+	}
+)
+
+// column returns the column that holds the attribute at path, if any.
+func (r *resource) column(path []string) (column, bool) {
+	var key string
+	switch {
+	case len(path) == 1 && !strings.Contains(path[0], "."):
+		key = path[0]
+	case len(path) == 2 && path[0] == "meta":
+		key = "meta." + path[1]
+	default:
+		return column{}, false
+	}
+	c, ok := r.columns[key]
+	return c, ok
+}
+
+// maxDepth bounds the nesting of conditions, well below what the SQL
+// parsers of both dialects accept.
+const maxDepth = 64
+
+// translator accumulates the SQL of one query's conditions. The text it
+// returns uses ? placeholders, and args holds their values in order.
+type translator struct {
+	dialect string
+	res     *resource
+	args    []any
+	aliases int
+}
+
+// scope says what attribute paths are relative to: the resource row r,
+// an element of a JSON array (elem) or a row of group_members (member).
+type scope struct {
+	elem   string
+	member string
+	depth  int
+}
+
+func (s scope) top() bool { return s.elem == "" && s.member == "" }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("sqlstore: query: %w: %s", licensing.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// cond translates a condition into an SQL boolean expression.
+func (t *translator) cond(c licensing.Cond, sc scope) (string, error) {
+	if sc.depth > maxDepth {
+		return "", invalid("filter nested deeper than %d levels", maxDepth)
+	}
+	sc.depth++
+	switch c := c.(type) {
+	case licensing.Compare:
+		return t.compare(c, sc)
+	case *licensing.Compare:
+		if c != nil {
+			return t.compare(*c, sc)
+		}
+	case licensing.And:
+		return t.binary(c.Left, "AND", c.Right, sc)
+	case *licensing.And:
+		if c != nil {
+			return t.binary(c.Left, "AND", c.Right, sc)
+		}
+	case licensing.Or:
+		return t.binary(c.Left, "OR", c.Right, sc)
+	case *licensing.Or:
+		if c != nil {
+			return t.binary(c.Left, "OR", c.Right, sc)
+		}
+	case licensing.Not:
+		return t.not(c.Cond, sc)
+	case *licensing.Not:
+		if c != nil {
+			return t.not(c.Cond, sc)
+		}
+	case licensing.Any:
+		return t.any(c, sc)
+	case *licensing.Any:
+		if c != nil {
+			return t.any(*c, sc)
+		}
+	}
+	if c == nil {
+		return "", invalid("missing condition")
+	}
+	return "", invalid("unsupported condition %T", c)
+}
+
+func (t *translator) binary(l licensing.Cond, op string, r licensing.Cond, sc scope) (string, error) {
+	ls, err := t.cond(l, sc)
+	if err != nil {
+		return "", err
+	}
+	rs, err := t.cond(r, sc)
+	if err != nil {
+		return "", err
+	}
+	return "(" + ls + " " + op + " " + rs + ")", nil
+}
+
+func (t *translator) not(c licensing.Cond, sc scope) (string, error) {
+	s, err := t.cond(c, sc)
+	if err != nil {
+		return "", err
+	}
+	return "(NOT COALESCE(" + s + ", FALSE))", nil
+}
+
+func (t *translator) alias(prefix string) string {
+	t.aliases++
+	return fmt.Sprintf("%s%d", prefix, t.aliases)
+}
+
+// any translates a condition on the elements of a multi-valued attribute
+// into EXISTS over group_members or over the elements of a JSON array.
+func (t *translator) any(a licensing.Any, sc scope) (string, error) {
+	path := a.Attr.Path
+	if len(path) == 0 {
+		return "", invalid("multi-valued attribute without a name")
+	}
+	if a.Cond == nil {
+		return "", invalid("condition on %s without a condition", dotted(path))
+	}
+	if sc.member != "" {
+		return "", invalid("members have no multi-valued attribute %s", dotted(path))
+	}
+	if sc.top() {
+		if t.res.members && len(path) == 1 && path[0] == "members" {
+			m := t.alias("m")
+			inner, err := t.cond(a.Cond, scope{member: m, depth: sc.depth})
+			if err != nil {
+				return "", err
+			}
+			return t.membersExist(m, inner), nil
+		}
+		if _, ok := t.res.column(path); ok {
+			return "", invalid("%s is not multi-valued", dotted(path))
+		}
+		if err := t.checkDocPath(path); err != nil {
+			return "", err
+		}
+	}
+	loc, err := t.locate(path, sc)
+	if err != nil {
+		return "", err
+	}
+	e := t.alias("e")
+	inner, err := t.cond(a.Cond, scope{elem: e, depth: sc.depth})
+	if err != nil {
+		return "", err
+	}
+	if t.dialect == DialectPostgres {
+		j := loc.pgJSON()
+		return "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(" + j + ") = 'array' THEN " + j +
+			" ELSE '[]'::jsonb END) AS " + e + "(v) WHERE " + inner + ")", nil
+	}
+	typ, val := loc.sqlite()
+	return "EXISTS (SELECT 1 FROM json_each(CASE WHEN " + typ + " = 'array' THEN " + val + " END) AS " + e +
+		" WHERE " + inner + ")", nil
+}
+
+func (t *translator) membersExist(m, cond string) string {
+	s := "EXISTS (SELECT 1 FROM group_members AS " + m + " WHERE " + m + ".account_id = r.account_id AND " +
+		m + ".group_id = r.id"
+	if cond != "" {
+		s += " AND " + cond
+	}
+	return s + ")"
+}
+
+// compare translates one comparison.
+func (t *translator) compare(c licensing.Compare, sc scope) (string, error) {
+	path := c.Attr.Path
+	if sc.top() && t.res.members && len(path) > 0 && path[0] == "members" {
+		switch {
+		case len(path) == 1 && c.Op == licensing.OpPr:
+			return t.membersExist(t.alias("m"), ""), nil
+		case len(path) == 2:
+			// members.value eq "x" means some member's value is "x".
+			inner := c
+			inner.Attr.Path = path[1:]
+			return t.any(licensing.Any{Attr: licensing.Attr{Path: path[:1]}, Cond: inner}, sc)
+		}
+		return "", invalid("members supports pr and conditions on members.value and members.type, not %s %s", dotted(path), c.Op)
+	}
+	o, err := t.operand(c.Attr, sc)
+	if err != nil {
+		return "", err
+	}
+	return t.comparison(o, c)
+}
+
+// operand is an attribute as an SQL expression.
+type operand struct {
+	// expr is the attribute's value of its kind, NULL when the attribute
+	// is absent or holds a value of another type.
+	expr string
+	// present is the condition for pr.
+	present string
+	// nullable is false for expressions that are never NULL.
+	nullable bool
+	// text is set for date-times held as JSON strings, which compare as
+	// ISO 8601 text.
+	text bool
+}
+
+func (t *translator) operand(a licensing.Attr, sc scope) (operand, error) {
+	path := a.Path
+	if len(path) == 0 && sc.elem == "" {
+		return operand{}, invalid("attribute without a name")
+	}
+	switch {
+	case sc.member != "":
+		var name string
+		switch dotted(path) {
+		case "value":
+			name = sc.member + ".member_id"
+		case "type":
+			name = sc.member + ".member_type"
+		default:
+			return operand{}, invalid("members can be filtered by value and type, not %s", dotted(path))
+		}
+		if a.Kind != licensing.KindString {
+			return operand{}, invalid("members.%s is a string", dotted(path))
+		}
+		return operand{expr: name, present: "(" + name + " <> '')"}, nil
+	case sc.top():
+		if col, ok := t.res.column(path); ok {
+			if a.Kind != col.kind {
+				return operand{}, invalid("%s is a %s, not a %s", dotted(path), kindName(col.kind), kindName(a.Kind))
+			}
+			name := "r." + col.name
+			o := operand{expr: name, nullable: col.nullable, present: "(" + name + " IS NOT NULL)"}
+			if col.kind == licensing.KindString {
+				o.present = "(" + name + " <> '')"
+			}
+			return o, nil
+		}
+		if err := t.checkDocPath(path); err != nil {
+			return operand{}, err
+		}
+	}
+	loc, err := t.locate(path, sc)
+	if err != nil {
+		return operand{}, err
+	}
+	return t.jsonOperand(loc, a.Kind)
+}
+
+// checkDocPath rejects top-level paths that look like columns but are not:
+// the document holds no id and no meta.
+func (t *translator) checkDocPath(path []string) error {
+	if path[0] == "meta" || path[0] == "id" {
+		return invalid("%s cannot be filtered or sorted", dotted(path))
+	}
+	if _, ok := t.res.columns[path[0]]; ok {
+		return invalid("%s has no sub-attribute %s", path[0], dotted(path[1:]))
+	}
+	return nil
+}
+
+// jsonLoc is a place in a JSON document: path below base. In SQLite an
+// array element itself (empty path inside Any) is the json_each row elem.
+type jsonLoc struct {
+	dialect string
+	base    string
+	path    []string
+	elem    string
+}
+
+// locate returns the JSON location of path in the scope.
+func (t *translator) locate(path []string, sc scope) (jsonLoc, error) {
+	for _, k := range path {
+		if !validKey(k) {
+			return jsonLoc{}, invalid("attribute name %q has characters a SCIM attribute name cannot have", k)
+		}
+	}
+	loc := jsonLoc{dialect: t.dialect, path: path, base: "r.doc"}
+	if sc.elem != "" {
+		switch {
+		case t.dialect == DialectPostgres:
+			loc.base = sc.elem + ".v"
+		case len(path) == 0:
+			loc.base, loc.elem = "", sc.elem
+		default:
+			// json_each gives objects as JSON text; anything else
+			// has no sub-attributes.
+			loc.base = "CASE WHEN " + sc.elem + ".type = 'object' THEN " + sc.elem + ".value END"
+		}
+	}
+	return loc, nil
+}
+
+// validKey reports whether k may be a key of a JSON path: the characters of
+// SCIM attribute names and schema URNs only, none of which needs escaping
+// in a quoted key or a string literal.
+func validKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '-' || c == '.' || c == ':' || c == '$'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// pgJSON is the location as a jsonb expression (NULL when absent).
+func (l jsonLoc) pgJSON() string {
+	if len(l.path) == 0 {
+		return l.base
+	}
+	return "(" + l.base + " #> " + pgPath(l.path) + ")"
+}
+
+// pgText is the location as text: a string unquoted, anything else as
+// JSON text, NULL when absent or JSON null.
+func (l jsonLoc) pgText() string {
+	return "(" + l.base + " #>> " + pgPath(l.path) + ")"
+}
+
+// sqlite returns the location's JSON type (json_type names, NULL when
+// absent) and SQL value (json_extract semantics).
+func (l jsonLoc) sqlite() (typ, val string) {
+	if l.elem != "" {
+		return l.elem + ".type", l.elem + ".value"
+	}
+	p := sqlitePath(l.path)
+	return "json_type(" + l.base + ", " + p + ")", "json_extract(" + l.base + ", " + p + ")"
+}
+
+// pgPath quotes path as a text[] literal for #> and #>>.
+func pgPath(path []string) string {
+	var b strings.Builder
+	b.WriteString("'{")
+	for i, k := range path {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(k)
+		b.WriteByte('"')
+	}
+	b.WriteString("}'")
+	return b.String()
+}
+
+// sqlitePath quotes path as an SQLite JSON path literal, every key in
+// double quotes (schema URNs hold colons and dots).
+func sqlitePath(path []string) string {
+	var b strings.Builder
+	b.WriteString("'$")
+	for _, k := range path {
+		b.WriteString(`."`)
+		b.WriteString(k)
+		b.WriteByte('"')
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// jsonOperand types the value at loc: an expression that is the value when
+// it is a JSON value of the kind, NULL otherwise.
+func (t *translator) jsonOperand(loc jsonLoc, kind licensing.Kind) (operand, error) {
+	o := operand{nullable: true, text: kind == licensing.KindDateTime}
+	if t.dialect == DialectPostgres {
+		j, txt := loc.pgJSON(), loc.pgText()
+		typ := "jsonb_typeof(" + j + ")"
+		switch kind {
+		case licensing.KindString, licensing.KindDateTime:
+			o.expr = "(CASE WHEN " + typ + " = 'string' THEN " + txt + " END)"
+		case licensing.KindBool:
+			o.expr = "(CASE WHEN " + typ + " = 'boolean' THEN " + txt + " = 'true' END)"
+		case licensing.KindInt, licensing.KindDecimal:
+			o.expr = "(CASE WHEN " + typ + " = 'number' THEN (" + txt + ")::numeric END)"
+		default:
+			return operand{}, invalid("unknown attribute kind %d", kind)
+		}
+		o.present = "(CASE " + typ + " WHEN 'string' THEN " + txt + " <> '' WHEN 'array' THEN jsonb_array_length(" + j +
+			") > 0 WHEN 'object' THEN " + j + " <> '{}'::jsonb WHEN 'null' THEN FALSE ELSE " + typ + " IS NOT NULL END)"
+		return o, nil
+	}
+	typ, val := loc.sqlite()
+	switch kind {
+	case licensing.KindString, licensing.KindDateTime:
+		o.expr = "(CASE WHEN " + typ + " = 'text' THEN " + val + " END)"
+	case licensing.KindBool:
+		o.expr = "(CASE " + typ + " WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
+	case licensing.KindInt, licensing.KindDecimal:
+		o.expr = "(CASE WHEN " + typ + " IN ('integer', 'real') THEN " + val + " END)"
+	default:
+		return operand{}, invalid("unknown attribute kind %d", kind)
+	}
+	o.present = "(CASE " + typ + " WHEN 'text' THEN " + val + " <> '' WHEN 'array' THEN json_array_length(" + val +
+		") > 0 WHEN 'object' THEN json(" + val + ") <> '{}' WHEN 'null' THEN 0 ELSE " + typ + " IS NOT NULL END)"
+	return o, nil
+}
+
+// comparison translates operand op value.
+func (t *translator) comparison(o operand, c licensing.Compare) (string, error) {
+	a := c.Attr
+	if c.Op == licensing.OpPr {
+		return o.present, nil
+	}
+	arg, err := t.value(o, a, c.Value)
+	if err != nil {
+		return "", err
+	}
+	x, p := o.expr, "?"
+	folded := a.Kind == licensing.KindString && !a.CaseExact
+	if folded {
+		// For userName and group displayName this is the expression of
+		// the unique index, which therefore serves eq.
+		x, p = "lower("+x+")", "lower(?)"
+	}
+	switch c.Op {
+	case licensing.OpEq:
+		t.args = append(t.args, arg)
+		return x + " = " + p, nil
+	case licensing.OpNe:
+		t.args = append(t.args, arg)
+		if o.nullable {
+			return "(" + o.expr + " IS NULL OR " + x + " <> " + p + ")", nil
+		}
+		return x + " <> " + p, nil
+	case licensing.OpGt, licensing.OpGe, licensing.OpLt, licensing.OpLe:
+		if a.Kind == licensing.KindBool {
+			return "", invalid("%s is a boolean and cannot be ordered with %s", dotted(a.Path), c.Op)
+		}
+		if t.dialect == DialectPostgres && (a.Kind == licensing.KindString || o.text) {
+			// Code point order, as in SQLite, whatever the database's
+			// collation.
+			x += ` COLLATE "C"`
+		}
+		t.args = append(t.args, arg)
+		return x + " " + orderOps[c.Op] + " " + p, nil
+	case licensing.OpCo, licensing.OpSw, licensing.OpEw:
+		if a.Kind != licensing.KindString {
+			return "", invalid("%s is a %s; %s needs a string", dotted(a.Path), kindName(a.Kind), c.Op)
+		}
+		return t.match(x, p, folded, c.Op, arg.(string)), nil
+	}
+	return "", invalid("unknown operator %q", c.Op)
+}
+
+var orderOps = map[licensing.Op]string{
+	licensing.OpGt: ">", licensing.OpGe: ">=", licensing.OpLt: "<", licensing.OpLe: "<=",
+}
+
+// match translates co, sw and ew. LIKE serves every case but case-exact
+// matching on SQLite, whose LIKE ignores ASCII case: there instr and substr
+// do it.
+func (t *translator) match(x, p string, folded bool, op licensing.Op, v string) string {
+	if t.dialect == DialectSQLite && !folded {
+		switch op {
+		case licensing.OpCo:
+			t.args = append(t.args, v)
+			return "instr(" + x + ", ?) > 0"
+		case licensing.OpSw:
+			t.args = append(t.args, v, v)
+			return "substr(" + x + ", 1, length(?)) = ?"
+		default:
+			t.args = append(t.args, v, v, v)
+			return "(length(" + x + ") >= length(?) AND substr(" + x + ", length(" + x + ") - length(?) + 1) = ?)"
+		}
+	}
+	pattern := escapeLike(v)
+	switch op {
+	case licensing.OpCo:
+		pattern = "%" + pattern + "%"
+	case licensing.OpSw:
+		pattern += "%"
+	default:
+		pattern = "%" + pattern
+	}
+	t.args = append(t.args, pattern)
+	return x + " LIKE " + p + ` ESCAPE '\'`
+}
+
+// escapeLike escapes the LIKE wildcards and the escape character itself.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// value checks that v suits the attribute's kind and converts it into a
+// bind parameter of the dialect.
+func (t *translator) value(o operand, a licensing.Attr, v any) (any, error) {
+	bad := func() (any, error) {
+		return nil, invalid("%s is a %s; the value %v (%T) is not", dotted(a.Path), kindName(a.Kind), v, v)
+	}
+	switch a.Kind {
+	case licensing.KindString:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case licensing.KindBool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	case licensing.KindInt:
+		switch n := v.(type) {
+		case int64:
+			return n, nil
+		case int:
+			return int64(n), nil
+		}
+	case licensing.KindDecimal:
+		switch n := v.(type) {
+		case float64:
+			return n, nil
+		case int64:
+			return n, nil
+		case int:
+			return int64(n), nil
+		}
+	case licensing.KindDateTime:
+		tm, ok := v.(time.Time)
+		if !ok {
+			return bad()
+		}
+		if o.text {
+			return tm.UTC().Format(time.RFC3339Nano), nil
+		}
+		return timeArg(t.dialect, tm), nil
+	}
+	return bad()
+}
+
+// sortKey returns the expression to order by: the attribute's value,
+// case-folded unless case-exact, in code point order.
+func (t *translator) sortKey(a licensing.Attr) (string, error) {
+	if len(a.Path) > 0 && t.res.members && a.Path[0] == "members" {
+		return "", invalid("cannot sort by %s", dotted(a.Path))
+	}
+	o, err := t.operand(a, scope{})
+	if err != nil {
+		return "", err
+	}
+	x := o.expr
+	if a.Kind == licensing.KindString && !a.CaseExact {
+		x = "lower(" + x + ")"
+	}
+	if t.dialect == DialectPostgres && (a.Kind == licensing.KindString || o.text) {
+		x += ` COLLATE "C"`
+	}
+	return x, nil
+}
+
+func dotted(path []string) string { return strings.Join(path, ".") }
+
+func kindName(k licensing.Kind) string {
+	switch k {
+	case licensing.KindString:
+		return "string"
+	case licensing.KindBool:
+		return "boolean"
+	case licensing.KindInt:
+		return "integer"
+	case licensing.KindDecimal:
+		return "decimal"
+	case licensing.KindDateTime:
+		return "dateTime"
+	}
+	return fmt.Sprintf("kind %d", k)
+}

@@ -1,0 +1,346 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// The dialects a Store speaks, as Dialect reports them.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// Store is the gorm implementation of licensing.Store. It is safe for
+// concurrent use by many goroutines and, on PostgreSQL, by many processes
+// sharing one database.
+type Store struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	dialect string
+	log     *slog.Logger
+	clock   licensing.Clock
+}
+
+var _ licensing.Store = (*Store)(nil)
+
+// Option changes how Open sets up a Store.
+type Option func(*Store)
+
+// WithClock makes the store take the time from c where the Store contract
+// has it stamp a time itself (the last modification of groups whose
+// members a deletion removed, the application time of migrations). The
+// default is licensing.SystemClock.
+func WithClock(c licensing.Clock) Option {
+	return func(s *Store) { s.clock = c }
+}
+
+// Open connects to the database that databaseURL names. A postgres:// or
+// postgresql:// URL opens PostgreSQL; sqlite:PATH (sqlite:scimd.db,
+// sqlite:///abs/scimd.db), file:PATH or a bare path opens an SQLite file,
+// created if missing. Any other scheme is an error. Open checks that the
+// database answers but does not migrate it: call Migrate for that. log may
+// be nil.
+func Open(databaseURL string, log *slog.Logger, opts ...Option) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	target, err := parseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	var dialector gorm.Dialector
+	switch target.dialect {
+	case DialectPostgres:
+		dialector = postgres.Open(target.dsn)
+	default:
+		dialector = sqlite.Open(target.dsn)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError:         true,
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s database %s: %w", target.dialect, target.display, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s database %s: %w", target.dialect, target.display, err)
+	}
+	switch {
+	case target.dialect == DialectPostgres:
+		sqlDB.SetMaxOpenConns(25)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	case target.memory:
+		// Every connection to an in-memory database sees its own
+		// database: keep exactly one, forever.
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetMaxIdleConns(1)
+		sqlDB.SetConnMaxLifetime(0)
+		sqlDB.SetConnMaxIdleTime(0)
+	default:
+		// WAL lets readers run beside the one writer; writers queue on
+		// the busy timeout because every transaction begins IMMEDIATE.
+		n := min(max(runtime.NumCPU(), 2), 8)
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+	}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log, clock: licensing.SystemClock{}}
+	for _, o := range opts {
+		o(s)
+	}
+	log.Info("database opened", "dialect", target.dialect, "database", target.display)
+	return s, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error {
+	if err := s.sqlDB.Close(); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// target is a parsed database URL.
+type target struct {
+	dialect string
+	dsn     string
+	// display names the database in logs and errors, without secrets.
+	display string
+	memory  bool
+}
+
+// sqliteParams are the connection settings every SQLite connection gets:
+// a busy timeout so that writers wait for each other instead of failing,
+// WAL so that readers do not block the writer, enforced foreign keys, and
+// IMMEDIATE transactions so that a transaction that reads before it writes
+// takes the write lock up front and cannot deadlock on the upgrade.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+
+func parseDatabaseURL(raw string) (target, error) {
+	if strings.TrimSpace(raw) == "" {
+		return target{}, errors.New("sqlstore: empty database URL (want postgres://..., sqlite:PATH, file:PATH or a file path)")
+	}
+	scheme, rest := splitScheme(raw)
+	switch scheme {
+	case "postgres", "postgresql":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return target{}, fmt.Errorf("sqlstore: malformed PostgreSQL URL: %w", err)
+		}
+		return target{dialect: DialectPostgres, dsn: raw, display: u.Redacted()}, nil
+	case "file":
+		// Keep the URI form: SQLite itself understands file: URIs and
+		// their parameters (mode=ro, ...).
+		path, _, _ := strings.Cut(rest, "?")
+		if path == "" {
+			return target{}, fmt.Errorf("sqlstore: database URL %q names no file", raw)
+		}
+		sep := "?"
+		if strings.Contains(raw, "?") {
+			sep = "&"
+		}
+		return target{
+			dialect: DialectSQLite,
+			dsn:     raw + sep + sqliteParams,
+			display: raw,
+			memory:  path == ":memory:" || strings.Contains(raw, "mode=memory"),
+		}, nil
+	case "sqlite", "":
+		if scheme == "" {
+			rest = raw
+		} else if r, ok := strings.CutPrefix(rest, "//"); ok {
+			// sqlite:///abs/path and sqlite://relative/path.
+			rest = r
+		}
+		path, query, _ := strings.Cut(rest, "?")
+		if path == "" {
+			return target{}, fmt.Errorf("sqlstore: database URL %q names no file", raw)
+		}
+		dsn := path + "?" + sqliteParams
+		if query != "" {
+			dsn += "&" + query
+		}
+		return target{dialect: DialectSQLite, dsn: dsn, display: path, memory: path == ":memory:"}, nil
+	}
+	return target{}, fmt.Errorf("sqlstore: unsupported database URL scheme %q (want postgres://, postgresql://, sqlite:, file: or a file path)", scheme)
+}
+
+// splitScheme returns the lower-cased URL scheme of raw and what follows
+// the colon, or "" and raw if raw does not start with a scheme. A single
+// letter before the colon is a Windows drive, not a scheme.
+func splitScheme(raw string) (scheme, rest string) {
+	i := strings.IndexByte(raw, ':')
+	if i < 2 {
+		return "", raw
+	}
+	for j, c := range raw[:i] {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (j == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return "", raw
+		}
+	}
+	return strings.ToLower(raw[:i]), raw[i+1:]
+}
+
+// tx runs fn in a transaction: committed if fn returns nil, rolled back
+// otherwise. On SQLite it begins IMMEDIATE (see sqliteParams).
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// conn returns the handle for statements outside a transaction.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx)
+}
+
+// exec runs a statement and returns the number of rows it affected, with
+// errors translated by dbErr.
+func exec(db *gorm.DB, op, query string, args ...any) (int64, error) {
+	res := db.Exec(query, args...)
+	if res.Error != nil {
+		return 0, dbErr(op, res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// query runs a query and calls scan for each row, with errors translated
+// by dbErr.
+func query(db *gorm.DB, op, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := db.Raw(query, args...).Rows()
+	if err != nil {
+		return dbErr(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return dbErr(op, err)
+		}
+	}
+	return dbErr(op, rows.Err())
+}
+
+// dbErr is the one place where driver errors become domain errors: a
+// missing row is ErrNotFound, a unique index violation ErrConflict, a
+// foreign key violation (the account or group referred to is missing)
+// ErrNotFound and a check constraint violation ErrInvalid. Domain errors
+// pass through unchanged; anything else is wrapped with the operation.
+func dbErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, licensing.ErrNotFound), errors.Is(err, licensing.ErrConflict),
+		errors.Is(err, licensing.ErrStale), errors.Is(err, licensing.ErrInvalid),
+		errors.Is(err, licensing.ErrUnauthenticated):
+		return err
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrConflict)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return fmt.Errorf("sqlstore: %s: referenced object missing: %w", op, licensing.ErrNotFound)
+	case errors.Is(err, gorm.ErrCheckConstraintViolated):
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, licensing.ErrInvalid, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// sqliteTime is how SQLite columns hold timestamps: UTC, fixed width, so
+// that comparing the text compares the times.
+const sqliteTime = "2006-01-02T15:04:05.000000Z"
+
+// timeArg converts t into the argument that the dialect's timestamp
+// columns take, truncated to the microseconds both dialects keep.
+func (s *Store) timeArg(t time.Time) any { return timeArg(s.dialect, t) }
+
+func timeArg(dialect string, t time.Time) any {
+	t = t.UTC().Truncate(time.Microsecond)
+	if dialect == DialectSQLite {
+		return t.Format(sqliteTime)
+	}
+	return t
+}
+
+// nullTimeArg is timeArg for nullable columns.
+func (s *Store) nullTimeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return s.timeArg(*t)
+}
+
+// dbTime scans a timestamp column of either dialect into a UTC time.
+type dbTime struct {
+	Time  time.Time
+	Valid bool
+}
+
+// Scan implements sql.Scanner.
+func (t *dbTime) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*t = dbTime{}
+		return nil
+	case time.Time:
+		*t = dbTime{Time: v.UTC(), Valid: true}
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	}
+	return fmt.Errorf("cannot scan %T into a timestamp", v)
+}
+
+func (t *dbTime) parse(s string) error {
+	p, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("malformed timestamp %q: %w", s, err)
+	}
+	*t = dbTime{Time: p.UTC(), Valid: true}
+	return nil
+}
+
+// ptr returns the time, or nil if the column was NULL.
+func (t dbTime) ptr() *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+// nullString stores "" as NULL, for optional text columns.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,195 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+const userColumns = "r.id, r.user_name, r.external_id, r.display_name, r.active, r.doc, r.created, r.last_modified, r.version"
+
+// CreateUser stores a new user; u.Version must be 1 (else ErrInvalid). It
+// returns ErrConflict if the account has a user with the same userName,
+// compared case-insensitively, or the same id, and ErrNotFound if the
+// account does not exist.
+func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
+	if u.Version != 1 {
+		return fmt.Errorf("sqlstore: create user: %w: version %d, want 1", licensing.ErrInvalid, u.Version)
+	}
+	doc, err := checkUser(u)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create user: %w", err)
+	}
+	_, err = exec(s.conn(ctx), "create user",
+		`INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
+		s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version)
+	return err
+}
+
+// User returns the account's user with the id, or ErrNotFound.
+func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User, error) {
+	var found []licensing.User
+	err := query(s.conn(ctx), "user",
+		`SELECT `+userColumns+` FROM users AS r WHERE r.account_id = ? AND r.id = ?`, []any{accountID, id},
+		func(rows *sql.Rows) error {
+			u, err := scanUser(accountID)(rows)
+			found = append(found, u)
+			return err
+		})
+	if err != nil {
+		return licensing.User{}, err
+	}
+	if len(found) == 0 {
+		return licensing.User{}, fmt.Errorf("sqlstore: user: %w", licensing.ErrNotFound)
+	}
+	return found[0], nil
+}
+
+// ReplaceUser stores u over the user with u.ID if that user's version is
+// still expectVersion; u.Version must be expectVersion+1 (else ErrInvalid).
+// Created is kept. It returns ErrNotFound if there is no such user,
+// ErrStale if the version moved on, ErrConflict if the new userName is
+// taken.
+func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion int64) error {
+	if u.Version != expectVersion+1 {
+		return fmt.Errorf("sqlstore: replace user: %w: version %d, want %d", licensing.ErrInvalid, u.Version, expectVersion+1)
+	}
+	doc, err := checkUser(u)
+	if err != nil {
+		return fmt.Errorf("sqlstore: replace user: %w", err)
+	}
+	db := s.conn(ctx)
+	n, err := exec(db, "replace user",
+		`UPDATE users SET user_name = ?, external_id = ?, display_name = ?, active = ?, doc = ?, last_modified = ?, version = ?
+		 WHERE account_id = ? AND id = ? AND version = ?`,
+		u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc, s.timeArg(u.LastModified), u.Version,
+		u.AccountID, u.ID, expectVersion)
+	if err != nil || n == 1 {
+		return err
+	}
+	return staleOrMissing(db, "replace user", "users", u.AccountID, u.ID)
+}
+
+// DeleteUser deletes the account's user and removes it from every group,
+// bumping those groups' versions and last modification times, in one
+// transaction. It returns ErrNotFound if there is no such user.
+func (s *Store) DeleteUser(ctx context.Context, accountID, id string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		n, err := exec(tx, "delete user", `DELETE FROM users WHERE account_id = ? AND id = ?`, accountID, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("sqlstore: delete user: %w", licensing.ErrNotFound)
+		}
+		return s.dropMemberships(tx, accountID, id, licensing.MemberUser)
+	})
+}
+
+// Users lists the account's users selected by q.
+func (s *Store) Users(ctx context.Context, accountID string, q licensing.Query) (licensing.Page[licensing.User], error) {
+	return list(ctx, s, usersResource, userColumns, accountID, q, scanUser(accountID))
+}
+
+// scanUser returns a reader of userColumns rows (and extra destinations).
+func scanUser(accountID string) func(rows *sql.Rows, extra ...any) (licensing.User, error) {
+	return func(rows *sql.Rows, extra ...any) (licensing.User, error) {
+		u := licensing.User{AccountID: accountID}
+		var ext, display sql.NullString
+		var doc []byte
+		var created, modified dbTime
+		dest := append([]any{&u.ID, &u.UserName, &ext, &display, &u.Active, &doc, &created, &modified, &u.Version}, extra...)
+		if err := rows.Scan(dest...); err != nil {
+			return u, err
+		}
+		u.ExternalID, u.DisplayName = ext.String, display.String
+		u.Doc = json.RawMessage(doc)
+		u.Created, u.LastModified = created.Time, modified.Time
+		return u, nil
+	}
+}
+
+// staleOrMissing tells, after a conditional update that changed nothing,
+// whether the row is missing (ErrNotFound) or has another version
+// (ErrStale).
+func staleOrMissing(db *gorm.DB, op, table, accountID, id string) error {
+	var n int64
+	err := query(db, op, `SELECT COUNT(*) FROM `+table+` WHERE account_id = ? AND id = ?`, []any{accountID, id},
+		func(rows *sql.Rows) error { return rows.Scan(&n) })
+	switch {
+	case err != nil:
+		return err
+	case n == 0:
+		return fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrNotFound)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrStale)
+}
+
+// dropMemberships removes the member from every group of the account,
+// bumping the version and last modification time of those groups.
+func (s *Store) dropMemberships(tx *gorm.DB, accountID, memberID string, typ licensing.MemberType) error {
+	parents := `SELECT group_id FROM group_members WHERE account_id = ? AND member_id = ? AND member_type = ?`
+	if s.dialect == DialectPostgres {
+		// Lock the groups in one order, so that two deletions touching
+		// the same groups cannot deadlock.
+		if _, err := exec(tx, "lock groups",
+			`SELECT id FROM "groups" WHERE account_id = ? AND id IN (`+parents+`) ORDER BY id FOR NO KEY UPDATE`,
+			accountID, accountID, memberID, string(typ)); err != nil {
+			return err
+		}
+	}
+	if _, err := exec(tx, "bump groups",
+		`UPDATE "groups" SET version = version + 1, last_modified = ? WHERE account_id = ? AND id IN (`+parents+`)`,
+		s.timeArg(s.clock.Now()), accountID, accountID, memberID, string(typ)); err != nil {
+		return err
+	}
+	_, err := exec(tx, "drop memberships",
+		`DELETE FROM group_members WHERE account_id = ? AND member_id = ? AND member_type = ?`,
+		accountID, memberID, string(typ))
+	return err
+}
+
+// checkUser checks what the database needs of a user and returns its
+// document as the text to store.
+func checkUser(u licensing.User) (string, error) {
+	if u.ID == "" || u.UserName == "" {
+		return "", fmt.Errorf("%w: a user needs an id and a userName", licensing.ErrInvalid)
+	}
+	if err := checkText(u.AccountID, u.ID, u.UserName, u.ExternalID, u.DisplayName); err != nil {
+		return "", err
+	}
+	return docText(u.Doc)
+}
+
+// checkText rejects text that PostgreSQL cannot store (NUL, invalid
+// UTF-8), so that both dialects refuse the same input the same way.
+func checkText(fields ...string) error {
+	for _, f := range fields {
+		if !utf8.ValidString(f) || strings.IndexByte(f, 0) >= 0 {
+			return fmt.Errorf("%w: text %q is not valid UTF-8 without NUL", licensing.ErrInvalid, f)
+		}
+	}
+	return nil
+}
+
+// docText returns the document to store: a JSON object, "{}" if empty.
+func docText(doc json.RawMessage) (string, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 {
+		return "{}", nil
+	}
+	if doc[0] != '{' || !json.Valid(doc) || bytes.Contains(doc, []byte(`\u0000`)) {
+		return "", fmt.Errorf("%w: the document must be a JSON object without NUL characters", licensing.ErrInvalid)
+	}
+	return string(doc), nil
+}

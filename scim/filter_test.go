@@ -15,15 +15,15 @@ import (
 )
 
 // Shorthands for expected conditions.
-func str(path ...string) licensing.Attr {
+func condStr(path ...string) licensing.Attr {
 	return licensing.Attr{Path: path, Kind: licensing.KindString}
 }
 
-func strExact(path ...string) licensing.Attr {
+func condStrExact(path ...string) licensing.Attr {
 	return licensing.Attr{Path: path, Kind: licensing.KindString, CaseExact: true}
 }
 
-func cmp(a licensing.Attr, op licensing.Op, v any) licensing.Compare {
+func cmpCond(a licensing.Attr, op licensing.Op, v any) licensing.Compare {
 	return licensing.Compare{Attr: a, Op: op, Value: v}
 }
 
@@ -37,89 +37,89 @@ func TestCompileFilter(t *testing.T) {
 		want   licensing.Cond
 	}{
 		{"okta existence check", user, `userName eq "ann@example.com"`,
-			cmp(str("userName"), licensing.OpEq, "ann@example.com")},
+			cmpCond(condStr("userName"), licensing.OpEq, "ann@example.com")},
 		{"names are case-insensitive", user, `USERNAME Eq "Ann"`,
-			cmp(str("userName"), licensing.OpEq, "Ann")},
+			cmpCond(condStr("userName"), licensing.OpEq, "Ann")},
 		{"externalId is case-exact", user, `externalId eq "abc"`,
-			cmp(strExact("externalId"), licensing.OpEq, "abc")},
-		{"id", user, `id eq "42"`, cmp(strExact("id"), licensing.OpEq, "42")},
+			cmpCond(condStrExact("externalId"), licensing.OpEq, "abc")},
+		{"id", user, `id eq "42"`, cmpCond(condStrExact("id"), licensing.OpEq, "42")},
 		{"core URN prefix", user, `urn:ietf:params:scim:schemas:core:2.0:User:userName sw "a"`,
-			cmp(str("userName"), licensing.OpSw, "a")},
+			cmpCond(condStr("userName"), licensing.OpSw, "a")},
 		{"core URN prefix is case-insensitive", user, `URN:IETF:params:scim:schemas:core:2.0:user:userName ew "a"`,
-			cmp(str("userName"), licensing.OpEw, "a")},
+			cmpCond(condStr("userName"), licensing.OpEw, "a")},
 		{"extension attribute", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7"`,
-			cmp(str(schemas.EnterpriseURN, "employeeNumber"), licensing.OpEq, "7")},
+			cmpCond(condStr(schemas.EnterpriseURN, "employeeNumber"), licensing.OpEq, "7")},
 		{"extension sub-attribute", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1"`,
-			cmp(str(schemas.EnterpriseURN, "manager", "value"), licensing.OpEq, "m1")},
+			cmpCond(condStr(schemas.EnterpriseURN, "manager", "value"), licensing.OpEq, "m1")},
 		{"extension attribute mis-cased", user, `urn:ietf:params:scim:schemas:extension:Enterprise:2.0:User:EMPLOYEENUMBER pr`,
-			cmp(str(schemas.EnterpriseURN, "employeeNumber"), licensing.OpPr, nil)},
+			cmpCond(condStr(schemas.EnterpriseURN, "employeeNumber"), licensing.OpPr, nil)},
 		{"sub-attribute", user, `name.familyName co "O'Malley"`,
-			cmp(str("name", "familyName"), licensing.OpCo, "O'Malley")},
+			cmpCond(condStr("name", "familyName"), licensing.OpCo, "O'Malley")},
 		{"boolean", user, `active eq false`,
 			licensing.Compare{Attr: licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: false}},
 		{"dateTime", user, `meta.lastModified gt "2011-05-13T04:42:34Z"`,
 			licensing.Compare{Attr: licensing.Attr{Path: []string{"meta", "lastModified"}, Kind: licensing.KindDateTime}, Op: licensing.OpGt, Value: created}},
-		{"present", user, `title pr`, cmp(str("title"), licensing.OpPr, nil)},
+		{"present", user, `title pr`, cmpCond(condStr("title"), licensing.OpPr, nil)},
 		{"eq null is absent", user, `title eq null`,
-			licensing.Not{Cond: cmp(str("title"), licensing.OpPr, nil)}},
-		{"ne null is present", user, `title ne null`, cmp(str("title"), licensing.OpPr, nil)},
+			licensing.Not{Cond: cmpCond(condStr("title"), licensing.OpPr, nil)}},
+		{"ne null is present", user, `title ne null`, cmpCond(condStr("title"), licensing.OpPr, nil)},
 		{"escaped string", user, `displayName eq "a \"quoted\" name\\"`,
-			cmp(str("displayName"), licensing.OpEq, `a "quoted" name\`)},
+			cmpCond(condStr("displayName"), licensing.OpEq, `a "quoted" name\`)},
 		{"and binds tighter than or", user, `title pr and userType eq "Employee" or nickName ne "x"`,
 			licensing.Or{
-				Left:  licensing.And{Left: cmp(str("title"), licensing.OpPr, nil), Right: cmp(str("userType"), licensing.OpEq, "Employee")},
-				Right: cmp(str("nickName"), licensing.OpNe, "x"),
+				Left:  licensing.And{Left: cmpCond(condStr("title"), licensing.OpPr, nil), Right: cmpCond(condStr("userType"), licensing.OpEq, "Employee")},
+				Right: cmpCond(condStr("nickName"), licensing.OpNe, "x"),
 			}},
 		{"parentheses and not", user, `userType eq "Employee" and not (emails co "example.com" or emails.value co "example.org")`,
 			licensing.And{
-				Left: cmp(str("userType"), licensing.OpEq, "Employee"),
+				Left: cmpCond(condStr("userType"), licensing.OpEq, "Employee"),
 				Right: licensing.Not{Cond: licensing.Or{
-					Left:  licensing.Any{Attr: str("emails"), Cond: cmp(str("value"), licensing.OpCo, "example.com")},
-					Right: licensing.Any{Attr: str("emails"), Cond: cmp(str("value"), licensing.OpCo, "example.org")},
+					Left:  licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpCo, "example.com")},
+					Right: licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpCo, "example.org")},
 				}},
 			}},
 		{"multi-valued sub-attribute", user, `emails.type eq "work"`,
-			licensing.Any{Attr: str("emails"), Cond: cmp(str("type"), licensing.OpEq, "work")}},
+			licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("type"), licensing.OpEq, "work")}},
 		{"multi-valued without sub-attribute means value", user, `emails eq "ann@example.com"`,
-			licensing.Any{Attr: str("emails"), Cond: cmp(str("value"), licensing.OpEq, "ann@example.com")}},
+			licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpEq, "ann@example.com")}},
 		{"value path", user, `emails[type eq "work" and primary eq true]`,
-			licensing.Any{Attr: str("emails"), Cond: licensing.And{
-				Left:  cmp(str("type"), licensing.OpEq, "work"),
+			licensing.Any{Attr: condStr("emails"), Cond: licensing.And{
+				Left:  cmpCond(condStr("type"), licensing.OpEq, "work"),
 				Right: licensing.Compare{Attr: licensing.Attr{Path: []string{"primary"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: true},
 			}}},
 		{"value path with not", user, `emails[not (type eq "home")]`,
-			licensing.Any{Attr: str("emails"), Cond: licensing.Not{Cond: cmp(str("type"), licensing.OpEq, "home")}}},
+			licensing.Any{Attr: condStr("emails"), Cond: licensing.Not{Cond: cmpCond(condStr("type"), licensing.OpEq, "home")}}},
 		{"value path mis-cased", user, `EMAILS[TYPE eq "work"]`,
-			licensing.Any{Attr: str("emails"), Cond: cmp(str("type"), licensing.OpEq, "work")}},
+			licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("type"), licensing.OpEq, "work")}},
 		{"value path and attribute", user, `userType eq "Employee" and emails[type eq "work" and value co "@example.com"]`,
 			licensing.And{
-				Left: cmp(str("userType"), licensing.OpEq, "Employee"),
-				Right: licensing.Any{Attr: str("emails"), Cond: licensing.And{
-					Left:  cmp(str("type"), licensing.OpEq, "work"),
-					Right: cmp(str("value"), licensing.OpCo, "@example.com"),
+				Left: cmpCond(condStr("userType"), licensing.OpEq, "Employee"),
+				Right: licensing.Any{Attr: condStr("emails"), Cond: licensing.And{
+					Left:  cmpCond(condStr("type"), licensing.OpEq, "work"),
+					Right: cmpCond(condStr("value"), licensing.OpCo, "@example.com"),
 				}},
 			}},
 		{"value path on a single-valued complex attribute", user, `name[givenName eq "Ann" or familyName eq "Lee"]`,
-			licensing.Or{Left: cmp(str("name", "givenName"), licensing.OpEq, "Ann"), Right: cmp(str("name", "familyName"), licensing.OpEq, "Lee")}},
+			licensing.Or{Left: cmpCond(condStr("name", "givenName"), licensing.OpEq, "Ann"), Right: cmpCond(condStr("name", "familyName"), licensing.OpEq, "Lee")}},
 		{"complex present", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager pr`,
 			licensing.Or{
 				Left: licensing.Or{
-					Left:  cmp(str(schemas.EnterpriseURN, "manager", "value"), licensing.OpPr, nil),
-					Right: cmp(strExact(schemas.EnterpriseURN, "manager", "$ref"), licensing.OpPr, nil),
+					Left:  cmpCond(condStr(schemas.EnterpriseURN, "manager", "value"), licensing.OpPr, nil),
+					Right: cmpCond(condStrExact(schemas.EnterpriseURN, "manager", "$ref"), licensing.OpPr, nil),
 				},
-				Right: cmp(str(schemas.EnterpriseURN, "manager", "displayName"), licensing.OpPr, nil),
+				Right: cmpCond(condStr(schemas.EnterpriseURN, "manager", "displayName"), licensing.OpPr, nil),
 			}},
-		{"entra group lookup", group, `displayName eq "Sales"`, cmp(str("displayName"), licensing.OpEq, "Sales")},
+		{"entra group lookup", group, `displayName eq "Sales"`, cmpCond(condStr("displayName"), licensing.OpEq, "Sales")},
 		{"group members value", group, `members[value eq "u1"]`,
-			licensing.Any{Attr: str("members"), Cond: cmp(str("value"), licensing.OpEq, "u1")}},
+			licensing.Any{Attr: condStr("members"), Cond: cmpCond(condStr("value"), licensing.OpEq, "u1")}},
 		{"group members", group, `members eq "u1"`,
-			licensing.Any{Attr: str("members"), Cond: cmp(str("value"), licensing.OpEq, "u1")}},
+			licensing.Any{Attr: condStr("members"), Cond: cmpCond(condStr("value"), licensing.OpEq, "u1")}},
 		{"group members type", group, `members.type eq "User"`,
-			licensing.Any{Attr: str("members"), Cond: cmp(str("type"), licensing.OpEq, "User")}},
+			licensing.Any{Attr: condStr("members"), Cond: cmpCond(condStr("type"), licensing.OpEq, "User")}},
 		{"group core URN", group, `urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "x"`,
-			cmp(str("displayName"), licensing.OpEq, "x")},
+			cmpCond(condStr("displayName"), licensing.OpEq, "x")},
 		{"entra random test value", user, `userName eq "1e6d4c0f-a6a0-4e1c-b8f5-2d7a4e9d5d2b"`,
-			cmp(str("userName"), licensing.OpEq, "1e6d4c0f-a6a0-4e1c-b8f5-2d7a4e9d5d2b")},
+			cmpCond(condStr("userName"), licensing.OpEq, "1e6d4c0f-a6a0-4e1c-b8f5-2d7a4e9d5d2b")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,25 +136,25 @@ func TestCompileFilter(t *testing.T) {
 }
 
 func TestCompileFilterTypes(t *testing.T) {
-	rt := testResource()
+	rt := typedTestResource()
 	tests := []struct {
 		filter string
 		want   licensing.Cond
 	}{
 		{`urn:example:params:scim:schemas:test:2.0:Thing:count gt 3`,
-			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "count"}, Kind: licensing.KindInt}, Op: licensing.OpGt, Value: int64(3)}},
+			licensing.Compare{Attr: licensing.Attr{Path: []string{typedExtURN, "count"}, Kind: licensing.KindInt}, Op: licensing.OpGt, Value: int64(3)}},
 		{`urn:example:params:scim:schemas:test:2.0:Thing:count eq -2.0e0`,
-			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "count"}, Kind: licensing.KindInt}, Op: licensing.OpEq, Value: int64(-2)}},
+			licensing.Compare{Attr: licensing.Attr{Path: []string{typedExtURN, "count"}, Kind: licensing.KindInt}, Op: licensing.OpEq, Value: int64(-2)}},
 		{`urn:example:params:scim:schemas:test:2.0:Thing:ratio le 2`,
-			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "ratio"}, Kind: licensing.KindDecimal}, Op: licensing.OpLe, Value: float64(2)}},
+			licensing.Compare{Attr: licensing.Attr{Path: []string{typedExtURN, "ratio"}, Kind: licensing.KindDecimal}, Op: licensing.OpLe, Value: float64(2)}},
 		{`urn:example:params:scim:schemas:test:2.0:Thing:ratio ge 0.5`,
-			licensing.Compare{Attr: licensing.Attr{Path: []string{testExtURN, "ratio"}, Kind: licensing.KindDecimal}, Op: licensing.OpGe, Value: 0.5}},
+			licensing.Compare{Attr: licensing.Attr{Path: []string{typedExtURN, "ratio"}, Kind: licensing.KindDecimal}, Op: licensing.OpGe, Value: 0.5}},
 		{`urn:example:params:scim:schemas:test:2.0:Thing:tags eq "red"`,
-			licensing.Any{Attr: str(testExtURN, "tags"), Cond: cmp(str(), licensing.OpEq, "red")}},
+			licensing.Any{Attr: condStr(typedExtURN, "tags"), Cond: cmpCond(condStr(), licensing.OpEq, "red")}},
 		{`urn:example:params:scim:schemas:test:2.0:Thing:tags[value sw "r"]`,
-			licensing.Any{Attr: str(testExtURN, "tags"), Cond: cmp(str(), licensing.OpSw, "r")}},
+			licensing.Any{Attr: condStr(typedExtURN, "tags"), Cond: cmpCond(condStr(), licensing.OpSw, "r")}},
 		{`urn:example:params:scim:schemas:test:2.0:Thing:blob eq "AAAA"`,
-			cmp(strExact(testExtURN, "blob"), licensing.OpEq, "AAAA")},
+			cmpCond(condStrExact(typedExtURN, "blob"), licensing.OpEq, "AAAA")},
 	}
 	for _, tt := range tests {
 		got, err := compileFilter(tt.filter, rt)
@@ -209,6 +209,7 @@ func TestCompileFilterErrors(t *testing.T) {
 		{"null ordering", user, `title gt null`, "null"},
 		{"value path on simple attribute", user, `userName[value eq "x"]`, "neither complex nor multi-valued"},
 		{"value path on a sub-attribute", user, `name.givenName[value eq "x"]`, "not a sub-attribute"},
+		{"PATCH path as a filter", user, `emails[type eq "work"].value eq "x"`, "cannot be parsed"},
 		{"too long", user, `userName eq "` + strings.Repeat("a", maxFilterLength) + `"`, "longer than"},
 		{"too deep", user, strings.Repeat("(", 40) + `userName pr` + strings.Repeat(")", 40), "nests deeper"},
 		{"too deep with not", user, strings.Repeat("not(", 40) + `userName pr` + strings.Repeat(")", 40), "nests deeper"},
@@ -219,7 +220,7 @@ func TestCompileFilterErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("compileFilter(%q) = %#v, want an error", tt.filter, got)
 			}
-			assertRequestError(t, err, "invalidFilter", tt.detail)
+			requireRequestErr(t, err, "invalidFilter", tt.detail)
 		})
 	}
 }
@@ -258,7 +259,7 @@ func TestCompileFilterContainsParserPanic(t *testing.T) {
 	t.Cleanup(func() { parseFilterHook = saved })
 	parseFilterHook = func([]byte) (filter.Expression, error) { panic("boom") }
 	_, err := compileFilter(`userName eq "x"`, schemas.User())
-	assertRequestError(t, err, "invalidFilter", "cannot be parsed")
+	requireRequestErr(t, err, "invalidFilter", "cannot be parsed")
 }
 
 func TestCompileSortBy(t *testing.T) {
@@ -303,20 +304,20 @@ func TestCompileSortBy(t *testing.T) {
 	}
 	for _, tt := range bad {
 		_, err := compileSortBy(tt.raw, user)
-		assertRequestError(t, err, "invalidValue", tt.detail)
+		requireRequestErr(t, err, "invalidValue", tt.detail)
 	}
 }
 
-// testExtURN is the URN of the extension testResource adds, which has an
+// typedExtURN is the URN of the extension typedTestResource adds, which has an
 // attribute of every type.
-const testExtURN = "urn:example:params:scim:schemas:test:2.0:Thing"
+const typedExtURN = "urn:example:params:scim:schemas:test:2.0:Thing"
 
-// testResource is the User resource type with an extension holding
+// typedTestResource is the User resource type with an extension holding
 // attributes of the types and characteristics the core schemas lack.
-func testResource() schemas.Resource {
+func typedTestResource() schemas.Resource {
 	rt := schemas.User()
 	rt.Extensions = append(rt.Extensions, schema.Schema{
-		ID: testExtURN,
+		ID: typedExtURN,
 		Attributes: []schema.CoreAttribute{
 			schema.SimpleCoreAttribute(schema.SimpleNumberParams(schema.NumberParams{Name: "count", Type: schema.AttributeTypeInteger()})),
 			schema.SimpleCoreAttribute(schema.SimpleNumberParams(schema.NumberParams{Name: "ratio", Type: schema.AttributeTypeDecimal()})),
@@ -332,9 +333,9 @@ func testResource() schemas.Resource {
 	return rt
 }
 
-// assertRequestError checks that err is a request error of the scimType
+// requireRequestErr checks that err is a request error of the scimType
 // whose detail contains detail.
-func assertRequestError(t *testing.T, err error, scimType, detail string) {
+func requireRequestErr(t *testing.T, err error, scimType, detail string) {
 	t.Helper()
 	var re *requestError
 	if !errors.As(err, &re) {
@@ -426,5 +427,5 @@ func canonicalPath(rt schemas.Resource, path []string, multi bool) bool {
 
 func TestCompileFilterInvalidUTF8(t *testing.T) {
 	_, err := compileFilter("userName eq \"\xff\"", schemas.User())
-	assertRequestError(t, err, "invalidFilter", "UTF-8")
+	requireRequestErr(t, err, "invalidFilter", "UTF-8")
 }

@@ -994,6 +994,7 @@ type elementIndex struct {
 	others []any
 }
 
+// newElementIndex indexes the elements of a multi-valued attribute.
 func newElementIndex(a schema.CoreAttribute, elems []any) *elementIndex {
 	ix := &elementIndex{attr: a, keys: map[string]bool{}}
 	for _, e := range elems {

@@ -70,9 +70,9 @@ func FuzzApplyPatch(f *testing.F) {
 	}
 	user, group := schemas.User(), schemas.Group()
 	f.Fuzz(func(t *testing.T, rawOps, path, value string, isGroup bool) {
-		rt, base := user, testUser
+		rt, base := user, patchTestUser
 		if isGroup {
-			rt, base = group, testGroup
+			rt, base = group, patchTestGroup
 		}
 		body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":` + rawOps + `}`)
 		if path != "" || value != "" {

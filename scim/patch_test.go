@@ -44,9 +44,9 @@ func patchOp(kind, path string, value any) scim.PatchOperation {
 	return o
 }
 
-// testUser is a User as patchable builds it: a full representation
+// patchTestUser is a User as patchable builds it: a full representation
 // without meta.
-func testUser() map[string]any {
+func patchTestUser() map[string]any {
 	return tObj{
 		"schemas":     tList{schemas.UserURN},
 		"id":          "u1",
@@ -63,8 +63,8 @@ func testUser() map[string]any {
 	}
 }
 
-// testGroup is a Group as patchable builds it.
-func testGroup() map[string]any {
+// patchTestGroup is a Group as patchable builds it.
+func patchTestGroup() map[string]any {
 	return tObj{
 		"schemas":     tList{schemas.GroupURN},
 		"id":          "g1",
@@ -104,22 +104,22 @@ func TestApplyPatch(t *testing.T) {
 		// errType is the expected scimType, "" when the patch succeeds.
 		errType, errDetail string
 	}{
-		{name: "okta deactivation", rt: user, res: testUser,
+		{name: "okta deactivation", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "", tObj{"active": false})},
 			want: func(m tObj) { m["active"] = false }},
 		{name: "deactivating an inactive user changes nothing", rt: user,
-			res: func() map[string]any { m := testUser(); m["active"] = false; return m },
+			res: func() map[string]any { m := patchTestUser(); m["active"] = false; return m },
 			ops: []scim.PatchOperation{patchOp("replace", "", tObj{"active": false})}},
-		{name: "entra boolean string", rt: user, res: testUser,
+		{name: "entra boolean string", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("Replace", "active", "False")},
 			want: func(m tObj) { m["active"] = false }},
-		{name: "okta group rename with id", rt: group, res: testGroup,
+		{name: "okta group rename with id", rt: group, res: patchTestGroup,
 			ops:  []scim.PatchOperation{patchOp("replace", "", tObj{"id": "g1", "displayName": "Sales EMEA"})},
 			want: func(m tObj) { m["displayName"] = "Sales EMEA" }},
-		{name: "a different id", rt: group, res: testGroup,
+		{name: "a different id", rt: group, res: patchTestGroup,
 			ops:     []scim.PatchOperation{patchOp("replace", "", tObj{"id": "g2", "displayName": "Sales EMEA"})},
 			errType: "mutability", errDetail: `"id"`},
-		{name: "entra path-less map of paths", rt: user, res: testUser,
+		{name: "entra path-less map of paths", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("Replace", "", tObj{
 				ext + ":employeeNumber": "8", "active": false, "name.familyName": "Lee-Smith", "DISPLAYNAME": "Ann Lee-Smith"})},
 			want: func(m tObj) {
@@ -128,235 +128,235 @@ func TestApplyPatch(t *testing.T) {
 				m["name"].(tObj)["familyName"] = "Lee-Smith"
 				m[ext].(tObj)["employeeNumber"] = "8"
 			}},
-		{name: "path-less core URN object", rt: user, res: testUser,
+		{name: "path-less core URN object", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "", tObj{schemas.UserURN: tObj{"displayName": "A"}})},
 			want: func(m tObj) { m["displayName"] = "A" }},
-		{name: "nested extension object", rt: user, res: testUser,
+		{name: "nested extension object", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("add", "", tObj{ext: tObj{"employeeNumber": "9", "manager.value": "m2"}})},
 			want: func(m tObj) { m[ext] = tObj{"employeeNumber": "9", "manager": tObj{"value": "m2"}} }},
-		{name: "nested extension object with a foreign attribute", rt: user, res: testUser,
+		{name: "nested extension object with a foreign attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("add", "", tObj{ext: tObj{"userName": "x"}})},
 			errType: "invalidPath", errDetail: `"userName"`},
-		{name: "add sub-attribute", rt: user, res: testUser,
+		{name: "add sub-attribute", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("Add", "name.givenName", "Barbara")},
 			want: func(m tObj) { m["name"].(tObj)["givenName"] = "Barbara" }},
-		{name: "replace complex merges", rt: user, res: testUser,
+		{name: "replace complex merges", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "name", tObj{"givenName": "Anna", "middleName": "B"})},
 			want: func(m tObj) { m["name"] = tObj{"givenName": "Anna", "familyName": "Lee", "middleName": "B"} }},
-		{name: "remove sub-attribute", rt: user, res: testUser,
+		{name: "remove sub-attribute", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("remove", "name.givenName", nil)},
 			want: func(m tObj) { m["name"] = tObj{"familyName": "Lee"} }},
-		{name: "remove last sub-attribute removes the attribute", rt: user, res: testUser,
+		{name: "remove last sub-attribute removes the attribute", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("remove", "name.givenName", nil), patchOp("remove", "name.familyName", nil)},
 			want: func(m tObj) { delete(m, "name") }},
-		{name: "replace with an empty string unassigns", rt: user, res: testUser,
+		{name: "replace with an empty string unassigns", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "displayName", "")},
 			want: func(m tObj) { delete(m, "displayName") }},
-		{name: "replace with null unassigns", rt: user, res: testUser,
+		{name: "replace with null unassigns", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "", tObj{"displayName": nil})},
 			want: func(m tObj) { delete(m, "displayName") }},
-		{name: "required attribute", rt: user, res: testUser,
+		{name: "required attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "userName", "")},
 			errType: "invalidValue", errDetail: `"userName" is required`},
-		{name: "required attribute removed and added back", rt: user, res: testUser,
+		{name: "required attribute removed and added back", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("remove", "userName", nil), patchOp("add", "userName", "ann2@example.com")},
 			want: func(m tObj) { m["userName"] = "ann2@example.com" }},
-		{name: "value filter sub-attribute", rt: user, res: testUser,
+		{name: "value filter sub-attribute", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", `emails[type eq "work"].value`, "ann@new.example")},
 			want: func(m tObj) {
 				m["emails"].(tList)[0].(tObj)["value"] = "ann@new.example"
 			}},
-		{name: "value filter compares case-insensitively", rt: user, res: testUser,
+		{name: "value filter compares case-insensitively", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", `emails[type eq "WORK"].display`, "Work")},
 			want: func(m tObj) {
 				m["emails"].(tList)[0].(tObj)["display"] = "Work"
 			}},
 		{name: "entra adds a work email by filter", rt: user,
-			res: func() map[string]any { m := testUser(); delete(m, "emails"); return m },
+			res: func() map[string]any { m := patchTestUser(); delete(m, "emails"); return m },
 			ops: []scim.PatchOperation{patchOp("Add", `emails[type eq "work"].value`, "ann@example.com")},
 			want: func(m tObj) {
 				m["emails"] = tList{tObj{"type": "work", "value": "ann@example.com"}}
 			}},
-		{name: "replace by eq conjunction that matches nothing adds", rt: user, res: testUser,
+		{name: "replace by eq conjunction that matches nothing adds", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", `phoneNumbers[type eq "mobile" and primary eq true].value`, "+1 555")},
 			want: func(m tObj) {
 				m["phoneNumbers"] = tList{tObj{"type": "mobile", "primary": true, "value": "+1 555"}}
 			}},
-		{name: "new primary element takes primary", rt: user, res: testUser,
+		{name: "new primary element takes primary", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("add", `emails[type eq "other" and primary eq true].value`, "x@example.com")},
 			want: func(m tObj) {
 				m["emails"].(tList)[0].(tObj)["primary"] = false
 				m["emails"] = append(m["emails"].(tList), tObj{"type": "other", "primary": true, "value": "x@example.com"})
 			}},
-		{name: "setting primary by filter", rt: user, res: testUser,
+		{name: "setting primary by filter", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", `emails[type eq "home"].primary`, true)},
 			want: func(m tObj) {
 				m["emails"].(tList)[0].(tObj)["primary"] = false
 				m["emails"].(tList)[1].(tObj)["primary"] = true
 			}},
-		{name: "empty value by filter that matches nothing", rt: user, res: testUser,
+		{name: "empty value by filter that matches nothing", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", `phoneNumbers[type eq "mobile"].value`, "")}},
-		{name: "non-conjunction filter that matches nothing", rt: user, res: testUser,
+		{name: "non-conjunction filter that matches nothing", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", `emails[type eq "x" or type eq "y"].value`, "a@b")},
 			errType: "noTarget", errDetail: "emails"},
-		{name: "replace element by filter", rt: user, res: testUser,
+		{name: "replace element by filter", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", `emails[type eq "home"]`, tObj{"value": "h@example.com", "type": "home"})},
 			want: func(m tObj) {
 				m["emails"].(tList)[1] = tObj{"value": "h@example.com", "type": "home"}
 			}},
-		{name: "replace element by filter that matches nothing", rt: user, res: testUser,
+		{name: "replace element by filter that matches nothing", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", `addresses[type eq "work"]`, tObj{"locality": "Paris"})},
 			errType: "noTarget"},
-		{name: "add element by filter that matches nothing", rt: user, res: testUser,
+		{name: "add element by filter that matches nothing", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("add", `addresses[type eq "work"]`, tObj{"locality": "Paris"})},
 			want: func(m tObj) {
 				m["addresses"] = tList{tObj{"type": "work", "locality": "Paris"}}
 			}},
-		{name: "remove by filter", rt: user, res: testUser,
+		{name: "remove by filter", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("remove", `emails[type eq "home"]`, nil)},
 			want: func(m tObj) {
 				m["emails"] = m["emails"].(tList)[:1]
 			}},
-		{name: "remove by filter with not and pr", rt: user, res: testUser,
+		{name: "remove by filter with not and pr", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("remove", `emails[not (primary pr)]`, nil)},
 			want: func(m tObj) {
 				m["emails"] = m["emails"].(tList)[:1]
 			}},
-		{name: "remove by filter with ew and ne", rt: user, res: testUser,
+		{name: "remove by filter with ew and ne", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("remove", `emails[value ew "HOME.example" and type ne "work"]`, nil)},
 			want: func(m tObj) {
 				m["emails"] = m["emails"].(tList)[:1]
 			}},
-		{name: "remove by filter that matches nothing", rt: user, res: testUser,
+		{name: "remove by filter that matches nothing", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("remove", `emails[type eq "other"]`, nil)},
 			errType: "noTarget"},
-		{name: "remove sub-attribute by filter", rt: user, res: testUser,
+		{name: "remove sub-attribute by filter", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("remove", `emails[value sw "ann@ex"].primary`, nil)},
 			want: func(m tObj) {
 				delete(m["emails"].(tList)[0].(tObj), "primary")
 			}},
-		{name: "bad value filter", rt: user, res: testUser,
+		{name: "bad value filter", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("remove", `emails[kind eq "x"]`, nil)},
 			errType: "invalidFilter", errDetail: "emails.kind"},
-		{name: "sub-attribute of each element", rt: user, res: testUser,
+		{name: "sub-attribute of each element", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", "emails.type", "work")},
 			want: func(m tObj) {
 				m["emails"].(tList)[1].(tObj)["type"] = "work"
 			}},
-		{name: "add to a multi-valued attribute", rt: user, res: testUser,
+		{name: "add to a multi-valued attribute", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "new@example.com", "type": "other", "primary": true}})},
 			want: func(m tObj) {
 				m["emails"].(tList)[0].(tObj)["primary"] = false
 				m["emails"] = append(m["emails"].(tList), tObj{"value": "new@example.com", "type": "other", "primary": true})
 			}},
-		{name: "add a value already present", rt: user, res: testUser,
+		{name: "add a value already present", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "ANN@example.com", "type": "work"}})}},
-		{name: "add a single value to a multi-valued attribute", rt: user, res: testUser,
+		{name: "add a single value to a multi-valued attribute", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("add", "emails", tObj{"value": "third@example.com"})},
 			want: func(m tObj) {
 				m["emails"] = append(m["emails"].(tList), tObj{"value": "third@example.com"})
 			}},
-		{name: "replace a multi-valued attribute", rt: user, res: testUser,
+		{name: "replace a multi-valued attribute", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", "emails", tList{tObj{"value": "only@example.com", "primary": true}})},
 			want: func(m tObj) {
 				m["emails"] = tList{tObj{"value": "only@example.com", "primary": true}}
 			}},
-		{name: "replace a multi-valued attribute with two primaries", rt: user, res: testUser,
+		{name: "replace a multi-valued attribute with two primaries", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", "emails", tList{tObj{"value": "a@x", "primary": true}, tObj{"value": "b@x", "primary": true}})},
 			want: func(m tObj) {
 				m["emails"] = tList{tObj{"value": "a@x", "primary": false}, tObj{"value": "b@x", "primary": true}}
 			}},
-		{name: "replace a multi-valued attribute with nothing", rt: user, res: testUser,
+		{name: "replace a multi-valued attribute with nothing", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "emails", tList{})},
 			want: func(m tObj) { delete(m, "emails") }},
-		{name: "remove a multi-valued attribute", rt: user, res: testUser,
+		{name: "remove a multi-valued attribute", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("remove", "emails", nil)},
 			want: func(m tObj) { delete(m, "emails") }},
-		{name: "remove an absent attribute", rt: user, res: testUser,
+		{name: "remove an absent attribute", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("remove", "nickName", nil)}},
-		{name: "remove without path", rt: user, res: testUser,
+		{name: "remove without path", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("remove", "", nil)},
 			errType: "noTarget"},
-		{name: "unknown operation", rt: user, res: testUser,
+		{name: "unknown operation", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("move", "userName", "x")},
 			errType: "invalidSyntax", errDetail: `"move"`},
-		{name: "path-less value that is not an object", rt: user, res: testUser,
+		{name: "path-less value that is not an object", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("add", "", "x")},
 			errType: "invalidValue"},
-		{name: "unknown attribute", rt: user, res: testUser,
+		{name: "unknown attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("add", "shoeSize", "42")},
 			errType: "invalidPath", errDetail: `"shoeSize"`},
-		{name: "unknown attribute in a path-less map", rt: user, res: testUser,
+		{name: "unknown attribute in a path-less map", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "", tObj{"active": false, "shoeSize": "42"})},
 			errType: "invalidPath", errDetail: `"shoeSize"`},
-		{name: "unknown sub-attribute", rt: user, res: testUser,
+		{name: "unknown sub-attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("add", "name.nick", "x")},
 			errType: "invalidPath", errDetail: `"name.nick"`},
-		{name: "unknown extension", rt: user, res: testUser,
+		{name: "unknown extension", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("add", "urn:ietf:params:scim:schemas:extension:other:2.0:User:x", "1")},
 			errType: "invalidPath", errDetail: "extension:other"},
-		{name: "wrong type", rt: user, res: testUser,
+		{name: "wrong type", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "active", "maybe")},
 			errType: "invalidValue", errDetail: `"active"`},
-		{name: "object for a simple attribute", rt: user, res: testUser,
+		{name: "object for a simple attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "userName", tObj{"value": "x"})},
 			errType: "invalidValue", errDetail: `"userName"`},
-		{name: "string for a complex attribute", rt: user, res: testUser,
+		{name: "string for a complex attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "name", "Ann")},
 			errType: "invalidValue", errDetail: `"name"`},
-		{name: "id", rt: user, res: testUser,
+		{name: "id", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "id", "u9")},
 			errType: "mutability", errDetail: `"id"`},
-		{name: "id with its own value", rt: user, res: testUser,
+		{name: "id with its own value", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", "id", "u1")}},
-		{name: "meta", rt: user, res: testUser,
+		{name: "meta", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "meta.created", "2024-01-01T00:00:00Z")},
 			errType: "mutability", errDetail: `"meta.created"`},
-		{name: "schemas", rt: user, res: testUser,
+		{name: "schemas", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "schemas", tList{"urn:x"})},
 			errType: "mutability", errDetail: `"schemas"`},
-		{name: "schemas with its own value", rt: user, res: testUser,
+		{name: "schemas with its own value", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", "schemas", tList{schemas.UserURN})}},
-		{name: "read-only groups", rt: user, res: testUser,
+		{name: "read-only groups", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("add", "groups", tList{tObj{"value": "g1"}})},
 			errType: "mutability", errDetail: `"groups"`},
-		{name: "read-only sub-attribute", rt: user, res: testUser,
+		{name: "read-only sub-attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", ext+":manager.displayName", "Boss")},
 			errType: "mutability", errDetail: "manager.displayName"},
-		{name: "read-only sub-attribute in a value is ignored", rt: user, res: testUser,
+		{name: "read-only sub-attribute in a value is ignored", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", ext+":manager", tObj{"value": "m2", "displayName": "Boss"})},
 			want: func(m tObj) {
 				m[ext].(tObj)["manager"] = tObj{"value": "m2"}
 			}},
-		{name: "password is written", rt: user, res: testUser,
+		{name: "password is written", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "", tObj{"password": "s3cret!"})},
 			want: func(m tObj) { m["password"] = "s3cret!" }},
-		{name: "extension attribute by URN path", rt: user, res: testUser,
+		{name: "extension attribute by URN path", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", ext+":employeeNumber", "8")},
 			want: func(m tObj) { m[ext].(tObj)["employeeNumber"] = "8" }},
-		{name: "extension sub-attribute by URN path", rt: user, res: testUser,
+		{name: "extension sub-attribute by URN path", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", ext+":manager.value", "m2")},
 			want: func(m tObj) { m[ext].(tObj)["manager"] = tObj{"value": "m2"} }},
-		{name: "core URN path", rt: user, res: testUser,
+		{name: "core URN path", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", schemas.UserURN+":displayName", "A")},
 			want: func(m tObj) { m["displayName"] = "A" }},
-		{name: "entra clears manager with an empty value", rt: user, res: testUser,
+		{name: "entra clears manager with an empty value", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", ext+":manager", tObj{})},
 			want: func(m tObj) { delete(m[ext].(tObj), "manager") }},
-		{name: "emptied extension is dropped", rt: user, res: testUser,
+		{name: "emptied extension is dropped", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("remove", ext+":manager", nil), patchOp("remove", ext+":employeeNumber", nil)},
 			want: func(m tObj) { delete(m, ext) }},
 		{name: "extension added", rt: user,
-			res:  func() map[string]any { m := testUser(); delete(m, ext); return m },
+			res:  func() map[string]any { m := patchTestUser(); delete(m, ext); return m },
 			ops:  []scim.PatchOperation{patchOp("add", ext+":costCenter", "CC1")},
 			want: func(m tObj) { m[ext] = tObj{"costCenter": "CC1"} }},
 		{name: "an empty extension object stays", rt: user,
-			res: func() map[string]any { m := testUser(); m[ext] = tObj{}; return m },
+			res: func() map[string]any { m := patchTestUser(); m[ext] = tObj{}; return m },
 			ops: []scim.PatchOperation{patchOp("remove", ext+":costCenter", nil)}},
 		{name: "removing from an absent extension", rt: user,
-			res: func() map[string]any { m := testUser(); delete(m, ext); return m },
+			res: func() map[string]any { m := patchTestUser(); delete(m, ext); return m },
 			ops: []scim.PatchOperation{patchOp("remove", ext+":costCenter", nil)}},
-		{name: "operations apply in order", rt: user, res: testUser,
+		{name: "operations apply in order", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{
 				patchOp("add", "nickName", "Annie"),
 				patchOp("replace", "nickName", "An"),
@@ -364,39 +364,39 @@ func TestApplyPatch(t *testing.T) {
 				patchOp("add", "title", "CEO"),
 			},
 			want: func(m tObj) { m["nickName"] = "An"; m["title"] = "CEO" }},
-		{name: "all or nothing", rt: user, res: testUser,
+		{name: "all or nothing", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{
 				patchOp("replace", "displayName", "Changed"),
 				patchOp("remove", "emails", nil),
 				patchOp("replace", "id", "other"),
 			},
 			errType: "mutability", errDetail: "Operation 3"},
-		{name: "okta adds group members", rt: group, res: testGroup,
+		{name: "okta adds group members", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("add", "members", tList{tObj{"value": "u3", "display": "Cy"}, tObj{"value": "u1", "display": "Ann"}})},
 			want: func(m tObj) {
 				m["members"] = append(m["members"].(tList), tObj{"value": "u3", "display": "Cy"})
 			}},
-		{name: "okta removes a member by filter", rt: group, res: testGroup,
+		{name: "okta removes a member by filter", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("remove", `members[value eq "u1"]`, nil)},
 			want: func(m tObj) {
 				m["members"] = tList{tObj{"value": "u2", "display": "Bob"}}
 			}},
-		{name: "entra removes listed members", rt: group, res: testGroup,
+		{name: "entra removes listed members", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("Remove", "members", tList{tObj{"value": "u2"}, tObj{"value": "u9"}})},
 			want: func(m tObj) {
 				m["members"] = tList{tObj{"value": "u1", "display": "Ann"}}
 			}},
-		{name: "entra removes a member that is not one", rt: group, res: testGroup,
+		{name: "entra removes a member that is not one", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("Remove", "members", tList{tObj{"value": "u9"}})}},
-		{name: "removing every member", rt: group, res: testGroup,
+		{name: "removing every member", rt: group, res: patchTestGroup,
 			ops:  []scim.PatchOperation{patchOp("remove", "members", tList{tObj{"value": "u1"}, tObj{"value": "u2"}})},
 			want: func(m tObj) { delete(m, "members") }},
-		{name: "immutable member sub-attribute", rt: group, res: testGroup,
+		{name: "immutable member sub-attribute", rt: group, res: patchTestGroup,
 			ops:     []scim.PatchOperation{patchOp("replace", `members[value eq "u1"].display`, "Annie")},
 			errType: "mutability", errDetail: "display"},
-		{name: "immutable member sub-attribute set to its value", rt: group, res: testGroup,
+		{name: "immutable member sub-attribute set to its value", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("replace", `members[value eq "u1"].display`, "Ann")}},
-		{name: "replacing all members", rt: group, res: testGroup,
+		{name: "replacing all members", rt: group, res: patchTestGroup,
 			ops:  []scim.PatchOperation{patchOp("replace", "members", tList{tObj{"value": "u3"}})},
 			want: func(m tObj) { m["members"] = tList{tObj{"value": "u3"}} }},
 	}
@@ -408,7 +408,7 @@ func TestApplyPatch(t *testing.T) {
 				if err == nil {
 					t.Fatalf("applyPatch succeeded with %v, want a %s error", res, tt.errType)
 				}
-				assertRequestError(t, err, tt.errType, tt.errDetail)
+				requireRequestErr(t, err, tt.errType, tt.errDetail)
 				if !reflect.DeepEqual(res, tt.res()) {
 					t.Errorf("failed patch changed the resource: %v", res)
 				}
@@ -435,8 +435,8 @@ func TestApplyPatch(t *testing.T) {
 }
 
 func TestApplyPatchTypes(t *testing.T) {
-	rt := testResource()
-	x := testExtURN
+	rt := typedTestResource()
+	x := typedExtURN
 	base := func() map[string]any {
 		return tObj{"schemas": tList{schemas.UserURN}, "id": "u1", "userName": "a",
 			x: tObj{"code": "C1", "tags": tList{"red"}, "locked": "L"}}
@@ -483,7 +483,7 @@ func TestApplyPatchTypes(t *testing.T) {
 			res := base()
 			changed, err := applyPatch(res, tt.ops, rt)
 			if tt.errType != "" {
-				assertRequestError(t, err, tt.errType, tt.errDetails)
+				requireRequestErr(t, err, tt.errType, tt.errDetails)
 				if !reflect.DeepEqual(res, base()) {
 					t.Errorf("failed patch changed the resource: %v", res)
 				}
@@ -547,7 +547,7 @@ func TestApplyPatchInputShapes(t *testing.T) {
 }
 
 func TestApplyPatchDoesNotAliasValues(t *testing.T) {
-	res := testUser()
+	res := patchTestUser()
 	value := tList{tObj{"value": "new@example.com"}}
 	if _, err := applyPatch(res, []scim.PatchOperation{patchOp("replace", "emails", value)}, schemas.User()); err != nil {
 		t.Fatal(err)
@@ -616,7 +616,7 @@ func TestRewriteEntraManager(t *testing.T) {
 	}
 	for _, bad := range []string{``, `[`, `"x"`, `null`} {
 		_, err := rewriteEntraManager([]byte(bad))
-		assertRequestError(t, err, "invalidSyntax", "JSON")
+		requireRequestErr(t, err, "invalidSyntax", "JSON")
 	}
 	for _, odd := range []string{`{}`, `{"Operations":"x"}`, `{"Operations":[1,"a",null]}`} {
 		got, err := rewriteEntraManager([]byte(odd))
@@ -672,7 +672,7 @@ func TestNormalizePatchBody(t *testing.T) {
 		})
 	}
 	_, err := normalizePatchBody([]byte(`{"Operations":`), user)
-	assertRequestError(t, err, "invalidSyntax", "JSON")
+	requireRequestErr(t, err, "invalidSyntax", "JSON")
 	// Groups have no enterprise extension: a manager path is left alone.
 	in := head + `{"op":"add","path":"` + ent + `:manager","value":"m1"}]}`
 	if got, err := normalizePatchBody([]byte(in), schemas.Group()); err != nil || string(got) != in {
@@ -759,59 +759,59 @@ func TestPatchThroughElimity(t *testing.T) {
 		rawRejected bool
 		want        func(m tObj)
 	}{
-		{name: "okta deactivation", rt: user, res: testUser,
+		{name: "okta deactivation", rt: user, res: patchTestUser,
 			ops:  `{"op":"replace","value":{"active":false}}`,
 			want: func(m tObj) { m["active"] = false }},
-		{name: "okta group rename with id", rt: group, res: testGroup,
+		{name: "okta group rename with id", rt: group, res: patchTestGroup,
 			ops:  `{"op":"replace","value":{"id":"g1","displayName":"Sales EMEA"}}`,
 			want: func(m tObj) { m["displayName"] = "Sales EMEA" }},
-		{name: "okta membership", rt: group, res: testGroup,
+		{name: "okta membership", rt: group, res: patchTestGroup,
 			ops: `{"op":"remove","path":"members[value eq \"u1\"]"},{"op":"add","path":"members","value":[{"value":"u3","display":"Cy"}]}`,
 			want: func(m tObj) {
 				m["members"] = tList{tObj{"value": "u2", "display": "Bob"}, tObj{"value": "u3", "display": "Cy"}}
 			}},
-		{name: "entra member removal", rt: group, res: testGroup,
+		{name: "entra member removal", rt: group, res: patchTestGroup,
 			ops:  `{"op":"Remove","path":"members","value":[{"value":"u1"}]}`,
 			want: func(m tObj) { m["members"] = tList{tObj{"value": "u2", "display": "Bob"}} }},
-		{name: "entra path-less map", rt: user, res: testUser,
+		{name: "entra path-less map", rt: user, res: patchTestUser,
 			ops: `{"op":"Replace","value":{"` + ext + `:employeeNumber":"8","active":"False","name.familyName":"Lee-Smith"}}`,
 			want: func(m tObj) {
 				m["active"] = false
 				m["name"].(tObj)["familyName"] = "Lee-Smith"
 				m[ext].(tObj)["employeeNumber"] = "8"
 			}},
-		{name: "entra boolean string with path", rt: user, res: testUser,
+		{name: "entra boolean string with path", rt: user, res: patchTestUser,
 			ops:  `{"op":"Replace","path":"active","value":"False"}`,
 			want: func(m tObj) { m["active"] = false }},
 		{name: "entra adds a work email", rt: user,
-			res:  func() map[string]any { m := testUser(); delete(m, "emails"); return m },
+			res:  func() map[string]any { m := patchTestUser(); delete(m, "emails"); return m },
 			ops:  `{"op":"Add","path":"emails[type eq \"work\"].value","value":"ann@example.com"}`,
 			want: func(m tObj) { m["emails"] = tList{tObj{"type": "work", "value": "ann@example.com"}} }},
-		{name: "entra replaces an address by filter", rt: user, res: testUser,
+		{name: "entra replaces an address by filter", rt: user, res: patchTestUser,
 			ops:  `{"op":"replace","path":"addresses[type eq \"work\"].locality","value":"Paris"}`,
 			want: func(m tObj) { m["addresses"] = tList{tObj{"type": "work", "locality": "Paris"}} }},
-		{name: "entra manager as a bare string", rt: user, res: testUser, rawRejected: true,
+		{name: "entra manager as a bare string", rt: user, res: patchTestUser, rawRejected: true,
 			ops:  `{"op":"Replace","path":"` + ext + `:manager","value":"m2"}`,
 			want: func(m tObj) { m[ext].(tObj)["manager"] = tObj{"value": "m2"} }},
-		{name: "entra clears the manager", rt: user, res: testUser, rawRejected: true,
+		{name: "entra clears the manager", rt: user, res: patchTestUser, rawRejected: true,
 			ops:  `{"op":"Replace","path":"` + ext + `:manager","value":""}`,
 			want: func(m tObj) { delete(m[ext].(tObj), "manager") }},
-		{name: "manager in a nested extension object", rt: user, res: testUser, rawRejected: true,
+		{name: "manager in a nested extension object", rt: user, res: patchTestUser, rawRejected: true,
 			ops:  `{"op":"replace","value":{"` + ext + `":{"manager":"m3","department":"D"}}}`,
 			want: func(m tObj) { m[ext] = tObj{"employeeNumber": "7", "manager": tObj{"value": "m3"}, "department": "D"} }},
-		{name: "manager object", rt: user, res: testUser,
+		{name: "manager object", rt: user, res: patchTestUser,
 			ops:  `{"op":"replace","path":"` + ext + `:manager","value":{"value":"m4","displayName":"ignored"}}`,
 			want: func(m tObj) { m[ext].(tObj)["manager"] = tObj{"value": "m4"} }},
-		{name: "mis-cased extension URN", rt: user, res: testUser, rawRejected: true,
+		{name: "mis-cased extension URN", rt: user, res: patchTestUser, rawRejected: true,
 			ops:  `{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:employeeNumber","value":"9"}`,
 			want: func(m tObj) { m[ext].(tObj)["employeeNumber"] = "9" }},
-		{name: "whole extension path", rt: user, res: testUser, rawRejected: true,
+		{name: "whole extension path", rt: user, res: patchTestUser, rawRejected: true,
 			ops:  `{"op":"add","path":"` + ext + `","value":{"costCenter":"CC"}}`,
 			want: func(m tObj) { m[ext].(tObj)["costCenter"] = "CC" }},
-		{name: "whole extension removed", rt: user, res: testUser, rawRejected: true,
+		{name: "whole extension removed", rt: user, res: patchTestUser, rawRejected: true,
 			ops:  `{"op":"remove","path":"` + ext + `"}`,
 			want: func(m tObj) { delete(m, ext) }},
-		{name: "setting the same values", rt: user, res: testUser,
+		{name: "setting the same values", rt: user, res: patchTestUser,
 			ops: `{"op":"replace","value":{"userName":"ann@example.com","name":{"givenName":"Ann"},"` + ext + `":{"employeeNumber":"7"}}}`},
 	}
 	for _, tt := range tests {
@@ -907,5 +907,61 @@ func TestElimityPatchShapes(t *testing.T) {
 		if status != http.StatusBadRequest || scimType != rejected.scimType {
 			t.Errorf("elimity answered %d %q to %s, want 400 %q", status, scimType, rejected.op, rejected.scimType)
 		}
+	}
+}
+
+// licensingTestUser is the User resource type with a licensing extension like
+// the one generated from the product catalog.
+func licensingTestUser() schemas.Resource {
+	rt := schemas.User()
+	rt.Extensions = append(rt.Extensions, schema.Schema{
+		ID: licensingTestURN,
+		Attributes: []schema.CoreAttribute{
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "remoteSupportV5"})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "serviceDesk"})),
+		},
+	})
+	return rt
+}
+
+const licensingTestURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:User"
+
+func TestLicensingExtension(t *testing.T) {
+	rt := licensingTestUser()
+	const head = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
+	base := func() map[string]any {
+		m := patchTestUser()
+		m[licensingTestURN] = tObj{"remoteSupportV5": "named", "serviceDesk": "none"}
+		return m
+	}
+	for _, tt := range []struct{ ops, v5, desk string }{
+		{`{"op":"Add","value":{"` + licensingTestURN + `:remoteSupportV5":"concurrent"}}`, "concurrent", "none"},
+		{`{"op":"replace","value":{"` + licensingTestURN + `":{"remoteSupportV5":"none","serviceDesk":"named"}}}`, "none", "named"},
+		{`{"op":"Replace","path":"` + licensingTestURN + `:serviceDesk","value":"concurrent"}`, "named", "concurrent"},
+		{`{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:LICENSING:2.0:User:serviceDesk","value":"named"}`, "named", "named"},
+	} {
+		body, err := normalizePatchBody([]byte(head+tt.ops+`]}`), rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, ops := throughElimity(t, rt, body)
+		if status != http.StatusNoContent {
+			t.Fatalf("elimity answered %d to %s", status, body)
+		}
+		res := base()
+		if _, err := applyPatch(res, ops, rt); err != nil {
+			t.Fatalf("%s: %v", tt.ops, err)
+		}
+		want := tObj{"remoteSupportV5": tt.v5, "serviceDesk": tt.desk}
+		if !reflect.DeepEqual(res[licensingTestURN], want) {
+			t.Errorf("%s: extension = %v, want %v", tt.ops, res[licensingTestURN], want)
+		}
+	}
+	c, err := compileFilter(`urn:ietf:params:scim:schemas:extension:licensing:2.0:User:remoteSupportV5 eq "concurrent"`, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := cmpCond(condStr(licensingTestURN, "remoteSupportV5"), "eq", "concurrent"); !reflect.DeepEqual(c, want) {
+		t.Errorf("filter = %#v, want %#v", c, want)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// fullUser is a full User representation as a GET would build it.
-func fullUser() map[string]any {
+// projectFullUser is a full User representation as a GET would build it.
+func projectFullUser() map[string]any {
 	return map[string]any{
 		"schemas":    []any{schemas.UserURN, schemas.EnterpriseURN},
 		"id":         "u1",
@@ -40,7 +40,7 @@ func TestProject(t *testing.T) {
 		want                 map[string]any
 	}{
 		{"default drops password", nil, nil, func() map[string]any {
-			m := fullUser()
+			m := projectFullUser()
 			delete(m, "password")
 			return m
 		}()},
@@ -52,18 +52,18 @@ func TestProject(t *testing.T) {
 			map[string]any{"schemas": schemasList, "id": "u1", "emails": []any{
 				map[string]any{"value": "ann@example.com"}, map[string]any{"value": "ann@home.example"}}}},
 		{"whole multi-valued attribute", []string{"emails"}, nil,
-			map[string]any{"schemas": schemasList, "id": "u1", "emails": fullUser()["emails"]}},
+			map[string]any{"schemas": schemasList, "id": "u1", "emails": projectFullUser()["emails"]}},
 		{"URN-prefixed extension attribute", []string{ent + ":employeeNumber"}, nil,
 			map[string]any{"schemas": schemasList, "id": "u1", ent: map[string]any{"employeeNumber": "7"}}},
 		{"URN-prefixed extension sub-attribute", []string{ent + ":manager.value"}, nil,
 			map[string]any{"schemas": schemasList, "id": "u1", ent: map[string]any{"manager": map[string]any{"value": "m1"}}}},
 		{"whole extension", []string{"urn:ietf:params:scim:schemas:extension:ENTERPRISE:2.0:User"}, nil,
-			map[string]any{"schemas": schemasList, "id": "u1", ent: fullUser()[ent]}},
+			map[string]any{"schemas": schemasList, "id": "u1", ent: projectFullUser()[ent]}},
 		{"core URN prefix", []string{schemas.UserURN + ":userName"}, nil,
 			map[string]any{"schemas": schemasList, "id": "u1", "userName": "ann@example.com"}},
 		{"whole core schema", []string{schemas.UserURN}, nil,
-			map[string]any{"schemas": schemasList, "id": "u1", "userName": "ann@example.com", "name": fullUser()["name"],
-				"active": true, "emails": fullUser()["emails"]}},
+			map[string]any{"schemas": schemasList, "id": "u1", "userName": "ann@example.com", "name": projectFullUser()["name"],
+				"active": true, "emails": projectFullUser()["emails"]}},
 		{"meta sub-attribute", []string{"meta.lastModified"}, nil,
 			map[string]any{"schemas": schemasList, "id": "u1", "meta": map[string]any{"lastModified": "2024-01-02T00:00:00Z"}}},
 		{"password is never returned even when asked", []string{"password", "userName"}, nil,
@@ -79,14 +79,14 @@ func TestProject(t *testing.T) {
 			map[string]any{"schemas": schemasList, "id": "u1"}},
 		{"excluding a whole extension", nil, []string{ent},
 			func() map[string]any {
-				m := fullUser()
+				m := projectFullUser()
 				delete(m, "password")
 				delete(m, ent)
 				return m
 			}()},
 		{"empty extension is dropped", nil, []string{ent + ":employeeNumber", ent + ":manager"},
 			func() map[string]any {
-				m := fullUser()
+				m := projectFullUser()
 				delete(m, "password")
 				delete(m, ent)
 				return m
@@ -95,16 +95,16 @@ func TestProject(t *testing.T) {
 			map[string]any{"schemas": schemasList, "id": "u1", "emails": []any{
 				map[string]any{"value": "ann@example.com"}, map[string]any{"value": "ann@home.example"}}}},
 		{"attribute and its sub-attribute", []string{"name.givenName", "name"}, nil,
-			map[string]any{"schemas": schemasList, "id": "u1", "name": fullUser()["name"]}},
+			map[string]any{"schemas": schemasList, "id": "u1", "name": projectFullUser()["name"]}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := fullUser()
+			in := projectFullUser()
 			got := project(in, user, tt.attributes, tt.excluded)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("project(%q, %q)\n got %v\nwant %v", tt.attributes, tt.excluded, got, tt.want)
 			}
-			if !reflect.DeepEqual(in, fullUser()) {
+			if !reflect.DeepEqual(in, projectFullUser()) {
 				t.Errorf("project modified its input: %v", in)
 			}
 		})
@@ -134,11 +134,11 @@ func TestProjectGroup(t *testing.T) {
 }
 
 func TestProjectReturnedCharacteristics(t *testing.T) {
-	rt := testResource()
+	rt := typedTestResource()
 	in := map[string]any{
-		"schemas": []any{schemas.UserURN, testExtURN},
+		"schemas": []any{schemas.UserURN, typedExtURN},
 		"id":      "u1",
-		testExtURN: map[string]any{
+		typedExtURN: map[string]any{
 			"count":  json.Number("3"),
 			"secret": "s",
 			"always": "a",
@@ -146,28 +146,28 @@ func TestProjectReturnedCharacteristics(t *testing.T) {
 	}
 	// returned=request only when named; returned=always always.
 	got := project(in, rt, nil, nil)
-	want := map[string]any{"schemas": in["schemas"], "id": "u1", testExtURN: map[string]any{"count": json.Number("3"), "always": "a"}}
+	want := map[string]any{"schemas": in["schemas"], "id": "u1", typedExtURN: map[string]any{"count": json.Number("3"), "always": "a"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("default: got %v, want %v", got, want)
 	}
-	got = project(in, rt, []string{testExtURN + ":secret"}, []string{testExtURN + ":always"})
-	want = map[string]any{"schemas": in["schemas"], "id": "u1", testExtURN: map[string]any{"secret": "s", "always": "a"}}
+	got = project(in, rt, []string{typedExtURN + ":secret"}, []string{typedExtURN + ":always"})
+	want = map[string]any{"schemas": in["schemas"], "id": "u1", typedExtURN: map[string]any{"secret": "s", "always": "a"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("requested: got %v, want %v", got, want)
 	}
-	got = project(in, rt, []string{testExtURN}, nil)
-	want = map[string]any{"schemas": in["schemas"], "id": "u1", testExtURN: map[string]any{"count": json.Number("3"), "always": "a"}}
+	got = project(in, rt, []string{typedExtURN}, nil)
+	want = map[string]any{"schemas": in["schemas"], "id": "u1", typedExtURN: map[string]any{"count": json.Number("3"), "always": "a"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("whole extension: got %v, want %v", got, want)
 	}
 }
 
 func TestProjectDoesNotShareValues(t *testing.T) {
-	in := fullUser()
+	in := projectFullUser()
 	got := project(in, schemas.User(), nil, nil)
 	got["name"].(map[string]any)["givenName"] = "Changed"
 	got["emails"].([]any)[0].(map[string]any)["value"] = "changed"
-	if !reflect.DeepEqual(in, fullUser()) {
+	if !reflect.DeepEqual(in, projectFullUser()) {
 		t.Errorf("changing the projection changed the input: %v", in)
 	}
 }

@@ -78,14 +78,13 @@ func externalIDAttribute() schema.CoreAttribute {
 }
 
 // document returns the attributes to keep in the JSON document: all but
-// the column-backed and never-stored ones, without empty extensions.
+// the column-backed and never-stored ones, without unassigned values
+// (null, "", [] or {}: RFC 7643 section 2.5), so that a client sending
+// "roles": [] never reads back "roles": null.
 func document(attrs scim.ResourceAttributes, columns []string) (json.RawMessage, error) {
 	doc := make(map[string]any, len(attrs))
 	for k, v := range attrs {
-		if contains(columns, k) || contains(notStored, k) {
-			continue
-		}
-		if m, ok := v.(map[string]any); ok && len(m) == 0 {
+		if contains(columns, k) || contains(notStored, k) || isEmptyValue(v) {
 			continue
 		}
 		doc[k] = v

@@ -29,7 +29,7 @@ type harness struct {
 // testBodyLimit is the body limit of the test server; fixtures rely on it.
 const testBodyLimit = 64 << 10
 
-func newHarness(t *testing.T, store *sqlstore.Store) *harness {
+func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	t.Helper()
 	sc, err := scim.New(store, scim.Options{
 		MountPath:       server.SCIMPath,
@@ -47,6 +47,6 @@ func newHarness(t *testing.T, store *sqlstore.Store) *harness {
 	return &harness{store: store, url: ts.URL + server.SCIMPath}
 }
 
-func (h *harness) account(t *testing.T) (licensing.Account, string) {
+func (h *harness) account(t testing.TB) (licensing.Account, string) {
 	return testenv.Account(t, h.store)
 }

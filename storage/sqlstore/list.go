@@ -14,6 +14,9 @@ import (
 	"github.com/scimd/scimd/licensing"
 )
 
+// maxLimit caps the rows one page reads, whatever the query asks.
+const maxLimit = 1 << 30
+
 // listPlan is the SQL of one listing: the count of what the filter
 // selects and one page of it.
 type listPlan struct {
@@ -82,7 +85,7 @@ func (s *Store) planList(res *resource, cols, accountID string, q licensing.Quer
 	}
 	p.page = "SELECT " + sel + " FROM " + res.table + " AS r WHERE " + where + " ORDER BY " + orderBy + " LIMIT ? OFFSET ?"
 	// One more than asked tells whether there is a next page.
-	p.pageArgs = append(pageArgs, q.Limit+1, offset)
+	p.pageArgs = append(pageArgs, min(q.Limit, maxLimit)+1, offset)
 	return p, nil
 }
 
@@ -107,6 +110,7 @@ func list[T any](ctx context.Context, s *Store, res *resource, cols, accountID s
 		key any
 	}
 	var last position
+	more := false
 	err = query(db, "list", p.page, p.pageArgs, func(rows *sql.Rows) error {
 		var pos position
 		extra := []any{&pos.seq}
@@ -117,18 +121,18 @@ func list[T any](ctx context.Context, s *Store, res *resource, cols, accountID s
 		if err != nil {
 			return err
 		}
-		if len(page.Items) < q.Limit {
-			page.Items = append(page.Items, item)
-			last = pos
-		} else {
-			page.Next = "more"
+		if len(page.Items) == q.Limit {
+			more = true
+			return nil
 		}
+		page.Items = append(page.Items, item)
+		last = pos
 		return nil
 	})
 	if err != nil {
 		return licensing.Page[T]{}, err
 	}
-	if page.Next != "" {
+	if more {
 		c := cursor{Order: p.order, Seq: last.seq}
 		if p.sortKey != "" {
 			if c.Type, c.Key, err = encodeKey(last.key, p.sortKind); err != nil {

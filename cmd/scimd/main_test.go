@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func envFor(db string) env {
+	return func(k string) string {
+		if k == "SCIMD_DATABASE_URL" {
+			return db
+		}
+		return ""
+	}
+}
+
+var listening = regexp.MustCompile(`scimd listening" addr=(\S+)`)
+
+// startServe runs serve until the test ends and returns its address and
+// what it printed on stdout.
+func startServe(t *testing.T, db string) (addr string, stdout *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, stdout, stderr, envFor(db)) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
+			stop = func() error { cancel(); return <-done }
+			t.Cleanup(func() { cancel() })
+			return m[1], stdout, stop
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped early: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatalf("serve did not start:\n%s", stderr.String())
+	return
+}
+
+func TestFirstStartPrintsATokenOnceThatWorks(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "scimd.db")
+	addr, stdout, stop := startServe(t, db)
+	out := stdout.String()
+	token := regexp.MustCompile(`Bearer token:\s+(scimd_\S+)`).FindStringSubmatch(out)
+	if token == nil || !strings.Contains(out, `created account "default"`) || !strings.Contains(out, "/scim/v2") {
+		t.Fatalf("first start printed:\n%s", out)
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/scim/v2/Users?startIndex=1&count=2", nil)
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("printed token answered %d", resp.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+
+	_, stdout, stop = startServe(t, db)
+	if out := stdout.String(); strings.Contains(out, "scimd_") {
+		t.Fatalf("second start printed a token again:\n%s", out)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAccountAndTokenCommands(t *testing.T) {
+	ctx := context.Background()
+	e := envFor("sqlite:" + filepath.Join(t.TempDir(), "scimd.db"))
+	cmd := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(ctx, args, &out, &errOut, e)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := cmd("account", "create", "acme"); err != nil || !strings.Contains(out, "created account acme") {
+		t.Fatalf("account create: %v %s", err, out)
+	}
+	if _, err := cmd("account", "create", "acme"); err == nil {
+		t.Fatal("a second account acme was accepted")
+	}
+	if _, err := cmd("account", "create", "Bad Name!"); err == nil {
+		t.Fatal("a malformed account name was accepted")
+	}
+	if out, err := cmd("account", "list"); err != nil || !strings.Contains(out, "acme") {
+		t.Fatalf("account list: %v %s", err, out)
+	}
+	out, err := cmd("token", "create", "--account", "acme", "--name", "okta")
+	bearer := regexp.MustCompile(`scimd_[0-9a-f]{16}_\S+`).FindString(out)
+	if err != nil || bearer == "" {
+		t.Fatalf("token create: %v %s", err, out)
+	}
+	id := bearer[len("scimd_") : len("scimd_")+16]
+	out, err = cmd("token", "list", "--account", "acme")
+	if err != nil || !strings.Contains(out, id) || strings.Contains(out, bearer) {
+		t.Fatalf("token list must show the id and never the secret: %v %s", err, out)
+	}
+	if _, err := cmd("token", "revoke", "--account", "acme", "ffffffffffffffff"); err == nil {
+		t.Fatal("revoking an unknown token succeeded")
+	}
+	if out, err := cmd("token", "revoke", "--account", "acme", id); err != nil {
+		t.Fatalf("token revoke: %v %s", err, out)
+	}
+	if out, _ := cmd("token", "list", "--account", "acme"); !regexp.MustCompile(id + `.*\d{4}-\d\d-\d\d.*\d{4}-\d\d-\d\d`).MatchString(out) {
+		t.Fatalf("revoked token not shown as revoked:\n%s", out)
+	}
+}
+
+func TestHelpSaysWhatCommandsDo(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &out, &errOut, envFor("")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"serve", "migrate", "account create", "token create", "token revoke", "version", "SCIMD_DATABASE_URL"} {
+		if !strings.Contains(out.String(), c) {
+			t.Errorf("help does not mention %q", c)
+		}
+	}
+	errOut.Reset()
+	_ = run(context.Background(), []string{"serve", "--help"}, &out, &errOut, envFor(""))
+	for _, f := range []string{"-database-url", "-listen", "-max-body-bytes", "Run the scimd server"} {
+		if !strings.Contains(errOut.String(), f) {
+			t.Errorf("serve --help does not mention %q:\n%s", f, errOut.String())
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/internal/testenv"
+	"github.com/scimd/scimd/licensing"
+)
+
+// benchUsers is the account size of the lookup benchmark:
+// SCIMD_BENCH_USERS, default 10000.
+func benchUsers(b *testing.B) int {
+	if v := os.Getenv("SCIMD_BENCH_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("SCIMD_BENCH_USERS=%q", v)
+		}
+		return n
+	}
+	return 10000
+}
+
+// seedUsers creates n users in the account through the store, 8 at a time.
+func seedUsers(b *testing.B, store licensing.Store, accountID string, n int) {
+	b.Helper()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				now := time.Now().UTC()
+				u := licensing.User{
+					AccountID: accountID, ID: licensing.NewID(), UserName: fmt.Sprintf("user%07d@example.com", i),
+					ExternalID: fmt.Sprintf("ext-%d", i), Active: true, Doc: []byte(`{"name":{"givenName":"Given","familyName":"Family"}}`),
+					Created: now, LastModified: now, Version: 1,
+				}
+				if err := store.CreateUser(context.Background(), u); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d users in %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// BenchmarkUserNameLookup measures GET /Users?filter=userName eq "..."
+// over HTTP, the request Okta and Entra send before every push, against
+// an account of SCIMD_BENCH_USERS users on each backend.
+//
+//	SCIMD_TEST_POSTGRES=postgres://... SCIMD_BENCH_USERS=100000 go test ./server -run '^$' -bench UserNameLookup -benchtime 5000x
+func BenchmarkUserNameLookup(b *testing.B) {
+	n := benchUsers(b)
+	for _, be := range testenv.Backends(b) {
+		b.Run(fmt.Sprintf("%s/users=%d", be.Name, n), func(b *testing.B) {
+			store := be.Open(b)
+			h := newHarness(b, store)
+			acct, bearer := h.account(b)
+			seedUsers(b, store, acct.ID, n)
+			client := &http.Client{}
+			for i := 0; b.Loop(); i++ {
+				url := fmt.Sprintf("%s/Users?filter=userName%%20eq%%20%%22USER%07d%%40example.com%%22", h.url, (i*7919)%n)
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Header.Set("Authorization", "Bearer "+bearer)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var buf [4096]byte
+				for {
+					if _, err := resp.Body.Read(buf[:]); err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -57,7 +57,8 @@ type Store interface {
 	// displayName (case-insensitive) and ErrInvalid if a member is not a
 	// user or group of the account (or is the group itself).
 	CreateGroup(ctx context.Context, g Group) error
-	// Group returns the account's group with its members, or ErrNotFound.
+	// Group returns the account's group with its members (ordered by
+	// member id), or ErrNotFound.
 	Group(ctx context.Context, accountID, id string) (Group, error)
 	// ReplaceGroup stores g, members included, over the group with g.ID if
 	// its version is still expectVersion; errors as ReplaceUser and

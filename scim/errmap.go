@@ -14,9 +14,6 @@ import (
 // errPreconditionFailed answers an If-Match that names another version.
 var errPreconditionFailed = &requestError{Status: http.StatusPreconditionFailed, Detail: "The resource has changed: its version does not match If-Match."}
 
-// errNotModified answers a GET whose If-None-Match names the current version.
-var errNotModified = &requestError{Status: http.StatusNotModified}
-
 // toSCIMError is the one place where errors become SCIM errors. It always
 // returns an errors.ScimError value (elimity turns anything else into a 500
 // carrying the error text). Errors that are not the client's fault are
@@ -38,6 +35,8 @@ func toSCIMError(ctx context.Context, what string, err error) scimerrors.ScimErr
 		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: what + " conflicts with an existing one: " + uniqueAttr(what) + " is already in use."}
 	case errors.Is(err, licensing.ErrInvalid) && what == "Group":
 		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: "Every member must be a user or another group of this account."}
+	case errors.Is(err, licensing.ErrInvalid):
+		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: "A value cannot be stored: text must be valid UTF-8 without NUL characters."}
 	case errors.Is(err, licensing.ErrStale):
 		return scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: "The resource has changed: its version does not match If-Match."}
 	}

@@ -44,6 +44,13 @@ func etagMatches(header string, version int64) bool {
 	return false
 }
 
+// etagVersion reads the version back from an entity tag etag rendered.
+func etagVersion(tag string) (int64, bool) {
+	tag = strings.Trim(strings.TrimPrefix(strings.TrimSpace(tag), "W/"), `"`)
+	v, err := strconv.ParseInt(tag, 10, 64)
+	return v, err == nil
+}
+
 // validateResource checks a full resource representation against the
 // resource type, as elimity does for POST and PUT bodies, and returns the
 // validated attributes with canonical names.

@@ -124,10 +124,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := strings.TrimSuffix(r.URL.Path, "/")
-	switch {
-	case r.Method == http.MethodGet && path == "/ServiceProviderConfig":
-		s.writeJSON(w, r, http.StatusOK, s.serviceProviderConfig(s.base(r)))
+	if isDiscovery(path) {
+		s.serveDiscovery(w, r, path)
 		return
+	}
+	switch {
 	case r.Method == http.MethodGet && (path == "" || path == "/"):
 		s.serveListQuery(w, r, nil)
 		return
@@ -137,6 +138,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rt := range []*schemas.Resource{&s.users, &s.groups} {
 		switch {
+		case (r.Method == http.MethodPost && path == rt.Endpoint) ||
+			(r.Method == http.MethodPut && strings.HasPrefix(path, rt.Endpoint+"/")):
+			body = normalizeManager(body, *rt)
 		case r.Method == http.MethodGet && path == rt.Endpoint:
 			s.serveListQuery(w, r, rt)
 			return
@@ -144,6 +148,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveSearch(w, r, rt, body)
 			return
 		case r.Method == http.MethodPatch && strings.HasPrefix(path, rt.Endpoint+"/"):
+			if err := checkReadOnlyPatch(body, *rt, strings.TrimPrefix(path, rt.Endpoint+"/")); err != nil {
+				s.writeError(w, r, rt.Name, err)
+				return
+			}
 			if body, err = normalizePatchBody(body, *rt); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return
@@ -199,30 +207,56 @@ func (s *Server) serveListRequest(w http.ResponseWriter, r *http.Request, rt *sc
 	}
 }
 
-// serveElimity hands the request to elimity's server; when the client
-// asked for attributes or excludedAttributes, the single-resource answer
-// is projected accordingly.
-func (s *Server) serveElimity(w http.ResponseWriter, r *http.Request) {
-	srv := s.fixed
-	if srv == nil {
-		built, err := scim.NewServer(&s.args, scim.WithBaseURL(s.base(r)))
-		if err != nil {
-			s.writeError(w, r, "Resource", err)
-			return
-		}
-		srv = &built
+// elimity returns elimity's server for the request's base URL.
+func (s *Server) elimity(r *http.Request) (*scim.Server, error) {
+	if s.fixed != nil {
+		return s.fixed, nil
 	}
-	q := r.URL.Query()
-	attrs, excluded := splitAttributes(q.Get("attributes")), splitAttributes(q.Get("excludedAttributes"))
-	rt := s.resourceTypeOf(r.URL.Path)
-	if rt == nil || (len(attrs) == 0 && len(excluded) == 0) {
-		srv.ServeHTTP(w, r)
+	built, err := scim.NewServer(&s.args, scim.WithBaseURL(s.base(r)))
+	if err != nil {
+		return nil, err
+	}
+	return &built, nil
+}
+
+// serveElimity hands the request to elimity's server and adjusts its
+// answer: a GET of one resource whose If-None-Match names its current
+// version is answered 304 without a body; an error elimity made without a
+// detail gets one; and when the client asked for attributes or
+// excludedAttributes, the single-resource answer is projected accordingly.
+func (s *Server) serveElimity(w http.ResponseWriter, r *http.Request) {
+	srv, err := s.elimity(r)
+	if err != nil {
+		s.writeError(w, r, "Resource", err)
 		return
 	}
 	rec := &bufferedWriter{header: w.Header()}
 	srv.ServeHTTP(rec, r)
-	if rec.status < 200 || rec.status > 299 || rec.buf.Len() == 0 {
-		w.WriteHeader(rec.status)
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	q := r.URL.Query()
+	attrs, excluded := splitAttributes(q.Get("attributes")), splitAttributes(q.Get("excludedAttributes"))
+	rt := s.resourceTypeOf(r.URL.Path)
+	switch {
+	case status == http.StatusOK && r.Method == http.MethodGet && r.Header.Get("If-None-Match") != "":
+		if v, ok := etagVersion(w.Header().Get("Etag")); ok && etagMatches(r.Header.Get("If-None-Match"), v) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	case status >= 400:
+		var e map[string]any
+		if json.Unmarshal(rec.buf.Bytes(), &e) == nil && e != nil {
+			if d, _ := e["detail"].(string); strings.TrimSpace(d) == "" {
+				e["detail"] = http.StatusText(status) + "."
+				s.writeJSON(w, r, status, e)
+				return
+			}
+		}
+	}
+	if rt == nil || (len(attrs) == 0 && len(excluded) == 0) || status < 200 || status > 299 || rec.buf.Len() == 0 {
+		w.WriteHeader(status)
 		_, _ = w.Write(rec.buf.Bytes())
 		return
 	}
@@ -231,7 +265,7 @@ func (s *Server) serveElimity(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rt.Name, err)
 		return
 	}
-	s.writeJSON(w, r, rec.status, project(m, *rt, attrs, excluded))
+	s.writeJSON(w, r, status, project(m, *rt, attrs, excluded))
 }
 
 func (s *Server) resourceTypeOf(path string) *schemas.Resource {
@@ -281,4 +315,172 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, what string,
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 	}
 	s.writeJSON(w, r, se.Status, se)
+}
+
+// isDiscovery reports whether path is one of the discovery endpoints of
+// RFC 7644 section 4 (or a resource under /Schemas or /ResourceTypes).
+func isDiscovery(path string) bool {
+	switch {
+	case path == "/ServiceProviderConfig", path == "/Schemas", path == "/ResourceTypes":
+		return true
+	case strings.HasPrefix(path, "/Schemas/"), strings.HasPrefix(path, "/ResourceTypes/"):
+		return true
+	}
+	return false
+}
+
+// serveDiscovery answers the discovery endpoints (RFC 7644 section 4):
+// read-only, a filter is refused with 403, and paging parameters are
+// ignored, so a list answers every schema or resource type at once.
+func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, path string) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		s.writeError(w, r, "Resource", &requestError{Status: http.StatusMethodNotAllowed, Detail: "The discovery endpoints are read-only: use GET."})
+		return
+	}
+	if r.URL.Query().Has("filter") {
+		s.writeError(w, r, "Resource", &requestError{Status: http.StatusForbidden, Detail: "The discovery endpoints cannot be filtered."})
+		return
+	}
+	if path == "/ServiceProviderConfig" {
+		s.writeJSON(w, r, http.StatusOK, s.serviceProviderConfig(s.base(r)))
+		return
+	}
+	srv, err := s.elimity(r)
+	if err != nil {
+		s.writeError(w, r, "Resource", err)
+		return
+	}
+	unpaged := r.Clone(r.Context())
+	unpaged.URL.RawQuery = ""
+	if path != "/Schemas" && path != "/ResourceTypes" {
+		srv.ServeHTTP(w, unpaged)
+		return
+	}
+	rec := &bufferedWriter{header: w.Header()}
+	srv.ServeHTTP(rec, unpaged)
+	var list map[string]any
+	if rec.status != http.StatusOK || json.Unmarshal(rec.buf.Bytes(), &list) != nil {
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.buf.Bytes())
+		return
+	}
+	resources, _ := list["Resources"].([]any)
+	if resources == nil {
+		resources = []any{}
+	}
+	list["Resources"] = resources
+	list["totalResults"], list["itemsPerPage"], list["startIndex"] = len(resources), len(resources), 1
+	s.writeJSON(w, r, http.StatusOK, list)
+}
+
+// checkReadOnlyPatch refuses, with scimType mutability, PATCH operations
+// that target id or meta (RFC 7643 section 3.1: both are read-only), by
+// path or as keys of a path-less value. elimity would answer them
+// invalidPath or invalidValue. A path-less "id" equal to the resource's
+// own id is let through: Okta sends it with every group PATCH.
+func checkReadOnlyPatch(body []byte, rt schemas.Resource, id string) error {
+	var patch struct {
+		Operations []struct {
+			Path  *string         `json:"path"`
+			Value json.RawMessage `json:"value"`
+		} `json:"Operations"`
+	}
+	if json.Unmarshal(body, &patch) != nil {
+		return nil // elimity reports the malformed body
+	}
+	for _, op := range patch.Operations {
+		if op.Path != nil {
+			if attr := readOnlyAttr(rt, *op.Path); attr != "" {
+				return errMutability("The attribute %q is read-only.", attr)
+			}
+			continue
+		}
+		var values map[string]json.RawMessage
+		if json.Unmarshal(op.Value, &values) != nil {
+			continue
+		}
+		for key, raw := range values {
+			switch attr := readOnlyAttr(rt, key); attr {
+			case "":
+			case "id":
+				var v string
+				if json.Unmarshal(raw, &v) != nil || v != id {
+					return errMutability("The attribute %q is read-only.", attr)
+				}
+			default:
+				return errMutability("The attribute %q is read-only.", attr)
+			}
+		}
+	}
+	return nil
+}
+
+// readOnlyAttr returns "id" or "meta" when the attribute path (with or
+// without the core schema URN) names id, meta or a sub-attribute of meta,
+// else "".
+func readOnlyAttr(rt schemas.Resource, path string) string {
+	path = strings.TrimSpace(path)
+	if prefix := rt.Core.ID + ":"; len(path) > len(prefix) && strings.EqualFold(path[:len(prefix)], prefix) {
+		path = path[len(prefix):]
+	}
+	head := path
+	if i := strings.IndexAny(head, ".["); i >= 0 {
+		head = head[:i]
+	}
+	switch {
+	case strings.EqualFold(head, "id"):
+		return "id"
+	case strings.EqualFold(head, "meta"):
+		return "meta"
+	}
+	return ""
+}
+
+// normalizeManager rewrites the enterprise manager of a POST or PUT body
+// from the shapes Entra ID uses (a bare id string, or a one-element list)
+// to the complex attribute RFC 7643 section 4.3 defines, {"value": id};
+// an empty one ("", null, [] or {"value":""}) is dropped. elimity would refuse them. A
+// body without such a manager, or one that is not a JSON object, is
+// returned as is.
+func normalizeManager(body []byte, rt schemas.Resource) []byte {
+	ext, ok := rt.Extension(schemas.EnterpriseURN)
+	if !ok {
+		return body
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || top == nil {
+		return body
+	}
+	for key, raw := range top {
+		if !strings.EqualFold(key, ext.ID) {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil || obj == nil {
+			return body
+		}
+		changed := false
+		for k, v := range obj {
+			if !strings.EqualFold(k, "manager") {
+				continue
+			}
+			next, clearIt, ok := managerValue(v)
+			switch {
+			case !ok:
+			case clearIt:
+				delete(obj, k)
+				changed = true
+			default:
+				obj[k] = next
+				changed = true
+			}
+		}
+		if !changed {
+			return body
+		}
+		top[key] = mustMarshal(obj)
+		return mustMarshal(top)
+	}
+	return body
 }

@@ -26,10 +26,12 @@ type fixture struct {
 }
 
 type step struct {
-	Note     string            `json:"note"`
-	Request  fixtureRequest    `json:"request"`
-	Response fixtureResponse   `json:"response"`
-	Capture  map[string]string `json:"capture"`
+	Note     string          `json:"note"`
+	Request  fixtureRequest  `json:"request"`
+	Response fixtureResponse `json:"response"`
+	// Capture names variables for later steps: a dotted path into the
+	// response body, or "header:Name" for a response header.
+	Capture map[string]string `json:"capture"`
 }
 
 type fixtureRequest struct {
@@ -104,6 +106,9 @@ func replay(t *testing.T, h *harness, f fixture) {
 		if resp.StatusCode != s.Response.Status {
 			t.Fatalf("%s: status %d, want %d; body: %s", label, resp.StatusCode, s.Response.Status, body)
 		}
+		for _, problem := range checkInvariants(resp, body) {
+			t.Errorf("%s: %s", label, problem)
+		}
 		for name, want := range s.Response.Headers {
 			got := resp.Header.Get(name)
 			want = substitute(want, vars)
@@ -127,6 +132,14 @@ func replay(t *testing.T, h *harness, f fixture) {
 			}
 		}
 		for name, path := range s.Capture {
+			if header, ok := strings.CutPrefix(path, "header:"); ok {
+				v := resp.Header.Get(header)
+				if v == "" {
+					t.Fatalf("%s: capture %s: no header %s", label, name, header)
+				}
+				vars[name] = v
+				continue
+			}
 			v, ok := lookup(actual, path)
 			if !ok {
 				t.Fatalf("%s: capture %s: no %s in %s", label, name, path, body)
@@ -178,6 +191,40 @@ func substitute(s string, vars map[string]string) string {
 	})
 }
 
+// scimContentType is the media type of every SCIM answer with a body.
+const scimContentType = "application/scim+json"
+
+// checkInvariants checks what holds for every SCIM answer, whatever the
+// fixture: a body is application/scim+json, and an error (4xx) carries the
+// SCIM error schema, its status as a string and a detail.
+func checkInvariants(resp *http.Response, body []byte) []string {
+	var problems []string
+	if len(body) > 0 && resp.Header.Get("Content-Type") != scimContentType {
+		problems = append(problems, fmt.Sprintf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), scimContentType))
+	}
+	if resp.StatusCode < 400 {
+		return problems
+	}
+	var e struct {
+		Schemas []string `json:"schemas"`
+		Status  any      `json:"status"`
+		Detail  string   `json:"detail"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		return append(problems, fmt.Sprintf("error answer is not a SCIM error: %s", body))
+	}
+	if len(e.Schemas) != 1 || e.Schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" {
+		problems = append(problems, fmt.Sprintf("error schemas %v", e.Schemas))
+	}
+	if e.Status != strconv.Itoa(resp.StatusCode) {
+		problems = append(problems, fmt.Sprintf("error status %#v, want the string %q", e.Status, strconv.Itoa(resp.StatusCode)))
+	}
+	if strings.TrimSpace(e.Detail) == "" {
+		problems = append(problems, "error without a detail")
+	}
+	return problems
+}
+
 // matchString compares header-like strings: "*" means present.
 func matchString(want, got string) bool {
 	if want == "*" {
@@ -191,7 +238,8 @@ func matchString(want, got string) bool {
 // arrays element by element with equal lengths (an array whose first
 // element is "$unordered" matches the rest in any order), the string "*"
 // any present value. Other values
-// must be equal.
+// must be equal and of the same JSON type (2 does not match "2", nor
+// false "false").
 func match(path string, expected, actual any) []string {
 	switch e := expected.(type) {
 	case string:
@@ -244,8 +292,8 @@ func match(path string, expected, actual any) []string {
 		}
 		return problems
 	}
-	if fmt.Sprint(expected) != fmt.Sprint(actual) {
-		return []string{fmt.Sprintf("%s: want %v, got %v", path, expected, actual)}
+	if fmt.Sprintf("%T", expected) != fmt.Sprintf("%T", actual) || fmt.Sprint(expected) != fmt.Sprint(actual) {
+		return []string{fmt.Sprintf("%s: want %#v, got %#v", path, expected, actual)}
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,11 +207,14 @@ func memberSet(ms []licensing.Member) []string {
 	return out
 }
 
-// wantMembers fails unless ms are exactly want (in any order).
+// wantMembers fails unless ms are exactly want, ordered by member id.
 func wantMembers(t *testing.T, what string, ms []licensing.Member, want ...licensing.Member) {
 	t.Helper()
 	if got, w := memberSet(ms), memberSet(want); !slices.Equal(got, w) {
 		t.Errorf("%s members = %v, want %v", what, got, w)
+	}
+	if !slices.IsSortedFunc(ms, func(a, b licensing.Member) int { return strings.Compare(a.ID, b.ID) }) {
+		t.Errorf("%s members are not ordered by id: %v", what, ms)
 	}
 }
 

@@ -48,7 +48,8 @@ func (s *Store) CreateGroup(ctx context.Context, g licensing.Group) error {
 	})
 }
 
-// Group returns the account's group with its members, or ErrNotFound.
+// Group returns the account's group with its members (ordered by member
+// id), or ErrNotFound.
 func (s *Store) Group(ctx context.Context, accountID, id string) (licensing.Group, error) {
 	db := s.conn(ctx)
 	var found []licensing.Group
@@ -65,7 +66,7 @@ func (s *Store) Group(ctx context.Context, accountID, id string) (licensing.Grou
 	if len(found) == 0 {
 		return licensing.Group{}, fmt.Errorf("sqlstore: group: %w", licensing.ErrNotFound)
 	}
-	if err := loadMembers(db, accountID, found); err != nil {
+	if err := s.loadMembers(db, accountID, found); err != nil {
 		return licensing.Group{}, err
 	}
 	return found[0], nil
@@ -156,13 +157,14 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string) error {
 }
 
 // Groups lists the account's groups selected by q, with the members of
-// the whole page read in one query unless q.WithoutMembers.
+// the whole page read in one query unless q.WithoutMembers. It returns
+// ErrInvalid for a query it cannot translate, as Users does.
 func (s *Store) Groups(ctx context.Context, accountID string, q licensing.Query) (licensing.Page[licensing.Group], error) {
 	page, err := list(ctx, s, groupsResource, groupColumns, accountID, q, scanGroup(accountID))
 	if err != nil || q.WithoutMembers {
 		return page, err
 	}
-	if err := loadMembers(s.conn(ctx), accountID, page.Items); err != nil {
+	if err := s.loadMembers(s.conn(ctx), accountID, page.Items); err != nil {
 		return licensing.Page[licensing.Group]{}, err
 	}
 	return page, nil
@@ -186,9 +188,14 @@ func scanGroup(accountID string) func(rows *sql.Rows, extra ...any) (licensing.G
 	}
 }
 
-// loadMembers fills the members of groups, ordered by member id, with
-// their display names: one query per batch of groups.
-func loadMembers(db *gorm.DB, accountID string, groups []licensing.Group) error {
+// loadMembers fills the members of groups, ordered by member id (byte
+// order, whatever the database's collation), with their display names:
+// one query per batch of groups.
+func (s *Store) loadMembers(db *gorm.DB, accountID string, groups []licensing.Group) error {
+	order := "m.member_id"
+	if s.dialect == DialectPostgres {
+		order += ` COLLATE "C"`
+	}
 	at := make(map[string]int, len(groups))
 	ids := make([]string, len(groups))
 	for i, g := range groups {
@@ -202,7 +209,7 @@ func loadMembers(db *gorm.DB, accountID string, groups []licensing.Group) error 
 			 LEFT JOIN users AS u ON m.member_type = 'User' AND u.account_id = m.account_id AND u.id = m.member_id
 			 LEFT JOIN "groups" AS g ON m.member_type = 'Group' AND g.account_id = m.account_id AND g.id = m.member_id
 			 WHERE m.account_id = ? AND m.group_id IN ?
-			 ORDER BY m.group_id, m.member_id`,
+			 ORDER BY m.group_id, `+order,
 			[]any{accountID, chunk},
 			func(rows *sql.Rows) error {
 				var groupID, typ string

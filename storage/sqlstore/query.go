@@ -21,7 +21,7 @@ import (
 
 // resource describes how one resource type is stored.
 type resource struct {
-	// name is the table name, quoted where needed; rows are aliased r.
+	// table is the table's name, quoted where needed; rows are aliased r.
 	table string
 	// columns maps canonical attribute paths (joined by ".") to columns.
 	columns map[string]column
@@ -325,10 +325,9 @@ func (t *translator) checkDocPath(path []string) error {
 // jsonLoc is a place in a JSON document: path below base. In SQLite an
 // array element itself (empty path inside Any) is the json_each row elem.
 type jsonLoc struct {
-	dialect string
-	base    string
-	path    []string
-	elem    string
+	base string
+	path []string
+	elem string
 }
 
 // locate returns the JSON location of path in the scope.
@@ -338,7 +337,7 @@ func (t *translator) locate(path []string, sc scope) (jsonLoc, error) {
 			return jsonLoc{}, invalid("attribute name %q has characters a SCIM attribute name cannot have", k)
 		}
 	}
-	loc := jsonLoc{dialect: t.dialect, path: path, base: "r.doc"}
+	loc := jsonLoc{path: path, base: "r.doc"}
 	if sc.elem != "" {
 		switch {
 		case t.dialect == DialectPostgres:
@@ -552,7 +551,7 @@ func escapeLike(s string) string {
 // bind parameter of the dialect.
 func (t *translator) value(o operand, a licensing.Attr, v any) (any, error) {
 	bad := func() (any, error) {
-		return nil, invalid("%s is a %s; the value %v (%T) is not", dotted(a.Path), kindName(a.Kind), v, v)
+		return nil, invalid("%s is a %s, the value a %T", dotted(a.Path), kindName(a.Kind), v)
 	}
 	switch a.Kind {
 	case licensing.KindString:

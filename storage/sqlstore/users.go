@@ -96,7 +96,9 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string) error {
 	})
 }
 
-// Users lists the account's users selected by q.
+// Users lists the account's users selected by q. It returns ErrInvalid
+// for a query it cannot translate: an attribute, operator or value of the
+// wrong kind, a negative offset or limit, or a malformed cursor.
 func (s *Store) Users(ctx context.Context, accountID string, q licensing.Query) (licensing.Page[licensing.User], error) {
 	return list(ctx, s, usersResource, userColumns, accountID, q, scanUser(accountID))
 }

@@ -34,7 +34,8 @@ type Store interface {
 	// Revoking a revoked token changes nothing and succeeds.
 	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
 
-	// CreateUser stores a new user; u.Version must be 1. It returns
+	// CreateUser stores a new user; u.Version must be 1 (else ErrInvalid,
+	// as for text the database cannot hold: NUL or invalid UTF-8). It returns
 	// ErrConflict if the account has a user with the same userName,
 	// compared case-insensitively.
 	CreateUser(ctx context.Context, u User) error
@@ -46,10 +47,12 @@ type Store interface {
 	// on, ErrConflict if the new userName is taken.
 	ReplaceUser(ctx context.Context, u User, expectVersion int64) error
 	// DeleteUser deletes the account's user and removes it from every
-	// group, bumping those groups' versions. It returns ErrNotFound if there
-	// is no such user.
-	DeleteUser(ctx context.Context, accountID, id string) error
-	// Users lists the account's users selected by q.
+	// group, bumping those groups' versions and setting their last
+	// modification to at. It returns ErrNotFound if there is no such user.
+	DeleteUser(ctx context.Context, accountID, id string, at time.Time) error
+	// Users lists the account's users selected by q. It returns
+	// ErrInvalid for a query it cannot run (a malformed cursor, an
+	// attribute of the wrong kind).
 	Users(ctx context.Context, accountID string, q Query) (Page[User], error)
 
 	// CreateGroup stores a new group with its members; g.Version must be 1.
@@ -65,8 +68,9 @@ type Store interface {
 	// CreateGroup.
 	ReplaceGroup(ctx context.Context, g Group, expectVersion int64) error
 	// DeleteGroup deletes the account's group and its memberships, in
-	// other groups too. It returns ErrNotFound if there is no such group.
-	DeleteGroup(ctx context.Context, accountID, id string) error
+	// other groups too (bumping their versions and setting their last
+	// modification to at). It returns ErrNotFound if there is no such group.
+	DeleteGroup(ctx context.Context, accountID, id string, at time.Time) error
 	// Groups lists the account's groups selected by q.
 	Groups(ctx context.Context, accountID string, q Query) (Page[Group], error)
 

@@ -20,7 +20,7 @@ type kind[T any] struct {
 	get     func(ctx context.Context, accountID, id string) (T, error)
 	create  func(ctx context.Context, v T) error
 	replace func(ctx context.Context, v T, expect int64) error
-	delete  func(ctx context.Context, accountID, id string) error
+	delete  func(ctx context.Context, accountID, id string, at time.Time) error
 	// fromAttributes builds a new value from validated attributes.
 	fromAttributes func(attrs scim.ResourceAttributes) (T, error)
 	// toResource renders a stored value; base is the SCIM base URL.
@@ -209,7 +209,7 @@ func (h resourceHandler[T]) Delete(r *http.Request, id string) error {
 			return toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
 		}
 	}
-	if err := h.k.delete(ctx, accountID, id); err != nil {
+	if err := h.k.delete(ctx, accountID, id, h.srv.clock.Now()); err != nil {
 		return toSCIMError(ctx, h.k.rt.Name, err)
 	}
 	return nil

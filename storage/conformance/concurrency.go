@@ -124,7 +124,7 @@ func testConcurrentMembershipAndDelete(t *testing.T, s licensing.Store) {
 		var errDelete, errReplace error
 		start := make(chan struct{})
 		var wg sync.WaitGroup
-		wg.Go(func() { <-start; errDelete = s.DeleteUser(ctx, a.ID, u.ID) })
+		wg.Go(func() { <-start; errDelete = s.DeleteUser(ctx, a.ID, u.ID, now()) })
 		wg.Go(func() { <-start; errReplace = s.ReplaceGroup(ctx, next, cur.Version) })
 		close(start)
 		wg.Wait()

@@ -173,7 +173,7 @@ func testGroupCrossAccount(t *testing.T, s licensing.Store) {
 	other.Members = nil
 	other.Version = 2
 	wantErr(t, "ReplaceGroup from another account", s.ReplaceGroup(ctx, other, 1), licensing.ErrNotFound)
-	wantErr(t, "DeleteGroup from another account", s.DeleteGroup(ctx, b.ID, g.ID), licensing.ErrNotFound)
+	wantErr(t, "DeleteGroup from another account", s.DeleteGroup(ctx, b.ID, g.ID, now()), licensing.ErrNotFound)
 	page, err := s.Groups(ctx, b.ID, licensing.Query{Limit: 10})
 	wantErr(t, "Groups of another account", err, nil)
 	if page.Total != 0 {
@@ -196,7 +196,7 @@ func testDeleteUserLeavesGroups(t *testing.T, s licensing.Store) {
 	g2 := createGroup(t, s, newGroup(a.ID, "One", member(u1.ID)))
 	g3 := createGroup(t, s, newGroup(a.ID, "Other", member(u2.ID)))
 
-	wantErr(t, "DeleteUser", s.DeleteUser(ctx, a.ID, u1.ID), nil)
+	wantErr(t, "DeleteUser", s.DeleteUser(ctx, a.ID, u1.ID, now()), nil)
 	for _, c := range []struct {
 		g       licensing.Group
 		version int64
@@ -234,10 +234,10 @@ func testDeleteGroupLeavesGroups(t *testing.T, s licensing.Store) {
 	child := createGroup(t, s, newGroup(a.ID, "Child", member(u.ID)))
 	parent := createGroup(t, s, newGroup(a.ID, "Parent", member(child.ID), member(u.ID)))
 
-	wantErr(t, "DeleteGroup", s.DeleteGroup(ctx, a.ID, child.ID), nil)
+	wantErr(t, "DeleteGroup", s.DeleteGroup(ctx, a.ID, child.ID, now()), nil)
 	_, err := s.Group(ctx, a.ID, child.ID)
 	wantErr(t, "Group after delete", err, licensing.ErrNotFound)
-	wantErr(t, "DeleteGroup again", s.DeleteGroup(ctx, a.ID, child.ID), licensing.ErrNotFound)
+	wantErr(t, "DeleteGroup again", s.DeleteGroup(ctx, a.ID, child.ID, now()), licensing.ErrNotFound)
 	got, err := s.Group(ctx, a.ID, parent.ID)
 	wantErr(t, "Group", err, nil)
 	wantMembers(t, "Parent", got.Members, userMember(u))

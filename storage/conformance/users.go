@@ -44,10 +44,10 @@ func testUserCRUD(t *testing.T, s licensing.Store) {
 	missing.Version = 2
 	wantErr(t, "ReplaceUser(unknown)", s.ReplaceUser(ctx, missing, 1), licensing.ErrNotFound)
 
-	wantErr(t, "DeleteUser", s.DeleteUser(ctx, a.ID, u.ID), nil)
+	wantErr(t, "DeleteUser", s.DeleteUser(ctx, a.ID, u.ID, now()), nil)
 	_, err = s.User(ctx, a.ID, u.ID)
 	wantErr(t, "User after delete", err, licensing.ErrNotFound)
-	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, a.ID, u.ID), licensing.ErrNotFound)
+	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, a.ID, u.ID, now()), licensing.ErrNotFound)
 	v3 := v2
 	v3.Version = 3
 	wantErr(t, "ReplaceUser after delete", s.ReplaceUser(ctx, v3, 2), licensing.ErrNotFound)
@@ -129,7 +129,7 @@ func testUserCrossAccount(t *testing.T, s licensing.Store) {
 	other.DisplayName = "hijacked"
 	other.Version = 2
 	wantErr(t, "ReplaceUser from another account", s.ReplaceUser(ctx, other, 1), licensing.ErrNotFound)
-	wantErr(t, "DeleteUser from another account", s.DeleteUser(ctx, b.ID, u.ID), licensing.ErrNotFound)
+	wantErr(t, "DeleteUser from another account", s.DeleteUser(ctx, b.ID, u.ID, now()), licensing.ErrNotFound)
 	got, err := s.User(ctx, a.ID, u.ID)
 	wantErr(t, "User", err, nil)
 	wantUser(t, got, u)

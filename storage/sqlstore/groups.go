@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -142,7 +143,7 @@ func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersi
 // DeleteGroup deletes the account's group and its memberships, in other
 // groups too (bumping their versions and last modification times). It
 // returns ErrNotFound if there is no such group.
-func (s *Store) DeleteGroup(ctx context.Context, accountID, id string) error {
+func (s *Store) DeleteGroup(ctx context.Context, accountID, id string, at time.Time) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// The group's own member rows go by ON DELETE CASCADE.
 		n, err := exec(tx, "delete group", `DELETE FROM "groups" WHERE account_id = ? AND id = ?`, accountID, id)
@@ -152,7 +153,7 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string) error {
 		if n == 0 {
 			return fmt.Errorf("sqlstore: delete group: %w", licensing.ErrNotFound)
 		}
-		return s.dropMemberships(tx, accountID, id, licensing.MemberGroup)
+		return s.dropMemberships(tx, accountID, id, licensing.MemberGroup, at)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -103,7 +104,7 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 			}
 			if _, err := exec(tx, "record migration",
 				`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-				m.version, s.timeArg(s.clock.Now())); err != nil {
+				m.version, s.timeArg(time.Now().UTC())); err != nil {
 				return err
 			}
 			done = true

@@ -33,21 +33,9 @@ type Store struct {
 	sqlDB   *sql.DB
 	dialect string
 	log     *slog.Logger
-	clock   licensing.Clock
 }
 
 var _ licensing.Store = (*Store)(nil)
-
-// Option changes how Open sets up a Store.
-type Option func(*Store)
-
-// WithClock makes the store take the time from c where the Store contract
-// has it stamp a time itself (the last modification of groups whose
-// members a deletion removed, the application time of migrations). The
-// default is licensing.SystemClock.
-func WithClock(c licensing.Clock) Option {
-	return func(s *Store) { s.clock = c }
-}
 
 // Open connects to the database that databaseURL names. A postgres:// or
 // postgresql:// URL opens PostgreSQL; sqlite:PATH (sqlite:scimd.db,
@@ -55,7 +43,7 @@ func WithClock(c licensing.Clock) Option {
 // created if missing. Any other scheme is an error. Open checks that the
 // database answers but does not migrate it: call Migrate for that. log may
 // be nil.
-func Open(databaseURL string, log *slog.Logger, opts ...Option) (*Store, error) {
+func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -101,10 +89,7 @@ func Open(databaseURL string, log *slog.Logger, opts ...Option) (*Store, error) 
 		sqlDB.SetMaxOpenConns(n)
 		sqlDB.SetMaxIdleConns(n)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log, clock: licensing.SystemClock{}}
-	for _, o := range opts {
-		o(s)
-	}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log}
 	log.Info("database opened", "dialect", target.dialect, "database", target.display)
 	return s, nil
 }

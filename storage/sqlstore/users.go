@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -83,7 +84,7 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 // DeleteUser deletes the account's user and removes it from every group,
 // bumping those groups' versions and last modification times, in one
 // transaction. It returns ErrNotFound if there is no such user.
-func (s *Store) DeleteUser(ctx context.Context, accountID, id string) error {
+func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Time) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		n, err := exec(tx, "delete user", `DELETE FROM users WHERE account_id = ? AND id = ?`, accountID, id)
 		if err != nil {
@@ -92,7 +93,7 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string) error {
 		if n == 0 {
 			return fmt.Errorf("sqlstore: delete user: %w", licensing.ErrNotFound)
 		}
-		return s.dropMemberships(tx, accountID, id, licensing.MemberUser)
+		return s.dropMemberships(tx, accountID, id, licensing.MemberUser, at)
 	})
 }
 
@@ -139,7 +140,7 @@ func staleOrMissing(db *gorm.DB, op, table, accountID, id string) error {
 
 // dropMemberships removes the member from every group of the account,
 // bumping the version and last modification time of those groups.
-func (s *Store) dropMemberships(tx *gorm.DB, accountID, memberID string, typ licensing.MemberType) error {
+func (s *Store) dropMemberships(tx *gorm.DB, accountID, memberID string, typ licensing.MemberType, at time.Time) error {
 	parents := `SELECT group_id FROM group_members WHERE account_id = ? AND member_id = ? AND member_type = ?`
 	if s.dialect == DialectPostgres {
 		// Lock the groups in one order, so that two deletions touching
@@ -152,7 +153,7 @@ func (s *Store) dropMemberships(tx *gorm.DB, accountID, memberID string, typ lic
 	}
 	if _, err := exec(tx, "bump groups",
 		`UPDATE "groups" SET version = version + 1, last_modified = ? WHERE account_id = ? AND id IN (`+parents+`)`,
-		s.timeArg(s.clock.Now()), accountID, accountID, memberID, string(typ)); err != nil {
+		s.timeArg(at), accountID, accountID, memberID, string(typ)); err != nil {
 		return err
 	}
 	_, err := exec(tx, "drop memberships",

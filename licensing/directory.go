@@ -10,7 +10,7 @@ import (
 // The columns that identity providers look users up by are fields; the
 // rest of the SCIM representation (name, emails, extensions, ...) is kept
 // as a JSON document in Doc, keyed by canonical attribute names, without
-// id, meta or password.
+// id, meta, password or groups.
 type User struct {
 	AccountID    string
 	ID           string
@@ -23,6 +23,19 @@ type User struct {
 	LastModified time.Time
 	// Version increases by one with every change; it is the ETag.
 	Version int64
+	// Groups are the groups whose members include the user (direct
+	// memberships only, not those through nested groups), ordered by
+	// group id. They are read-only: stores fill them on read and ignore
+	// them on write, as memberships change through the groups. A change
+	// of membership does not change the user's Version.
+	Groups []GroupRef
+}
+
+// GroupRef names a group a user is a direct member of.
+type GroupRef struct {
+	ID string
+	// Display is the group's displayName.
+	Display string
 }
 
 // MemberType says whether a group member is a user or a group.

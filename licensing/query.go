@@ -102,6 +102,9 @@ type Query struct {
 	// WithoutMembers leaves Group.Members empty (listing large groups
 	// without their members is much cheaper).
 	WithoutMembers bool
+	// WithoutGroups leaves User.Groups empty, sparing the query that reads
+	// them when the caller will not return the users' groups.
+	WithoutGroups bool
 }
 
 // Page is one page of a listing.

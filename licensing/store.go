@@ -37,12 +37,14 @@ type Store interface {
 	// CreateUser stores a new user; u.Version must be 1 (else ErrInvalid,
 	// as for text the database cannot hold: NUL or invalid UTF-8). It returns
 	// ErrConflict if the account has a user with the same userName,
-	// compared case-insensitively.
+	// compared case-insensitively. u.Groups is ignored.
 	CreateUser(ctx context.Context, u User) error
-	// User returns the account's user with the id, or ErrNotFound.
+	// User returns the account's user with the id, its Groups filled
+	// (ordered by group id), or ErrNotFound.
 	User(ctx context.Context, accountID, id string) (User, error)
 	// ReplaceUser stores u over the user with u.ID if that user's version
-	// is still expectVersion; u.Version must be expectVersion+1. It returns
+	// is still expectVersion; u.Version must be expectVersion+1. u.Groups
+	// is ignored: memberships change through the groups. It returns
 	// ErrNotFound if there is no such user, ErrStale if the version moved
 	// on, ErrConflict if the new userName is taken.
 	ReplaceUser(ctx context.Context, u User, expectVersion int64) error
@@ -50,9 +52,14 @@ type Store interface {
 	// group, bumping those groups' versions and setting their last
 	// modification to at. It returns ErrNotFound if there is no such user.
 	DeleteUser(ctx context.Context, accountID, id string, at time.Time) error
-	// Users lists the account's users selected by q. It returns
-	// ErrInvalid for a query it cannot run (a malformed cursor, an
-	// attribute of the wrong kind).
+	// Users lists the account's users selected by q, with their Groups
+	// filled as User fills them unless q.WithoutGroups; the groups of a
+	// whole page are read at once, never with one query per user. A filter
+	// may name the groups as Any over ["groups"] whose condition compares
+	// ["value"] (the group id) or ["type"] ("direct" for every
+	// membership). It returns ErrInvalid for a query it cannot run (a
+	// malformed cursor, an attribute of the wrong kind, another
+	// sub-attribute of groups).
 	Users(ctx context.Context, accountID string, q Query) (Page[User], error)
 
 	// CreateGroup stores a new group with its members; g.Version must be 1.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -257,7 +258,15 @@ func compileFilter(raw string, rt schemas.Resource) (licensing.Cond, error) {
 	}
 	e, err := parseFilterSafely(raw)
 	if err != nil {
-		return nil, errInvalidFilter("The filter %q cannot be parsed.", raw)
+		// Entra sends emails[type eq "work"].value eq "x", which RFC 7644's
+		// grammar lacks; it means emails[type eq "work" and value eq "x"].
+		rewritten, ok := foldValuePathSubAttributes(raw)
+		if !ok {
+			return nil, errInvalidFilter("The filter %q cannot be parsed.", raw)
+		}
+		if e, err = parseFilterSafely(rewritten); err != nil {
+			return nil, errInvalidFilter("The filter %q cannot be parsed.", raw)
+		}
 	}
 	c := filterCompiler{rt: rt, forStore: true}
 	return c.compile(e, 0)
@@ -655,4 +664,45 @@ func compileSortBy(raw string, rt schemas.Resource) (*licensing.Attr, error) {
 		attr.CaseExact = leaf.CaseExact()
 	}
 	return attr, nil
+}
+
+// subAttrComparison matches what may follow a value path's closing
+// bracket in Entra's filters: ".sub op value" (no value for pr).
+var subAttrComparison = regexp.MustCompile(`^\.([A-Za-z][A-Za-z0-9_$-]*)\s+(?i:(pr)|(eq|ne|co|sw|ew|gt|ge|lt|le)\s+("(?:[^"\\]|\\.)*"|[^\s()\[\]]+))`)
+
+// foldValuePathSubAttributes rewrites every attr[filter].sub op value of
+// a filter into attr[filter and sub op value], and reports whether it
+// rewrote anything. Brackets inside string literals are not counted.
+func foldValuePathSubAttributes(raw string) (string, bool) {
+	var b strings.Builder
+	rewrote, inString, escaped := false, false, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case inString && c == '"':
+			inString = false
+		case inString:
+		case c == '"':
+			inString = true
+		case c == ']':
+			if m := subAttrComparison.FindStringSubmatch(raw[i+1:]); m != nil {
+				b.WriteString(" and " + m[1])
+				if m[2] != "" {
+					b.WriteString(" pr")
+				} else {
+					b.WriteString(" " + m[3] + " " + m[4])
+				}
+				b.WriteByte(']')
+				i += len(m[0])
+				rewrote = true
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), rewrote
 }

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -209,7 +210,6 @@ func TestCompileFilterErrors(t *testing.T) {
 		{"null ordering", user, `title gt null`, "null"},
 		{"value path on simple attribute", user, `userName[value eq "x"]`, "neither complex nor multi-valued"},
 		{"value path on a sub-attribute", user, `name.givenName[value eq "x"]`, "not a sub-attribute"},
-		{"PATCH path as a filter", user, `emails[type eq "work"].value eq "x"`, "cannot be parsed"},
 		{"too long", user, `userName eq "` + strings.Repeat("a", maxFilterLength) + `"`, "longer than"},
 		{"too deep", user, strings.Repeat("(", 40) + `userName pr` + strings.Repeat(")", 40), "nests deeper"},
 		{"too deep with not", user, strings.Repeat("not(", 40) + `userName pr` + strings.Repeat(")", 40), "nests deeper"},
@@ -428,4 +428,29 @@ func canonicalPath(rt schemas.Resource, path []string, multi bool) bool {
 func TestCompileFilterInvalidUTF8(t *testing.T) {
 	_, err := compileFilter("userName eq \"\xff\"", schemas.User())
 	requireRequestErr(t, err, "invalidFilter", "UTF-8")
+}
+
+func TestFoldValuePathSubAttributes(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`emails[type eq "work"].value eq "a@b.c"`, `emails[type eq "work" and value eq "a@b.c"]`},
+		{`emails[type eq "w]x"].value EQ "a"`, `emails[type eq "w]x" and value EQ "a"]`},
+		{`emails[type eq "work"].value pr and userName sw "a"`, `emails[type eq "work" and value pr] and userName sw "a"`},
+		{`(addresses[type eq "work"].postalCode eq "12345")`, `(addresses[type eq "work" and postalCode eq "12345"])`},
+	} {
+		got, ok := foldValuePathSubAttributes(c.in)
+		if !ok || got != c.want {
+			t.Errorf("fold(%q) = %q %v, want %q", c.in, got, ok, c.want)
+		}
+	}
+	if _, ok := foldValuePathSubAttributes(`emails[type eq "work"]`); ok {
+		t.Error("a plain value path was rewritten")
+	}
+	cond, err := compileFilter(`emails[type eq "work"].value eq "a@b.c"`, schemas.User())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := compileFilter(`emails[type eq "work" and value eq "a@b.c"]`, schemas.User())
+	if fmt.Sprint(cond) != fmt.Sprint(want) {
+		t.Errorf("compiled %v, want %v", cond, want)
+	}
 }

@@ -1372,21 +1372,37 @@ const managerURN = schemas.EnterpriseURN + ":manager"
 func rewriteEntraManager(body []byte) ([]byte, error) {
 	return rewriteOperations(body, func(op map[string]json.RawMessage, keys opKeys) ([]map[string]json.RawMessage, bool) {
 		kind := strings.ToLower(keys.op(op))
+		path := keys.path(op)
+		// Entra also names the manager without its URN ("manager"),
+		// which the core User schema does not have.
+		bare := strings.EqualFold(path, "manager")
+		isManager := bare || strings.EqualFold(path, managerURN)
+		if kind == patchRemove {
+			// Entra removes the manager with its value as a list, which
+			// elimity rejects for a complex attribute: drop the value.
+			if !isManager || (!bare && keys.valueKey == "") {
+				return nil, false
+			}
+			return []map[string]json.RawMessage{removeOp(managerURN)}, true
+		}
 		if kind != patchAdd && kind != patchReplace {
 			return nil, false
 		}
-		if path := keys.path(op); path != "" {
-			if !strings.EqualFold(path, managerURN) {
+		if path != "" {
+			if !isManager {
 				return nil, false
 			}
 			v, clearIt, ok := managerValue(op[keys.valueKey])
 			switch {
-			case !ok:
+			case !ok && !bare:
 				return nil, false
+			case !ok:
+				v = op[keys.valueKey]
 			case clearIt:
-				return []map[string]json.RawMessage{removeOp(path)}, true
+				return []map[string]json.RawMessage{removeOp(managerURN)}, true
 			}
 			op[keys.valueValueKey()] = v
+			op[keys.pathKey] = mustMarshal(managerURN)
 			return []map[string]json.RawMessage{op}, true
 		}
 		var obj map[string]json.RawMessage

@@ -440,9 +440,9 @@ func readOnlyAttr(rt schemas.Resource, path string) string {
 // normalizeManager rewrites the enterprise manager of a POST or PUT body
 // from the shapes Entra ID uses (a bare id string, or a one-element list)
 // to the complex attribute RFC 7643 section 4.3 defines, {"value": id};
-// an empty one ("", null, [] or {"value":""}) is dropped. elimity would refuse them. A
-// body without such a manager, or one that is not a JSON object, is
-// returned as is.
+// an empty one ("", null, [] or {"value":""}) is dropped. elimity would
+// refuse them. A body without such a manager, or one that is not a JSON
+// object, is returned as is.
 func normalizeManager(body []byte, rt schemas.Resource) []byte {
 	ext, ok := rt.Extension(schemas.EnterpriseURN)
 	if !ok {

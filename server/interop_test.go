@@ -124,7 +124,7 @@ func replay(t *testing.T, h *harness, f fixture) {
 		}
 		if len(s.Response.Body) > 0 {
 			var expected any
-			if err := json.Unmarshal([]byte(substitute(string(s.Response.Body), vars)), &expected); err != nil {
+			if err := json.Unmarshal([]byte(substituteJSON(string(s.Response.Body), vars)), &expected); err != nil {
 				t.Fatalf("%s: bad expected body: %v", label, err)
 			}
 			if problems := match("$", expected, actual); len(problems) > 0 {
@@ -158,7 +158,7 @@ func buildRequest(t *testing.T, base string, r fixtureRequest, bearer string, va
 	case r.BodyBytes > 0:
 		body = bytes.NewReader(append(append([]byte(`"`), bytes.Repeat([]byte("a"), r.BodyBytes)...), '"'))
 	case len(r.Body) > 0:
-		body = strings.NewReader(substitute(string(r.Body), vars))
+		body = strings.NewReader(substituteJSON(string(r.Body), vars))
 	}
 	req, err := http.NewRequest(r.Method, base+substitute(r.Path, vars), body)
 	if err != nil {
@@ -223,6 +223,18 @@ func checkInvariants(resp *http.Response, body []byte) []string {
 		problems = append(problems, "error without a detail")
 	}
 	return problems
+}
+
+// substituteJSON replaces ${name} inside JSON text, where references
+// stand inside strings: values are escaped as JSON string content, so a
+// captured W/"1" fits in "${version}".
+func substituteJSON(s string, vars map[string]string) string {
+	escaped := make(map[string]string, len(vars))
+	for k, v := range vars {
+		b, _ := json.Marshal(v)
+		escaped[k] = string(b[1 : len(b)-1])
+	}
+	return substitute(s, escaped)
 }
 
 // matchString compares header-like strings: "*" means present.

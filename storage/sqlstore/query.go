@@ -25,10 +25,47 @@ type resource struct {
 	table string
 	// columns maps canonical attribute paths (joined by ".") to columns.
 	columns map[string]column
-	// members says the resource has a members attribute backed by
-	// group_members.
-	members bool
+	// link is the multi-valued attribute backed by group_members rather
+	// than by the document, nil when none.
+	link *link
 }
+
+// link is a multi-valued attribute kept in group_members: a group's
+// members, or the groups a user is a direct member of. Conditions on its
+// elements become EXISTS over group_members rows.
+type link struct {
+	// name is the attribute's name.
+	name string
+	// rows returns the condition tying the group_members row aliased m
+	// to the resource row r (served by an index of group_members).
+	rows func(m string) string
+	// fields maps the element's filterable sub-attributes to SQL string
+	// expressions over the row aliased m.
+	fields map[string]func(m string) string
+}
+
+var (
+	membersLink = &link{
+		name: "members",
+		rows: func(m string) string { return m + ".account_id = r.account_id AND " + m + ".group_id = r.id" },
+		fields: map[string]func(m string) string{
+			"value": func(m string) string { return m + ".member_id" },
+			"type":  func(m string) string { return m + ".member_type" },
+		},
+	}
+	// groupsLink holds the direct memberships only, so every element's
+	// type is "direct".
+	groupsLink = &link{
+		name: "groups",
+		rows: func(m string) string {
+			return m + ".account_id = r.account_id AND " + m + ".member_id = r.id AND " + m + ".member_type = 'User'"
+		},
+		fields: map[string]func(m string) string{
+			"value": func(m string) string { return m + ".group_id" },
+			"type":  func(string) string { return "'direct'" },
+		},
+	}
+)
 
 // column is a column-backed attribute.
 type column struct {
@@ -49,6 +86,7 @@ var (
 			"meta.created":      {name: "created", kind: licensing.KindDateTime},
 			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
 		},
+		link: groupsLink,
 	}
 	groupsResource = &resource{
 		table: `"groups"`,
@@ -59,7 +97,7 @@ var (
 			"meta.created":      {name: "created", kind: licensing.KindDateTime},
 			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
 		},
-		members: true,
+		link: membersLink,
 	}
 )
 
@@ -92,7 +130,8 @@ type translator struct {
 }
 
 // scope says what attribute paths are relative to: the resource row r,
-// an element of a JSON array (elem) or a row of group_members (member).
+// an element of a JSON array (elem) or a row of group_members (member)
+// standing for an element of the resource's link.
 type scope struct {
 	elem   string
 	member string
@@ -175,7 +214,8 @@ func (t *translator) alias(prefix string) string {
 }
 
 // any translates a condition on the elements of a multi-valued attribute
-// into EXISTS over group_members or over the elements of a JSON array.
+// into EXISTS over group_members (the resource's link) or over the
+// elements of a JSON array.
 func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 	path := a.Attr.Path
 	if len(path) == 0 {
@@ -185,16 +225,16 @@ func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 		return "", invalid("condition on %s without a condition", dotted(path))
 	}
 	if sc.member != "" {
-		return "", invalid("members have no multi-valued attribute %s", dotted(path))
+		return "", invalid("%s have no multi-valued attribute %s", t.res.link.name, dotted(path))
 	}
 	if sc.top() {
-		if t.res.members && len(path) == 1 && path[0] == "members" {
+		if t.isLink(path) && len(path) == 1 {
 			m := t.alias("m")
 			inner, err := t.cond(a.Cond, scope{member: m, depth: sc.depth})
 			if err != nil {
 				return "", err
 			}
-			return t.membersExist(m, inner), nil
+			return t.linkExists(m, inner), nil
 		}
 		if _, ok := t.res.column(path); ok {
 			return "", invalid("%s is not multi-valued", dotted(path))
@@ -222,9 +262,15 @@ func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 		" WHERE " + inner + ")", nil
 }
 
-func (t *translator) membersExist(m, cond string) string {
-	s := "EXISTS (SELECT 1 FROM group_members AS " + m + " WHERE " + m + ".account_id = r.account_id AND " +
-		m + ".group_id = r.id"
+// isLink reports whether a top-level path starts with the resource's link.
+func (t *translator) isLink(path []string) bool {
+	return t.res.link != nil && len(path) > 0 && path[0] == t.res.link.name
+}
+
+// linkExists is the condition that some group_members row of the
+// resource's link, aliased m, satisfies cond ("" for any row).
+func (t *translator) linkExists(m, cond string) string {
+	s := "EXISTS (SELECT 1 FROM group_members AS " + m + " WHERE " + t.res.link.rows(m)
 	if cond != "" {
 		s += " AND " + cond
 	}
@@ -234,17 +280,18 @@ func (t *translator) membersExist(m, cond string) string {
 // compare translates one comparison.
 func (t *translator) compare(c licensing.Compare, sc scope) (string, error) {
 	path := c.Attr.Path
-	if sc.top() && t.res.members && len(path) > 0 && path[0] == "members" {
+	if sc.top() && t.isLink(path) {
+		name := t.res.link.name
 		switch {
 		case len(path) == 1 && c.Op == licensing.OpPr:
-			return t.membersExist(t.alias("m"), ""), nil
+			return t.linkExists(t.alias("m"), ""), nil
 		case len(path) == 2:
 			// members.value eq "x" means some member's value is "x".
 			inner := c
 			inner.Attr.Path = path[1:]
 			return t.any(licensing.Any{Attr: licensing.Attr{Path: path[:1]}, Cond: inner}, sc)
 		}
-		return "", invalid("members supports pr and conditions on members.value and members.type, not %s %s", dotted(path), c.Op)
+		return "", invalid("%s supports pr and conditions on %s.value and %s.type, not %s %s", name, name, name, dotted(path), c.Op)
 	}
 	o, err := t.operand(c.Attr, sc)
 	if err != nil {
@@ -274,18 +321,15 @@ func (t *translator) operand(a licensing.Attr, sc scope) (operand, error) {
 	}
 	switch {
 	case sc.member != "":
-		var name string
-		switch dotted(path) {
-		case "value":
-			name = sc.member + ".member_id"
-		case "type":
-			name = sc.member + ".member_type"
-		default:
-			return operand{}, invalid("members can be filtered by value and type, not %s", dotted(path))
+		l := t.res.link
+		field, ok := l.fields[dotted(path)]
+		if !ok {
+			return operand{}, invalid("%s can be filtered by value and type, not %s", l.name, dotted(path))
 		}
 		if a.Kind != licensing.KindString {
-			return operand{}, invalid("members.%s is a string", dotted(path))
+			return operand{}, invalid("%s.%s is a string", l.name, dotted(path))
 		}
+		name := field(sc.member)
 		return operand{expr: name, present: "(" + name + " <> '')"}, nil
 	case sc.top():
 		if col, ok := t.res.column(path); ok {
@@ -594,7 +638,7 @@ func (t *translator) value(o operand, a licensing.Attr, v any) (any, error) {
 // sortKey returns the expression to order by: the attribute's value,
 // case-folded unless case-exact, in code point order.
 func (t *translator) sortKey(a licensing.Attr) (string, error) {
-	if len(a.Path) > 0 && t.res.members && a.Path[0] == "members" {
+	if t.isLink(a.Path) {
 		return "", invalid("cannot sort by %s", dotted(a.Path))
 	}
 	o, err := t.operand(a, scope{})

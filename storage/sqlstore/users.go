@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,10 +38,12 @@ func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
 	return err
 }
 
-// User returns the account's user with the id, or ErrNotFound.
+// User returns the account's user with the id, its groups filled
+// (ordered by group id), or ErrNotFound.
 func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User, error) {
+	db := s.conn(ctx)
 	var found []licensing.User
-	err := query(s.conn(ctx), "user",
+	err := query(db, "user",
 		`SELECT `+userColumns+` FROM users AS r WHERE r.account_id = ? AND r.id = ?`, []any{accountID, id},
 		func(rows *sql.Rows) error {
 			u, err := scanUser(accountID)(rows)
@@ -52,6 +55,9 @@ func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User,
 	}
 	if len(found) == 0 {
 		return licensing.User{}, fmt.Errorf("sqlstore: user: %w", licensing.ErrNotFound)
+	}
+	if err := s.loadGroups(db, accountID, found); err != nil {
+		return licensing.User{}, err
 	}
 	return found[0], nil
 }
@@ -97,11 +103,60 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Ti
 	})
 }
 
-// Users lists the account's users selected by q. It returns ErrInvalid
-// for a query it cannot translate: an attribute, operator or value of the
-// wrong kind, a negative offset or limit, or a malformed cursor.
+// Users lists the account's users selected by q, with the groups of the
+// whole page read in one query unless q.WithoutGroups. It returns
+// ErrInvalid for a query it cannot translate: an attribute, operator or
+// value of the wrong kind, a condition on groups other than on value and
+// type, a negative offset or limit, or a malformed cursor.
 func (s *Store) Users(ctx context.Context, accountID string, q licensing.Query) (licensing.Page[licensing.User], error) {
-	return list(ctx, s, usersResource, userColumns, accountID, q, scanUser(accountID))
+	page, err := list(ctx, s, usersResource, userColumns, accountID, q, scanUser(accountID))
+	if err != nil || q.WithoutGroups {
+		return page, err
+	}
+	if err := s.loadGroups(s.conn(ctx), accountID, page.Items); err != nil {
+		return licensing.Page[licensing.User]{}, err
+	}
+	return page, nil
+}
+
+// loadGroups fills the groups users are direct members of, ordered by
+// group id (byte order, whatever the database's collation), with their
+// display names: one query per batch of users, through the
+// (account_id, member_id) index of group_members.
+func (s *Store) loadGroups(db *gorm.DB, accountID string, users []licensing.User) error {
+	order := "m.group_id"
+	if s.dialect == DialectPostgres {
+		order += ` COLLATE "C"`
+	}
+	at := make(map[string]int, len(users))
+	ids := make([]string, len(users))
+	for i, u := range users {
+		at[u.ID] = i
+		ids[i] = u.ID
+	}
+	for chunk := range slices.Chunk(ids, batch) {
+		err := query(db, "user groups",
+			`SELECT m.member_id, g.id, g.display_name
+			 FROM group_members AS m
+			 JOIN "groups" AS g ON g.account_id = m.account_id AND g.id = m.group_id
+			 WHERE m.account_id = ? AND m.member_type = 'User' AND m.member_id IN ?
+			 ORDER BY `+order,
+			[]any{accountID, chunk},
+			func(rows *sql.Rows) error {
+				var userID string
+				var g licensing.GroupRef
+				if err := rows.Scan(&userID, &g.ID, &g.Display); err != nil {
+					return err
+				}
+				u := &users[at[userID]]
+				u.Groups = append(u.Groups, g)
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // scanUser returns a reader of userColumns rows (and extra destinations).

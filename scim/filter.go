@@ -241,8 +241,10 @@ func checkFilterShape(raw string) error {
 // booleans and binary attributes, and co, sw and ew only to strings.
 //
 // Not filterable are attributes that are never returned (password),
-// schemas, meta sub-attributes other than created and lastModified, and
-// the Group members sub-attributes other than value and type.
+// schemas, meta sub-attributes other than created and lastModified, the
+// Group members sub-attributes other than value and type, and the User
+// groups sub-attributes other than value (the group id) and type (always
+// "direct": groups holds the direct memberships).
 //
 // Every problem is reported as an invalidFilter request error whose detail
 // names the offending attribute; compileFilter never panics.
@@ -370,8 +372,26 @@ func (c filterCompiler) subFilterable(ext *schema.Schema, a, sub schema.CoreAttr
 		return errInvalidFilter("The attribute %q is not filterable.", name)
 	case a.Name() == "members" && c.rt.Core.ID == schemas.GroupURN && sub.Name() != "value" && sub.Name() != "type":
 		return errInvalidFilter("The attribute %q is not filterable: only members.value and members.type are.", name)
+	case a.Name() == "groups" && c.rt.Core.ID == schemas.UserURN && sub.Name() != "value" && sub.Name() != "type":
+		return errInvalidFilter("The attribute %q is not filterable: only groups.value and groups.type are.", name)
 	}
 	return nil
+}
+
+// comparedAs returns the sub-attribute of a multi-valued attribute as a
+// filter compares it. A User's groups.value is a group's id, which is
+// case-exact (RFC 7643 section 3.1) as "id eq" compares it, although the
+// core schema declares groups.value caseExact false: so the store can
+// look memberships up by group id through its index.
+func (c filterCompiler) comparedAs(a, sub schema.CoreAttribute) schema.CoreAttribute {
+	if c.rt.Core.ID != schemas.UserURN || a.Name() != "groups" || sub.Name() != "value" {
+		return sub
+	}
+	return schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+		CaseExact:  true,
+		Mutability: schema.AttributeMutabilityReadOnly(),
+		Name:       sub.Name(),
+	}))
 }
 
 // attributeExpression translates "attrPath op value" at the resource root.
@@ -400,7 +420,7 @@ func (c filterCompiler) attributeExpression(e *filter.AttributeExpression) (lice
 				}
 				sub = &v
 			}
-			leaf, inner = *sub, []string{sub.Name()}
+			leaf, inner = c.comparedAs(r.attr, *sub), []string{sub.Name()}
 		} else if r.sub != nil {
 			return nil, errInvalidFilter("The attribute %q has no sub-attributes.", name)
 		}
@@ -508,7 +528,7 @@ func (c filterCompiler) element(r resolvedAttr, e filter.Expression, prefix []st
 		if err := c.subFilterable(r.ext, r.attr, sub, outer+"."+sub.Name()); err != nil {
 			return nil, err
 		}
-		return compare(sub, append(append([]string(nil), prefix...), sub.Name()), e, outer+"."+sub.Name())
+		return compare(c.comparedAs(r.attr, sub), append(append([]string(nil), prefix...), sub.Name()), e, outer+"."+sub.Name())
 	default:
 		return nil, errInvalidFilter("The value path on %q has an unsupported expression.", outer)
 	}

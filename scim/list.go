@@ -160,30 +160,24 @@ func (req listRequest) query(rt schemas.Resource) (licensing.Query, error) {
 	if req.Cursor != nil {
 		q.Offset, q.After = 0, *req.Cursor
 	}
-	if rt.Name == "Group" && !wantsAttribute(req, "members") {
+	switch {
+	case rt.Name == "Group" && !wantsAttribute(req, rt, "members"):
 		q.WithoutMembers = true
+	case rt.Name == "User" && !wantsAttribute(req, rt, "groups"):
+		q.WithoutGroups = true
 	}
 	return q, nil
 }
 
-// wantsAttribute reports whether the request's attributes /
-// excludedAttributes keep the top-level attribute name.
-func wantsAttribute(req listRequest, name string) bool {
-	for _, a := range req.ExcludedAttributes {
-		if strings.EqualFold(a, name) {
-			return false
-		}
+// wantsAttribute reports whether the projection of the request's
+// attributes / excludedAttributes (see project) may keep the top-level
+// core attribute name of rt, so that a listing can skip reading it.
+func wantsAttribute(req listRequest, rt schemas.Resource, name string) bool {
+	inc, exc := newSelection(rt, req.Attributes), newSelection(rt, req.ExcludedAttributes)
+	if e := exc.lookup("", name); exc.containers[""] || (e != nil && e.whole) {
+		return false
 	}
-	if len(req.Attributes) == 0 {
-		return true
-	}
-	for _, a := range req.Attributes {
-		head, _, _ := strings.Cut(a, ".")
-		if strings.EqualFold(head, name) || strings.EqualFold(a, schemas.GroupURN+":"+name) {
-			return true
-		}
-	}
-	return false
+	return !inc.given || inc.containers[""] || inc.lookup("", name) != nil
 }
 
 // list runs a list request against one resource type.
@@ -202,7 +196,7 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 		}
 		out.total, out.next = p.Total, p.Next
 		for _, u := range p.Items {
-			r, err := userResource(u)
+			r, err := userResource(u, base)
 			if err != nil {
 				return page{}, err
 			}

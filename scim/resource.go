@@ -140,8 +140,9 @@ func userFromAttributes(attrs scim.ResourceAttributes) (licensing.User, error) {
 }
 
 // userAttributes is the user's SCIM representation without id, schemas
-// and meta (which elimity adds).
-func userAttributes(u licensing.User) (scim.ResourceAttributes, error) {
+// and meta (which elimity adds). base is the SCIM base URL for the groups'
+// $ref.
+func userAttributes(u licensing.User, base string) (scim.ResourceAttributes, error) {
 	attrs := scim.ResourceAttributes{}
 	if len(u.Doc) > 0 {
 		if err := json.Unmarshal(u.Doc, &attrs); err != nil {
@@ -153,11 +154,28 @@ func userAttributes(u licensing.User) (scim.ResourceAttributes, error) {
 	if u.DisplayName != "" {
 		attrs["displayName"] = u.DisplayName
 	}
+	if len(u.Groups) > 0 {
+		attrs["groups"] = userGroups(u.Groups, base)
+	}
 	return attrs, nil
 }
 
-func userResource(u licensing.User) (scim.Resource, error) {
-	attrs, err := userAttributes(u)
+// userGroups renders a user's groups (RFC 7643 section 4.1.2): the direct
+// memberships the store read, in its order (by group id).
+func userGroups(refs []licensing.GroupRef, base string) []any {
+	groups := make([]any, 0, len(refs))
+	for _, g := range refs {
+		group := map[string]any{"value": g.ID, "$ref": base + "/Groups/" + g.ID, "type": "direct"}
+		if g.Display != "" {
+			group["display"] = g.Display
+		}
+		groups = append(groups, group)
+	}
+	return groups
+}
+
+func userResource(u licensing.User, base string) (scim.Resource, error) {
+	attrs, err := userAttributes(u, base)
 	if err != nil {
 		return scim.Resource{}, err
 	}

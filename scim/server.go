@@ -375,10 +375,12 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, path str
 }
 
 // checkReadOnlyPatch refuses, with scimType mutability, PATCH operations
-// that target id or meta (RFC 7643 section 3.1: both are read-only), by
+// that target id or meta (RFC 7643 section 3.1: both are read-only) or a
+// read-only core attribute (a User's groups, RFC 7643 section 4.1.2), by
 // path or as keys of a path-less value. elimity would answer them
-// invalidPath or invalidValue. A path-less "id" equal to the resource's
-// own id is let through: Okta sends it with every group PATCH.
+// invalidPath or invalidValue, or (groups by path) drop the value and let
+// the operation succeed without effect. A path-less "id" equal to the
+// resource's own id is let through: Okta sends it with every group PATCH.
 func checkReadOnlyPatch(body []byte, rt schemas.Resource, id string) error {
 	var patch struct {
 		Operations []struct {
@@ -416,9 +418,9 @@ func checkReadOnlyPatch(body []byte, rt schemas.Resource, id string) error {
 	return nil
 }
 
-// readOnlyAttr returns "id" or "meta" when the attribute path (with or
-// without the core schema URN) names id, meta or a sub-attribute of meta,
-// else "".
+// readOnlyAttr returns "id", "meta" or the read-only core attribute's
+// name when the attribute path (with or without the core schema URN)
+// names it or a sub-attribute of it, else "".
 func readOnlyAttr(rt schemas.Resource, path string) string {
 	path = strings.TrimSpace(path)
 	if prefix := rt.Core.ID + ":"; len(path) > len(prefix) && strings.EqualFold(path[:len(prefix)], prefix) {
@@ -433,6 +435,9 @@ func readOnlyAttr(rt schemas.Resource, path string) string {
 		return "id"
 	case strings.EqualFold(head, "meta"):
 		return "meta"
+	}
+	if a, ok := findAttribute(rt.Core.Attributes, head); ok && a.Mutability() == "readOnly" {
+		return a.Name()
 	}
 	return ""
 }

@@ -3,8 +3,6 @@ package scim
 import (
 	"time"
 
-	"github.com/elimity-com/scim"
-
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
@@ -17,7 +15,8 @@ func userKind(store licensing.Store) kind[licensing.User] {
 		replace:        store.ReplaceUser,
 		delete:         store.DeleteUser,
 		fromAttributes: userFromAttributes,
-		toResource:     func(u licensing.User, _ string) (scim.Resource, error) { return userResource(u) },
+		toResource:     userResource,
+		complete:       completeGroups,
 		stamp: func(u *licensing.User, accountID, id string, created, modified time.Time, version int64) {
 			u.AccountID, u.ID, u.Created, u.LastModified, u.Version = accountID, id, created, modified, version
 		},
@@ -25,4 +24,12 @@ func userKind(store licensing.Store) kind[licensing.User] {
 		version: func(u licensing.User) int64 { return u.Version },
 		created: func(u licensing.User) time.Time { return u.Created },
 	}
+}
+
+// completeGroups gives next the groups of cur: groups is read-only, so a
+// PUT or PATCH never changes it (whatever the body says), the store
+// ignores it on write, and the answer shows the memberships as they are.
+// An unchanged PUT then compares equal though its body omits groups.
+func completeGroups(next *licensing.User, cur licensing.User) {
+	next.Groups = cur.Groups
 }

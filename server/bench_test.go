@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -79,7 +80,9 @@ func BenchmarkUserNameLookup(b *testing.B) {
 			acct, bearer := h.account(b)
 			seedUsers(b, store, acct.ID, n)
 			client := &http.Client{}
+			var took []time.Duration
 			for i := 0; b.Loop(); i++ {
+				start := time.Now()
 				url := fmt.Sprintf("%s/Users?filter=userName%%20eq%%20%%22USER%07d%%40example.com%%22", h.url, (i*7919)%n)
 				req, _ := http.NewRequest("GET", url, nil)
 				req.Header.Set("Authorization", "Bearer "+bearer)
@@ -97,6 +100,14 @@ func BenchmarkUserNameLookup(b *testing.B) {
 				if resp.StatusCode != 200 {
 					b.Fatalf("status %d", resp.StatusCode)
 				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			for _, p := range []struct {
+				name string
+				q    float64
+			}{{"p50-ms", 0.50}, {"p95-ms", 0.95}, {"p99-ms", 0.99}} {
+				b.ReportMetric(float64(took[int(p.q*float64(len(took)-1))].Microseconds())/1000, p.name)
 			}
 		})
 	}

@@ -3,8 +3,8 @@
 //
 // The suite checks the Store contract as licensing documents it, error
 // contract included, the query language (every operator on column-like and
-// document attributes, Any, And, Or, Not, sorting, offsets and cursors) and
-// the rules that must hold under concurrency. Every test works in accounts
+// document attributes, Any, And, Or, Not, members and groups, sorting,
+// offsets and cursors) and the rules that must hold under concurrency. Every test works in accounts
 // of its own with random names, so runs may share one database and tests
 // run in parallel.
 //
@@ -49,6 +49,10 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"DeleteUserLeavesGroups", testDeleteUserLeavesGroups},
 		{"DeleteGroupLeavesGroups", testDeleteGroupLeavesGroups},
 		{"GroupsList", testGroupsList},
+		{"UserGroups", testUserGroups},
+		{"UserGroupsMemberType", testUserGroupsMemberType},
+		{"UserGroupFilters", testUserGroupFilters},
+		{"UserGroupsCrossAccount", testUserGroupsCrossAccount},
 		{"UserFilters", testUserFilters},
 		{"GroupFilters", testGroupFilters},
 		{"InvalidQueries", testInvalidQueries},

@@ -59,6 +59,10 @@ var (
 	members        = attr(licensing.KindString, false, "members")
 	memberValue    = attr(licensing.KindString, true, "value")
 	memberType     = attr(licensing.KindString, true, "type")
+	groups         = attr(licensing.KindString, false, "groups")
+	groupValue     = attr(licensing.KindString, true, "value")
+	groupType      = attr(licensing.KindString, true, "type")
+	groupTypeFold  = attr(licensing.KindString, false, "type")
 )
 
 func cmp(a licensing.Attr, op licensing.Op, v any) licensing.Compare {

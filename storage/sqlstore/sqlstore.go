@@ -62,6 +62,12 @@ func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 		TranslateError:         true,
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
+		// On SQLite, statements are prepared once per connection and
+		// reused: a lookup is otherwise dominated by parsing its SQL.
+		// pgx already caches prepared statements on PostgreSQL.
+		PrepareStmt:        target.dialect == DialectSQLite,
+		PrepareStmtMaxSize: 512,
+		PrepareStmtTTL:     time.Hour,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s database %s: %w", target.dialect, target.display, err)

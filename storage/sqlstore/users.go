@@ -124,10 +124,6 @@ func (s *Store) Users(ctx context.Context, accountID string, q licensing.Query) 
 // display names: one query per batch of users, through the
 // (account_id, member_id) index of group_members.
 func (s *Store) loadGroups(db *gorm.DB, accountID string, users []licensing.User) error {
-	order := "m.group_id"
-	if s.dialect == DialectPostgres {
-		order += ` COLLATE "C"`
-	}
 	at := make(map[string]int, len(users))
 	ids := make([]string, len(users))
 	for i, u := range users {
@@ -135,13 +131,7 @@ func (s *Store) loadGroups(db *gorm.DB, accountID string, users []licensing.User
 		ids[i] = u.ID
 	}
 	for chunk := range slices.Chunk(ids, batch) {
-		err := query(db, "user groups",
-			`SELECT m.member_id, g.id, g.display_name
-			 FROM group_members AS m
-			 JOIN "groups" AS g ON g.account_id = m.account_id AND g.id = m.group_id
-			 WHERE m.account_id = ? AND m.member_type = 'User' AND m.member_id IN ?
-			 ORDER BY `+order,
-			[]any{accountID, chunk},
+		err := query(db, "user groups", s.userGroupsSQL(), []any{accountID, chunk},
 			func(rows *sql.Rows) error {
 				var userID string
 				var g licensing.GroupRef
@@ -215,6 +205,22 @@ func (s *Store) dropMemberships(tx *gorm.DB, accountID, memberID string, typ lic
 		`DELETE FROM group_members WHERE account_id = ? AND member_id = ? AND member_type = ?`,
 		accountID, memberID, string(typ))
 	return err
+}
+
+// userGroupsSQL reads the direct memberships of a list of users (the
+// second argument) with their groups' ids and names, ordered by user and
+// group id: the order of group_members_member_idx, which SQLite then
+// prefers to a scan of the account's memberships in primary key order.
+func (s *Store) userGroupsSQL() string {
+	order := "m.member_id, m.group_id"
+	if s.dialect == DialectPostgres {
+		order = `m.member_id, m.group_id COLLATE "C"`
+	}
+	return `SELECT m.member_id, g.id, g.display_name
+		FROM group_members AS m
+		JOIN "groups" AS g ON g.account_id = m.account_id AND g.id = m.group_id
+		WHERE m.account_id = ? AND m.member_type = 'User' AND m.member_id IN ?
+		ORDER BY ` + order
 }
 
 // checkUser checks what the database needs of a user and returns its

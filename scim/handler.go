@@ -130,12 +130,12 @@ func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T
 		if err != nil {
 			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
 		}
-		if ifMatch != "" && !etagMatches(ifMatch, h.k.version(cur)) {
-			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
-		}
 		curRes, err := h.k.toResource(cur, h.srv.base(r))
 		if err != nil {
 			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		if ifMatch != "" && !etagMatches(ifMatch, curRes.Meta.Version) {
+			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
 		}
 		next, proceed, err := change(cur, curRes)
 		if err != nil {
@@ -205,7 +205,11 @@ func (h resourceHandler[T]) Delete(r *http.Request, id string) error {
 		if err != nil {
 			return toSCIMError(ctx, h.k.rt.Name, err)
 		}
-		if !etagMatches(ifMatch, h.k.version(cur)) {
+		res, err := h.k.toResource(cur, h.srv.base(r))
+		if err != nil {
+			return toSCIMError(ctx, h.k.rt.Name, err)
+		}
+		if !etagMatches(ifMatch, res.Meta.Version) {
 			return toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
 		}
 	}

@@ -213,7 +213,7 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 			if err != nil {
 				return page{}, err
 			}
-			out.resources = append(out.resources, resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, g.Version))
+			out.resources = append(out.resources, resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, etag(g.Version, nil)))
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"strconv"
 	"strings"
@@ -24,31 +25,39 @@ var (
 	notStored    = []string{"id", "meta", "schemas", "password", "groups"}
 )
 
-// etag renders a version as a weak entity tag.
-func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+// etag renders a weak entity tag from the stored version and, for users,
+// their group memberships, which change the representation without
+// changing the user's version: W/"3", or W/"3-1f2e3d4c" for a user in
+// groups.
+func etag(version int64, groups []licensing.GroupRef) string {
+	tag := strconv.FormatInt(version, 10)
+	if len(groups) > 0 {
+		h := fnv.New32a()
+		for _, g := range groups {
+			h.Write([]byte(g.ID))
+			h.Write([]byte{0})
+			h.Write([]byte(g.Display))
+			h.Write([]byte{0})
+		}
+		tag += "-" + strconv.FormatUint(uint64(h.Sum32()), 16)
+	}
+	return `W/"` + tag + `"`
+}
 
 // etagMatches reports whether an If-Match / If-None-Match header value
-// names the version: "*" or a list of tags, weak or strong.
-func etagMatches(header string, version int64) bool {
-	want := strconv.FormatInt(version, 10)
+// names the current entity tag: "*" or a list of tags, weak or strong.
+func etagMatches(header, current string) bool {
+	want := strings.Trim(strings.TrimPrefix(current, "W/"), `"`)
 	for _, tag := range strings.Split(header, ",") {
 		tag = strings.TrimSpace(tag)
 		if tag == "*" {
 			return true
 		}
-		tag = strings.TrimPrefix(tag, "W/")
-		if strings.Trim(tag, `"`) == want {
+		if strings.Trim(strings.TrimPrefix(tag, "W/"), `"`) == want {
 			return true
 		}
 	}
 	return false
-}
-
-// etagVersion reads the version back from an entity tag etag rendered.
-func etagVersion(tag string) (int64, bool) {
-	tag = strings.Trim(strings.TrimPrefix(strings.TrimSpace(tag), "W/"), `"`)
-	v, err := strconv.ParseInt(tag, 10, 64)
-	return v, err == nil
 }
 
 // validateResource checks a full resource representation against the
@@ -179,7 +188,7 @@ func userResource(u licensing.User, base string) (scim.Resource, error) {
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	return resource(u.ID, u.ExternalID, attrs, u.Created, u.LastModified, u.Version), nil
+	return resource(u.ID, u.ExternalID, attrs, u.Created, u.LastModified, etag(u.Version, u.Groups)), nil
 }
 
 // groupFromAttributes builds the stored group from validated attributes.
@@ -242,14 +251,14 @@ func groupResource(g licensing.Group, base string) (scim.Resource, error) {
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	return resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, g.Version), nil
+	return resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, etag(g.Version, nil)), nil
 }
 
-func resource(id, externalID string, attrs scim.ResourceAttributes, created, modified time.Time, version int64) scim.Resource {
+func resource(id, externalID string, attrs scim.ResourceAttributes, created, modified time.Time, etag string) scim.Resource {
 	r := scim.Resource{
 		ID:         id,
 		Attributes: attrs,
-		Meta:       scim.Meta{Created: &created, LastModified: &modified, Version: etag(version)},
+		Meta:       scim.Meta{Created: &created, LastModified: &modified, Version: etag},
 	}
 	if externalID != "" {
 		r.ExternalID = optional.NewString(externalID)

@@ -241,7 +241,7 @@ func (s *Server) serveElimity(w http.ResponseWriter, r *http.Request) {
 	rt := s.resourceTypeOf(r.URL.Path)
 	switch {
 	case status == http.StatusOK && r.Method == http.MethodGet && r.Header.Get("If-None-Match") != "":
-		if v, ok := etagVersion(w.Header().Get("Etag")); ok && etagMatches(r.Header.Get("If-None-Match"), v) {
+		if tag := w.Header().Get("Etag"); tag != "" && etagMatches(r.Header.Get("If-None-Match"), tag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}

@@ -11,6 +11,9 @@ import (
 
 // Config is the configuration of a scimd process.
 type Config struct {
+	// Catalog is the path of a JSON catalog file replacing the built-in
+	// catalog of products; empty keeps the built-in one.
+	Catalog string
 	// DatabaseURL selects the store: postgres://... for PostgreSQL,
 	// sqlite:PATH (or a bare path) for the embedded SQLite default.
 	DatabaseURL string
@@ -31,6 +34,16 @@ type Config struct {
 	LogLevel string
 	// LogFormat is json or text.
 	LogFormat string
+	// SupportKeyLifetime is how long a pending session (support key
+	// issued, not yet connected) holds its seat.
+	SupportKeyLifetime time.Duration
+	// SessionLease is how long a connected session holds its seat without
+	// a heartbeat.
+	SessionLease time.Duration
+	// MaxWait bounds how long an agent's start request may wait for a seat.
+	MaxWait time.Duration
+	// ReapInterval is how often expired sessions are ended.
+	ReapInterval time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
@@ -48,6 +61,11 @@ func Default() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 20 * time.Second,
+
+		SupportKeyLifetime: 10 * time.Minute,
+		SessionLease:       2 * time.Minute,
+		MaxWait:            60 * time.Second,
+		ReapInterval:       5 * time.Second,
 	}
 }
 
@@ -66,6 +84,11 @@ func (c *Config) BindDatabase(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database: postgres://user@host/db for PostgreSQL, sqlite:PATH for the embedded store")
 }
 
+// BindCatalog declares the flag that names the catalog file on fs.
+func (c *Config) BindCatalog(fs *flag.FlagSet) {
+	fs.StringVar(&c.Catalog, "catalog", c.Catalog, `JSON file listing the products, {"products":[{"id":"remote-support-v5","name":"Remote Support v5"}]} (default: the built-in catalog)`)
+}
+
 // BindLogging declares the logging flags on fs.
 func (c *Config) BindLogging(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
@@ -75,6 +98,7 @@ func (c *Config) BindLogging(fs *flag.FlagSet) {
 // BindServe declares the flags of the serve command on fs.
 func (c *Config) BindServe(fs *flag.FlagSet) {
 	c.BindDatabase(fs)
+	c.BindCatalog(fs)
 	c.BindLogging(fs)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public base URL of this server, e.g. https://scim.example.com (default: taken from each request)")
@@ -83,6 +107,10 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.IntVar(&c.DefaultPageSize, "default-page-size", c.DefaultPageSize, "page size of a list request that names no count")
 	fs.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest page size a list request may ask for")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
+	fs.DurationVar(&c.SupportKeyLifetime, "support-key-lifetime", c.SupportKeyLifetime, "how long a session that is not yet connected holds its seat")
+	fs.DurationVar(&c.SessionLease, "session-lease", c.SessionLease, "how long a connected session holds its seat without a heartbeat")
+	fs.DurationVar(&c.MaxWait, "max-wait", c.MaxWait, "longest an agent may wait for a shared seat in one request")
+	fs.DurationVar(&c.ReapInterval, "reap-interval", c.ReapInterval, "how often expired sessions are ended and their seats freed")
 }
 
 // Parse sets every flag of fs that was not given on the command line from
@@ -142,6 +170,14 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log-format %q must be text or json", c.LogFormat))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"support-key-lifetime", c.SupportKeyLifetime}, {"session-lease", c.SessionLease}, {"max-wait", c.MaxWait}, {"reap-interval", c.ReapInterval}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", d.name, d.v))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s must be positive", c.ShutdownTimeout))

@@ -62,6 +62,12 @@ type Token struct {
 	Hash      []byte
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// UserID binds an agent token to the user it signs in as; "" for
+	// tokens of other scopes.
+	UserID string
+	// ExpiresAt ends the token's life on its own (agent sign-in tokens);
+	// nil for tokens that live until revoked.
+	ExpiresAt *time.Time
 }
 
 const tokenPrefix = "scimd_"
@@ -119,5 +125,7 @@ func (t Token) Matches(bearer string) bool {
 	return subtle.ConstantTimeCompare(t.Hash, HashToken(bearer)) == 1
 }
 
-// Active reports whether the token has not been revoked.
-func (t Token) Active() bool { return t.RevokedAt == nil }
+// Active reports whether the token is neither revoked nor expired at now.
+func (t Token) Active(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}

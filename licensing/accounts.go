@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // NewID returns a random RFC 4122 version 4 UUID string, the form of every
@@ -50,6 +51,29 @@ func IssueToken(ctx context.Context, store Store, clock Clock, accountID, name s
 	return t, bearer, nil
 }
 
+// IssueAgentToken makes a token of scope agent that signs in as the user:
+// with ttl > 0 it expires after ttl (the short-lived token an agent gets
+// at sign-in), else it lives until revoked (a token an admin hands out).
+func IssueAgentToken(ctx context.Context, store Store, clock Clock, accountID, userID, name string, ttl time.Duration) (Token, string, error) {
+	if userID == "" {
+		return Token{}, "", fmt.Errorf("%w: an agent token needs a user", ErrInvalid)
+	}
+	now := clock.Now()
+	t, bearer, err := NewToken(accountID, name, ScopeAgent, now)
+	if err != nil {
+		return Token{}, "", err
+	}
+	t.UserID = userID
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		t.ExpiresAt = &exp
+	}
+	if err := store.CreateToken(ctx, t); err != nil {
+		return Token{}, "", err
+	}
+	return t, bearer, nil
+}
+
 // DefaultAccountName is the account made on first start.
 const DefaultAccountName = "default"
 
@@ -77,4 +101,20 @@ func Bootstrap(ctx context.Context, store Store, clock Clock) (Account, string, 
 		return Account{}, "", err
 	}
 	return a, bearer, nil
+}
+
+// UserByName returns the account's user with the userName, compared
+// case-insensitively as SCIM compares userNames, or ErrNotFound.
+func UserByName(ctx context.Context, store Store, accountID, userName string) (User, error) {
+	page, err := store.Users(ctx, accountID, Query{
+		Filter: Compare{Attr: Attr{Path: []string{"userName"}}, Op: OpEq, Value: userName},
+		Limit:  1, WithoutGroups: true,
+	})
+	if err != nil {
+		return User{}, err
+	}
+	if len(page.Items) == 0 {
+		return User{}, ErrNotFound
+	}
+	return page.Items[0], nil
 }

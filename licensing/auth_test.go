@@ -39,7 +39,7 @@ func TestBootstrapHandsOutOneTokenWhenProcessesRace(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d bootstraps handed out a token, want exactly 1", len(got))
 	}
-	p, err := licensing.Authenticate(ctx, store, got[0], licensing.ScopeSCIM)
+	p, err := licensing.Authenticate(ctx, store, licensing.SystemClock{}, got[0], licensing.ScopeSCIM)
 	if err != nil {
 		t.Fatalf("bootstrap token does not authenticate: %v", err)
 	}
@@ -58,7 +58,7 @@ func TestAuthenticate(t *testing.T) {
 			store := b.Open(t)
 			ctx := context.Background()
 			acct, bearer := testenv.Account(t, store)
-			p, err := licensing.Authenticate(ctx, store, bearer, licensing.ScopeSCIM)
+			p, err := licensing.Authenticate(ctx, store, licensing.SystemClock{}, bearer, licensing.ScopeSCIM)
 			if err != nil || p.AccountID != acct.ID || p.Scope != licensing.ScopeSCIM || p.TokenName != "test" {
 				t.Fatalf("Authenticate = %+v, %v", p, err)
 			}
@@ -73,14 +73,14 @@ func TestAuthenticate(t *testing.T) {
 				"not a token":  {"hello", licensing.ScopeSCIM},
 				"empty":        {"", licensing.ScopeSCIM},
 			} {
-				if _, err := licensing.Authenticate(ctx, store, c.bearer, c.scope); !errors.Is(err, licensing.ErrUnauthenticated) {
+				if _, err := licensing.Authenticate(ctx, store, licensing.SystemClock{}, c.bearer, c.scope); !errors.Is(err, licensing.ErrUnauthenticated) {
 					t.Errorf("%s: err = %v, want ErrUnauthenticated", name, err)
 				}
 			}
 			if err := store.RevokeToken(ctx, acct.ID, p.TokenID, licensing.SystemClock{}.Now()); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := licensing.Authenticate(ctx, store, bearer, licensing.ScopeSCIM); !errors.Is(err, licensing.ErrUnauthenticated) {
+			if _, err := licensing.Authenticate(ctx, store, licensing.SystemClock{}, bearer, licensing.ScopeSCIM); !errors.Is(err, licensing.ErrUnauthenticated) {
 				t.Errorf("revoked token: err = %v, want ErrUnauthenticated", err)
 			}
 		})

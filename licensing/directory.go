@@ -23,6 +23,14 @@ type User struct {
 	LastModified time.Time
 	// Version increases by one with every change; it is the ETag.
 	Version int64
+	// Assignments are the products the user holds and how. Stores write
+	// them with the user, in the same transaction, enforcing the named
+	// seat limits (see Store.CreateUser) and ending the sessions of
+	// products the user no longer holds.
+	Assignments Assignments
+	// PasswordHash is the slow hash of the password the identity provider
+	// set, for agent sign-in; "" when none. Never returned over SCIM.
+	PasswordHash string
 	// Groups are the groups whose members include the user (direct
 	// memberships only, not those through nested groups), ordered by
 	// group id. They are read-only: stores fill them on read and ignore

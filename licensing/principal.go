@@ -13,6 +13,8 @@ type Principal struct {
 	TokenID   string
 	TokenName string
 	Scope     Scope
+	// UserID is the user an agent token signs in as.
+	UserID string
 }
 
 type principalKey struct{}
@@ -32,7 +34,7 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 // the token exists, matches (compared in constant time), is not revoked and
 // has the wanted scope. Every failure is ErrUnauthenticated, so callers
 // cannot tell an unknown token from a revoked one or a wrong scope.
-func Authenticate(ctx context.Context, store Store, bearer string, scope Scope) (Principal, error) {
+func Authenticate(ctx context.Context, store Store, clock Clock, bearer string, scope Scope) (Principal, error) {
 	id, ok := TokenID(bearer)
 	if !ok {
 		return Principal{}, ErrUnauthenticated
@@ -44,8 +46,8 @@ func Authenticate(ctx context.Context, store Store, bearer string, scope Scope) 
 	if err != nil {
 		return Principal{}, fmt.Errorf("look up token: %w", err)
 	}
-	if !t.Matches(bearer) || !t.Active() || t.Scope != scope {
+	if !t.Matches(bearer) || !t.Active(clock.Now()) || t.Scope != scope {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{AccountID: t.AccountID, TokenID: t.ID, TokenName: t.Name, Scope: t.Scope}, nil
+	return Principal{AccountID: t.AccountID, TokenID: t.ID, TokenName: t.Name, Scope: t.Scope, UserID: t.UserID}, nil
 }

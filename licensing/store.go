@@ -20,8 +20,10 @@ type Store interface {
 	// Accounts lists all accounts by creation.
 	Accounts(ctx context.Context) ([]Account, error)
 
-	// CreateToken stores a token. It returns ErrNotFound if the account
-	// does not exist and ErrConflict if the id is taken.
+	// CreateToken stores a token, with its user and expiry if it has
+	// them. It returns ErrNotFound if the account does not exist (or the
+	// token's user is not a user of the account) and ErrConflict if the id
+	// is taken.
 	CreateToken(ctx context.Context, t Token) error
 	// Token returns the token with the id, revoked or not, whatever its
 	// account, or ErrNotFound. Callers must check the secret with
@@ -34,10 +36,21 @@ type Store interface {
 	// Revoking a revoked token changes nothing and succeeds.
 	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
 
-	// CreateUser stores a new user; u.Version must be 1 (else ErrInvalid,
-	// as for text the database cannot hold: NUL or invalid UTF-8). It returns
+	// CreateUser stores a new user with its assignments; u.Version must
+	// be 1 (else ErrInvalid, as for text the database cannot hold: NUL or
+	// invalid UTF-8, or an assignment of an empty product id). It returns
 	// ErrConflict if the account has a user with the same userName,
 	// compared case-insensitively. u.Groups is ignored.
+	//
+	// Seat rules, applied in the same transaction as the write (and so
+	// for ReplaceUser and DeleteUser): the store computes
+	// NamedDelta(old, new) and SessionsToEnd(old, new) from the stored user
+	// and the new one; each +1 takes a named seat of the product only if
+	// one is free (a conditional update inside the database, never a read
+	// in Go first), else the whole write is undone and the error is a
+	// *NamedSeatsExhaustedError with the product id and the numbers; each
+	// -1 frees one; the sessions of SessionsToEnd products end with reason
+	// EndedByDeprovision, freeing their seats, with seat events recorded.
 	CreateUser(ctx context.Context, u User) error
 	// User returns the account's user with the id, its Groups filled
 	// (ordered by group id), or ErrNotFound.
@@ -46,11 +59,14 @@ type Store interface {
 	// is still expectVersion; u.Version must be expectVersion+1. u.Groups
 	// is ignored: memberships change through the groups. It returns
 	// ErrNotFound if there is no such user, ErrStale if the version moved
-	// on, ErrConflict if the new userName is taken.
+	// on, ErrConflict if the new userName is taken, and the seat errors of
+	// CreateUser. An empty u.PasswordHash keeps the stored one.
 	ReplaceUser(ctx context.Context, u User, expectVersion int64) error
 	// DeleteUser deletes the account's user and removes it from every
 	// group, bumping those groups' versions and setting their last
-	// modification to at. It returns ErrNotFound if there is no such user.
+	// modification to at, frees the user's seats and ends their sessions
+	// (seat rules of CreateUser). It returns ErrNotFound if there is no
+	// such user.
 	DeleteUser(ctx context.Context, accountID, id string, at time.Time) error
 	// Users lists the account's users selected by q, with their Groups
 	// filled as User fills them unless q.WithoutGroups; the groups of a
@@ -81,8 +97,88 @@ type Store interface {
 	// Groups lists the account's groups selected by q.
 	Groups(ctx context.Context, accountID string, q Query) (Page[Group], error)
 
+	Seats
+
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+}
+
+// Seats is the part of the Store that keeps plans, sessions and seats.
+// Every limit is enforced inside the database, atomically across any
+// number of processes sharing it; times come from the caller's clock.
+type Seats interface {
+	// SetPlan sets the named and concurrent seats of the account's
+	// product, creating the plan if needed. Lowering named seats below the
+	// number assigned returns a *PlanBelowAssignedError and changes
+	// nothing. Lowering concurrent seats below the number occupied ends
+	// nobody: new claims wait until occupancy is below the new number.
+	// ErrNotFound if the account does not exist; ErrInvalid for negative
+	// numbers.
+	SetPlan(ctx context.Context, p Plan) error
+	// Usage returns the account's plans with their usage, by product id.
+	// Products without a plan are absent (they have no seats).
+	Usage(ctx context.Context, accountID string) ([]Usage, error)
+
+	// StartSession stores the new session s (ID, AccountID, ProductID,
+	// UserID, Attended, Platform, CreatedAt, LastSeen, ExpiresAt set by the
+	// caller) and sets s.License and s.State (pending). In one transaction
+	// it reads the user and their assignment of the product: ErrNotFound
+	// if there is no such user; a *NotEntitledError if the user is
+	// inactive or does not hold the product. A named assignment needs no
+	// seat. A concurrent one needs the user's seat of the product: an open
+	// session of the same user and product already holds it and is shared;
+	// otherwise a seat is taken only if occupied < concurrent seats and no
+	// live waiter is ahead in the product's line (with ticket "" any live
+	// waiter is ahead; with a ticket from JoinQueue, the waiters who joined
+	// before it), else the answer is a *SharedSeatsInUseError with the
+	// numbers and a denied seat event. A successful claim with a ticket
+	// removes the ticket from the line. Occupied and denied events are
+	// recorded.
+	StartSession(ctx context.Context, s *Session, ticket string) error
+	// Session returns the account's session with the id, whatever its
+	// state, or ErrNotFound.
+	Session(ctx context.Context, accountID, id string) (Session, error)
+	// TouchSession records that the agent is still there: LastSeen = now
+	// and ExpiresAt = expiresAt, and with connect the state becomes
+	// connected (ConnectedAt = now the first time). userID "" matches any
+	// user; otherwise the session must be that user's. ErrNotFound if no
+	// such session; a *SessionEndedError if it has ended.
+	TouchSession(ctx context.Context, accountID, userID, id string, connect bool, now, expiresAt time.Time) (Session, error)
+	// EndSession ends the session with the reason, actor (a token id, or
+	// "") and time, and frees the seat if it was the user's last open
+	// session of a concurrent product, recording the events. userID as for
+	// TouchSession. ErrNotFound if no such session; a *SessionEndedError if
+	// it had already ended.
+	EndSession(ctx context.Context, accountID, userID, id string, reason EndReason, actor string, now time.Time) (Session, error)
+	// EndSeat ends every open session of the user's product and so frees
+	// the seat (an admin clearing a shared license), returning the sessions
+	// ended. ErrNotFound if the user has no open session of the product.
+	EndSeat(ctx context.Context, accountID, productID, userID string, reason EndReason, actor string, now time.Time) ([]Session, error)
+	// ExpireSessions ends, with reason EndedByExpiry, up to limit sessions
+	// of any account whose ExpiresAt <= now, freeing their seats, and
+	// returns how many it ended. Several processes may run it at once;
+	// each session is ended once.
+	ExpireSessions(ctx context.Context, now time.Time, limit int) (int, error)
+	// OpenSessions lists the account's pending and connected sessions, of
+	// one product or (productID "") all, ordered by creation.
+	OpenSessions(ctx context.Context, accountID, productID string) ([]Session, error)
+
+	// JoinQueue puts the user in the product's line of waiters, first come
+	// first served across processes, and returns the ticket. The waiter is
+	// live until expiresAt; RefreshTicket extends it.
+	JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time) (string, error)
+	// RefreshTicket keeps the waiter live until expiresAt. ErrNotFound if
+	// the ticket left the line.
+	RefreshTicket(ctx context.Context, accountID, ticket string, expiresAt time.Time) error
+	// LeaveQueue takes the ticket out of the line; a ticket not in line is
+	// not an error.
+	LeaveQueue(ctx context.Context, accountID, ticket string) error
+	// Waiting counts the live waiters of the account's product at now.
+	Waiting(ctx context.Context, accountID, productID string, now time.Time) (int, error)
+
+	// SeatEvents lists the account's seat events with from <= At < to, by
+	// time then id.
+	SeatEvents(ctx context.Context, accountID string, from, to time.Time) ([]SeatEvent, error)
 }

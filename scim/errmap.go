@@ -18,11 +18,20 @@ var errPreconditionFailed = &requestError{Status: http.StatusPreconditionFailed,
 // returns an errors.ScimError value (elimity turns anything else into a 500
 // carrying the error text). Errors that are not the client's fault are
 // logged with the request id and answered with a plain "internal error".
-func toSCIMError(ctx context.Context, what string, err error) scimerrors.ScimError {
+// The catalog names the products of seat errors (stores know only ids).
+func toSCIMError(ctx context.Context, cat licensing.Catalog, what string, err error) scimerrors.ScimError {
 	var re *requestError
 	var se scimerrors.ScimError
 	var sep *scimerrors.ScimError
+	var named *licensing.NamedSeatsExhaustedError
 	switch {
+	case errors.As(err, &named) && named != nil:
+		// A write that would assign more named seats than the plan has:
+		// the store changed nothing. "No named license left for Remote
+		// Support v5: 10 of 10 assigned."
+		e := *named
+		e.Product = cat.Named(e.Product)
+		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: e.Error()}
 	case errors.As(err, &re):
 		return scimerrors.ScimError{Status: re.Status, ScimType: scimerrors.ScimType(re.ScimType), Detail: re.Detail}
 	case errors.As(err, &se):

@@ -43,11 +43,21 @@ type resolvedAttr struct {
 	attr schema.CoreAttribute
 	// sub is the sub-attribute named after a dot, nil when none.
 	sub *schema.CoreAttribute
+	// product is the catalog product id of an attribute of the licensing
+	// extension (remote-support-v5 for remoteSupportV5), "" otherwise.
+	product string
 }
 
 // path returns the canonical path of the attribute from the resource root,
-// including the sub-attribute when there is one.
+// including the sub-attribute when there is one. An attribute of the
+// licensing extension is named by its product id, not its attribute name
+// ([LicensingURN, "remote-support-v5"]): that is how stores find the
+// user's assignment of the product (the extension is not in the JSON
+// document).
 func (r resolvedAttr) path() []string {
+	if r.product != "" {
+		return []string{r.ext.ID, r.product}
+	}
 	var p []string
 	if r.ext != nil {
 		p = append(p, r.ext.ID)
@@ -123,6 +133,13 @@ func resolveAttributePath(rt schemas.Resource, p filter.AttributePath) (resolved
 		return resolvedAttr{}, fmt.Sprintf("unknown attribute %q", p.String())
 	}
 	r := resolvedAttr{ext: ext, attr: attr}
+	if ext != nil && ext.ID == schemas.LicensingURN {
+		product, ok := rt.Catalog.ByAttribute(attr.Name())
+		if !ok {
+			return resolvedAttr{}, fmt.Sprintf("unknown attribute %q", p.String())
+		}
+		r.product = product.ID
+	}
 	if p.SubAttribute != nil {
 		sub, ok := findAttribute(attr.SubAttributes(), *p.SubAttribute)
 		if !ok {
@@ -231,7 +248,12 @@ func checkFilterShape(raw string) error {
 // A filter on a multi-valued attribute (emails.value eq "x", or emails eq
 // "x" which means emails.value) becomes licensing.Any over the attribute.
 // Extension attributes are named with their URN prefix and get the URN as
-// the first element of their path.
+// the first element of their path. The attributes of the licensing
+// extension get the product id as the second element
+// ([LicensingURN, "remote-support-v5"]); their value is the user's license
+// type of the product, "none" when the user does not hold it, so every
+// user has them (pr always holds) and eq "none" selects the users without
+// the product. They compare case-insensitively.
 //
 // Compare values must suit the attribute's type: strings for string,
 // reference and binary attributes, true or false for booleans, integers
@@ -401,7 +423,7 @@ func (c filterCompiler) attributeExpression(e *filter.AttributeExpression) (lice
 	if err != nil {
 		return nil, err
 	}
-	base := resolvedAttr{ext: r.ext, attr: r.attr}.path()
+	base := resolvedAttr{ext: r.ext, attr: r.attr, product: r.product}.path()
 	switch {
 	case r.attr.MultiValued():
 		// A comparison on a multi-valued attribute holds when one of its

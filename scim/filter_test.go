@@ -29,7 +29,7 @@ func cmpCond(a licensing.Attr, op licensing.Op, v any) licensing.Compare {
 }
 
 func TestCompileFilter(t *testing.T) {
-	user, group := schemas.User(), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
 	created := time.Date(2011, 5, 13, 4, 42, 34, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -187,7 +187,7 @@ func TestCompileFilterTypes(t *testing.T) {
 }
 
 func TestCompileFilterErrors(t *testing.T) {
-	user, group := schemas.User(), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
 	tests := []struct {
 		name   string
 		rt     schemas.Resource
@@ -246,7 +246,7 @@ func TestCompileFilterErrors(t *testing.T) {
 }
 
 func TestCompileFilterDateTimeOffset(t *testing.T) {
-	got, err := compileFilter(`meta.created le "2011-05-13T06:42:34+02:00"`, schemas.User())
+	got, err := compileFilter(`meta.created le "2011-05-13T06:42:34+02:00"`, schemas.User(licensing.DefaultCatalog()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,11 +265,11 @@ func TestCompileFilterDateTimeOffset(t *testing.T) {
 
 func TestCompileFilterParenthesesInStringsDoNotCount(t *testing.T) {
 	f := `displayName eq "` + strings.Repeat("(", 100) + `"`
-	if _, err := compileFilter(f, schemas.User()); err != nil {
+	if _, err := compileFilter(f, schemas.User(licensing.DefaultCatalog())); err != nil {
 		t.Fatalf("compileFilter: %v", err)
 	}
 	deep := strings.Repeat("(", maxFilterDepth) + `userName pr` + strings.Repeat(")", maxFilterDepth)
-	if _, err := compileFilter(deep, schemas.User()); err != nil {
+	if _, err := compileFilter(deep, schemas.User(licensing.DefaultCatalog())); err != nil {
 		t.Fatalf("compileFilter at the depth limit: %v", err)
 	}
 }
@@ -278,12 +278,12 @@ func TestCompileFilterContainsParserPanic(t *testing.T) {
 	saved := parseFilterHook
 	t.Cleanup(func() { parseFilterHook = saved })
 	parseFilterHook = func([]byte) (filter.Expression, error) { panic("boom") }
-	_, err := compileFilter(`userName eq "x"`, schemas.User())
+	_, err := compileFilter(`userName eq "x"`, schemas.User(licensing.DefaultCatalog()))
 	requireRequestErr(t, err, "invalidFilter", "cannot be parsed")
 }
 
 func TestCompileSortBy(t *testing.T) {
-	user, group := schemas.User(), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
 	tests := []struct {
 		rt   schemas.Resource
 		raw  string
@@ -335,7 +335,7 @@ const typedExtURN = "urn:example:params:scim:schemas:test:2.0:Thing"
 // typedTestResource is the User resource type with an extension holding
 // attributes of the types and characteristics the core schemas lack.
 func typedTestResource() schemas.Resource {
-	rt := schemas.User()
+	rt := schemas.User(licensing.DefaultCatalog())
 	rt.Extensions = append(rt.Extensions, schema.Schema{
 		ID: typedExtURN,
 		Attributes: []schema.CoreAttribute{
@@ -446,7 +446,7 @@ func canonicalPath(rt schemas.Resource, path []string, multi bool) bool {
 }
 
 func TestCompileFilterInvalidUTF8(t *testing.T) {
-	_, err := compileFilter("userName eq \"\xff\"", schemas.User())
+	_, err := compileFilter("userName eq \"\xff\"", schemas.User(licensing.DefaultCatalog()))
 	requireRequestErr(t, err, "invalidFilter", "UTF-8")
 }
 
@@ -465,11 +465,11 @@ func TestFoldValuePathSubAttributes(t *testing.T) {
 	if _, ok := foldValuePathSubAttributes(`emails[type eq "work"]`); ok {
 		t.Error("a plain value path was rewritten")
 	}
-	cond, err := compileFilter(`emails[type eq "work"].value eq "a@b.c"`, schemas.User())
+	cond, err := compileFilter(`emails[type eq "work"].value eq "a@b.c"`, schemas.User(licensing.DefaultCatalog()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := compileFilter(`emails[type eq "work" and value eq "a@b.c"]`, schemas.User())
+	want, _ := compileFilter(`emails[type eq "work" and value eq "a@b.c"]`, schemas.User(licensing.DefaultCatalog()))
 	if fmt.Sprint(cond) != fmt.Sprint(want) {
 		t.Errorf("compiled %v, want %v", cond, want)
 	}

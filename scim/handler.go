@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
 
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
@@ -30,6 +31,12 @@ type kind[T any] struct {
 	// complete fills in next what the store derives on write from what
 	// cur already has (nil: nothing), so an unchanged PUT compares equal.
 	complete func(next *T, cur T)
+	// secrets, when set, gives next what the request carries but no
+	// representation shows (a user's password, as its hash) from the
+	// validated attributes; cur is the stored value (nil on create). It
+	// reports whether that changes the stored value, which a write must
+	// then store even when the representation stays the same.
+	secrets func(next *T, attrs scim.ResourceAttributes, cur *T) (bool, error)
 	// reload says the store completes a value on write (group members'
 	// types and display names), so a written value is read back to answer.
 	reload  bool
@@ -55,12 +62,17 @@ func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttribute
 	p := principal(ctx)
 	v, err := h.k.fromAttributes(attrs)
 	if err != nil {
-		return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		return scim.Resource{}, h.scimError(ctx, err)
 	}
 	now := h.srv.clock.Now()
 	h.k.stamp(&v, p.AccountID, licensing.NewID(), now, now, 1)
+	if h.k.secrets != nil {
+		if _, err := h.k.secrets(&v, attrs, nil); err != nil {
+			return scim.Resource{}, h.scimError(ctx, err)
+		}
+	}
 	if err := h.k.create(ctx, v); err != nil {
-		return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		return scim.Resource{}, h.scimError(ctx, err)
 	}
 	return h.renderWritten(r, p.AccountID, v)
 }
@@ -69,7 +81,7 @@ func (h resourceHandler[T]) Get(r *http.Request, id string) (scim.Resource, erro
 	ctx := r.Context()
 	v, err := h.k.get(ctx, principal(ctx).AccountID, id)
 	if err != nil {
-		return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+		return scim.Resource{}, h.scimError(ctx, err)
 	}
 	// If-None-Match is answered by Server.serveElimity: elimity turns any
 	// error status it does not expect from a GET (304 included) into a 500.
@@ -83,11 +95,11 @@ func (h resourceHandler[T]) GetAll(r *http.Request, _ scim.ListRequestParams) (s
 	ctx := r.Context()
 	req, err := h.srv.parseListQuery(r.URL.Query())
 	if err != nil {
-		return scim.Page{}, toSCIMError(ctx, h.k.rt.Name, err)
+		return scim.Page{}, h.scimError(ctx, err)
 	}
 	p, err := h.srv.list(ctx, h.k.rt, req, h.srv.base(r))
 	if err != nil {
-		return scim.Page{}, toSCIMError(ctx, h.k.rt.Name, err)
+		return scim.Page{}, h.scimError(ctx, err)
 	}
 	return scim.Page{TotalResults: p.total, Resources: append([]scim.Resource{}, p.resources...)}, nil
 }
@@ -95,51 +107,53 @@ func (h resourceHandler[T]) GetAll(r *http.Request, _ scim.ListRequestParams) (s
 func (h resourceHandler[T]) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	next, err := h.k.fromAttributes(attrs)
 	if err != nil {
-		return scim.Resource{}, toSCIMError(r.Context(), h.k.rt.Name, err)
+		return scim.Resource{}, h.scimError(r.Context(), err)
 	}
-	return h.update(r, id, func(T, scim.Resource) (T, bool, error) { return next, true, nil })
+	return h.update(r, id, func(T, scim.Resource) (T, scim.ResourceAttributes, bool, error) { return next, attrs, true, nil })
 }
 
 func (h resourceHandler[T]) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	return h.update(r, id, func(_ T, cur scim.Resource) (T, bool, error) {
+	return h.update(r, id, func(_ T, cur scim.Resource) (T, scim.ResourceAttributes, bool, error) {
 		var zero T
 		m := patchable(h.k.rt, cur)
 		changed, err := applyPatch(m, ops, h.k.rt)
 		if err != nil || !changed {
-			return zero, false, err
+			return zero, nil, false, err
 		}
 		attrs, err := validateResource(h.k.rt, withSchemas(h.k.rt, m))
 		if err != nil {
-			return zero, false, err
+			return zero, nil, false, err
 		}
 		next, err := h.k.fromAttributes(attrs)
-		return next, true, err
+		return next, attrs, true, err
 	})
 }
 
-// update reads the resource, checks If-Match, derives the next value with
-// change, and stores it if it differs, retrying when another write won a
-// race and the client did not pin a version with If-Match. A change that
-// yields the same representation stores nothing and keeps lastModified.
-func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T, res scim.Resource) (T, bool, error)) (scim.Resource, error) {
+// update reads the resource, checks If-Match, derives the next value (and
+// the validated attributes it came from) with change, and stores it if it
+// differs, retrying when another write won a race and the client did not
+// pin a version with If-Match. A change that yields the same
+// representation, and no new secret, stores nothing and keeps
+// lastModified.
+func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T, res scim.Resource) (T, scim.ResourceAttributes, bool, error)) (scim.Resource, error) {
 	ctx := r.Context()
 	accountID := principal(ctx).AccountID
 	ifMatch := r.Header.Get("If-Match")
 	for attempt := 1; ; attempt++ {
 		cur, err := h.k.get(ctx, accountID, id)
 		if err != nil {
-			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+			return scim.Resource{}, h.scimError(ctx, err)
 		}
 		curRes, err := h.k.toResource(cur, h.srv.base(r))
 		if err != nil {
-			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+			return scim.Resource{}, h.scimError(ctx, err)
 		}
 		if ifMatch != "" && !etagMatches(ifMatch, curRes.Meta.Version) {
-			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
+			return scim.Resource{}, h.scimError(ctx, errPreconditionFailed)
 		}
-		next, proceed, err := change(cur, curRes)
+		next, attrs, proceed, err := change(cur, curRes)
 		if err != nil {
-			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+			return scim.Resource{}, h.scimError(ctx, err)
 		}
 		if !proceed {
 			return h.render(r, cur)
@@ -149,11 +163,17 @@ func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T
 		if h.k.complete != nil {
 			h.k.complete(&next, cur)
 		}
+		newSecret := false
+		if h.k.secrets != nil {
+			if newSecret, err = h.k.secrets(&next, attrs, &cur); err != nil {
+				return scim.Resource{}, h.scimError(ctx, err)
+			}
+		}
 		same, err := h.sameRepresentation(r, cur, next)
 		if err != nil {
-			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+			return scim.Resource{}, h.scimError(ctx, err)
 		}
-		if same {
+		if same && !newSecret {
 			return h.render(r, cur)
 		}
 		err = h.k.replace(ctx, next, v)
@@ -161,7 +181,7 @@ func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T
 			continue
 		}
 		if err != nil {
-			return scim.Resource{}, toSCIMError(ctx, h.k.rt.Name, err)
+			return scim.Resource{}, h.scimError(ctx, err)
 		}
 		return h.renderWritten(r, accountID, next)
 	}
@@ -203,18 +223,18 @@ func (h resourceHandler[T]) Delete(r *http.Request, id string) error {
 	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
 		cur, err := h.k.get(ctx, accountID, id)
 		if err != nil {
-			return toSCIMError(ctx, h.k.rt.Name, err)
+			return h.scimError(ctx, err)
 		}
 		res, err := h.k.toResource(cur, h.srv.base(r))
 		if err != nil {
-			return toSCIMError(ctx, h.k.rt.Name, err)
+			return h.scimError(ctx, err)
 		}
 		if !etagMatches(ifMatch, res.Meta.Version) {
-			return toSCIMError(ctx, h.k.rt.Name, errPreconditionFailed)
+			return h.scimError(ctx, errPreconditionFailed)
 		}
 	}
 	if err := h.k.delete(ctx, accountID, id, h.srv.clock.Now()); err != nil {
-		return toSCIMError(ctx, h.k.rt.Name, err)
+		return h.scimError(ctx, err)
 	}
 	return nil
 }
@@ -225,7 +245,7 @@ func (h resourceHandler[T]) renderWritten(r *http.Request, accountID string, v T
 	if h.k.reload {
 		stored, err := h.k.get(r.Context(), accountID, h.k.id(v))
 		if err != nil {
-			return scim.Resource{}, toSCIMError(r.Context(), h.k.rt.Name, err)
+			return scim.Resource{}, h.scimError(r.Context(), err)
 		}
 		v = stored
 	}
@@ -235,9 +255,15 @@ func (h resourceHandler[T]) renderWritten(r *http.Request, accountID string, v T
 func (h resourceHandler[T]) render(r *http.Request, v T) (scim.Resource, error) {
 	res, err := h.k.toResource(v, h.srv.base(r))
 	if err != nil {
-		return scim.Resource{}, toSCIMError(r.Context(), h.k.rt.Name, err)
+		return scim.Resource{}, h.scimError(r.Context(), err)
 	}
 	return res, nil
+}
+
+// scimError turns err into the SCIM error for this resource type (see
+// toSCIMError).
+func (h resourceHandler[T]) scimError(ctx context.Context, err error) scimerrors.ScimError {
+	return toSCIMError(ctx, h.srv.users.Catalog, h.k.rt.Name, err)
 }
 
 // principal returns the caller; the server's auth middleware guarantees

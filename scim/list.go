@@ -196,7 +196,7 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 		}
 		out.total, out.next = p.Total, p.Next
 		for _, u := range p.Items {
-			r, err := userResource(u, base)
+			r, err := userResource(rt.Catalog, u, base)
 			if err != nil {
 				return page{}, err
 			}

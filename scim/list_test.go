@@ -3,13 +3,14 @@ package scim
 import (
 	"testing"
 
+	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
 // TestListQuerySkipsLinks checks that a listing reads a group's members
 // and a user's groups exactly when the projection may return them.
 func TestListQuerySkipsLinks(t *testing.T) {
-	user, group := schemas.User(), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
 	cases := []struct {
 		name      string
 		rt        schemas.Resource

@@ -10,6 +10,7 @@ import (
 
 	"github.com/elimity-com/scim"
 
+	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -68,7 +69,7 @@ func FuzzApplyPatch(f *testing.F) {
 		f.Add(`[]`, seed.path, seed.value, false)
 		f.Add(`[]`, seed.path, seed.value, true)
 	}
-	user, group := schemas.User(), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
 	f.Fuzz(func(t *testing.T, rawOps, path, value string, isGroup bool) {
 		rt, base := user, patchTestUser
 		if isGroup {

@@ -15,6 +15,7 @@ import (
 	"github.com/elimity-com/scim/schema"
 	filter "github.com/scim2/filter-parser/v2"
 
+	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -92,7 +93,7 @@ func normalJSON(t testing.TB, v any) any {
 }
 
 func TestApplyPatch(t *testing.T) {
-	user, group, ext := schemas.User(), schemas.Group(), schemas.EnterpriseURN
+	user, group, ext := schemas.User(licensing.DefaultCatalog()), schemas.Group(), schemas.EnterpriseURN
 	tests := []struct {
 		name string
 		rt   schemas.Resource
@@ -526,14 +527,14 @@ func TestApplyPatchInputShapes(t *testing.T) {
 		patchOp("replace", "userName", "a"),
 		patchOp("replace", "schemas", tList{schemas.UserURN}),
 	}
-	changed, err := applyPatch(res, ops, schemas.User())
+	changed, err := applyPatch(res, ops, schemas.User(licensing.DefaultCatalog()))
 	if err != nil || changed {
 		t.Fatalf("changed %v, error %v", changed, err)
 	}
 	if _, ok := res["emails"].([]map[string]any); !ok {
 		t.Errorf("emails became %T", res["emails"])
 	}
-	changed, err = applyPatch(res, []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "b@x", "primary": true}})}, schemas.User())
+	changed, err = applyPatch(res, []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "b@x", "primary": true}})}, schemas.User(licensing.DefaultCatalog()))
 	if err != nil || !changed {
 		t.Fatalf("changed %v, error %v", changed, err)
 	}
@@ -541,7 +542,7 @@ func TestApplyPatchInputShapes(t *testing.T) {
 	if !reflect.DeepEqual(res["emails"], want) {
 		t.Errorf("emails = %#v, want %#v", res["emails"], want)
 	}
-	if _, err := applyPatch(nil, nil, schemas.User()); err == nil {
+	if _, err := applyPatch(nil, nil, schemas.User(licensing.DefaultCatalog())); err == nil {
 		t.Error("applyPatch(nil) succeeded")
 	}
 }
@@ -549,7 +550,7 @@ func TestApplyPatchInputShapes(t *testing.T) {
 func TestApplyPatchDoesNotAliasValues(t *testing.T) {
 	res := patchTestUser()
 	value := tList{tObj{"value": "new@example.com"}}
-	if _, err := applyPatch(res, []scim.PatchOperation{patchOp("replace", "emails", value)}, schemas.User()); err != nil {
+	if _, err := applyPatch(res, []scim.PatchOperation{patchOp("replace", "emails", value)}, schemas.User(licensing.DefaultCatalog())); err != nil {
 		t.Fatal(err)
 	}
 	res["emails"].(tList)[0].(tObj)["value"] = "changed"
@@ -632,7 +633,7 @@ func TestRewriteEntraManager(t *testing.T) {
 }
 
 func TestNormalizePatchBody(t *testing.T) {
-	user := schemas.User()
+	user := schemas.User(licensing.DefaultCatalog())
 	const head = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
 	ent := schemas.EnterpriseURN
 	tests := []struct {
@@ -752,7 +753,7 @@ func throughElimityWithError(t *testing.T, rt schemas.Resource, body []byte) (in
 // elimity, with and without normalizePatchBody, and applies what the
 // handler receives.
 func TestPatchThroughElimity(t *testing.T) {
-	user, group, ext := schemas.User(), schemas.Group(), schemas.EnterpriseURN
+	user, group, ext := schemas.User(licensing.DefaultCatalog()), schemas.Group(), schemas.EnterpriseURN
 	const head = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
 	tests := []struct {
 		name string
@@ -862,7 +863,7 @@ func TestPatchThroughElimity(t *testing.T) {
 // TestElimityPatchShapes pins down what elimity hands the handler, as the
 // comment at the top of patch.go describes.
 func TestElimityPatchShapes(t *testing.T) {
-	user, ext := schemas.User(), schemas.EnterpriseURN
+	user, ext := schemas.User(licensing.DefaultCatalog()), schemas.EnterpriseURN
 	const head = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
 	send := func(op string) (int, []scim.PatchOperation) {
 		return throughElimity(t, user, []byte(head+op+`]}`))
@@ -915,18 +916,10 @@ func TestElimityPatchShapes(t *testing.T) {
 	}
 }
 
-// licensingTestUser is the User resource type with a licensing extension like
-// the one generated from the product catalog.
+// licensingTestUser is the User resource type with the licensing extension
+// generated from the default product catalog.
 func licensingTestUser() schemas.Resource {
-	rt := schemas.User()
-	rt.Extensions = append(rt.Extensions, schema.Schema{
-		ID: licensingTestURN,
-		Attributes: []schema.CoreAttribute{
-			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "remoteSupportV5"})),
-			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{Name: "serviceDesk"})),
-		},
-	})
-	return rt
+	return schemas.User(licensing.DefaultCatalog())
 }
 
 const licensingTestURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:User"
@@ -966,7 +959,8 @@ func TestLicensingExtension(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := cmpCond(condStr(licensingTestURN, "remoteSupportV5"), "eq", "concurrent"); !reflect.DeepEqual(c, want) {
+	// The store finds the assignment by product id, so the path names it.
+	if want := cmpCond(condStr(licensingTestURN, "remote-support-v5"), "eq", "concurrent"); !reflect.DeepEqual(c, want) {
 		t.Errorf("filter = %#v, want %#v", c, want)
 	}
 }

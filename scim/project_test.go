@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -31,7 +32,7 @@ func projectFullUser() map[string]any {
 }
 
 func TestProject(t *testing.T) {
-	user := schemas.User()
+	user := schemas.User(licensing.DefaultCatalog())
 	ent := schemas.EnterpriseURN
 	schemasList := []any{schemas.UserURN, schemas.EnterpriseURN}
 	tests := []struct {
@@ -164,7 +165,7 @@ func TestProjectReturnedCharacteristics(t *testing.T) {
 
 func TestProjectDoesNotShareValues(t *testing.T) {
 	in := projectFullUser()
-	got := project(in, schemas.User(), nil, nil)
+	got := project(in, schemas.User(licensing.DefaultCatalog()), nil, nil)
 	got["name"].(map[string]any)["givenName"] = "Changed"
 	got["emails"].([]any)[0].(map[string]any)["value"] = "changed"
 	if !reflect.DeepEqual(in, projectFullUser()) {

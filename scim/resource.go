@@ -18,9 +18,10 @@ import (
 )
 
 // Attributes kept in columns rather than in the JSON document, and
-// attributes never stored at all.
+// attributes never stored at all. A user's licensing extension is kept as
+// User.Assignments.
 var (
-	userColumns  = []string{"userName", "externalId", "displayName", "active"}
+	userColumns  = []string{"userName", "externalId", "displayName", "active", schemas.LicensingURN}
 	groupColumns = []string{"displayName", "externalId", "members"}
 	notStored    = []string{"id", "meta", "schemas", "password", "groups"}
 )
@@ -126,8 +127,10 @@ func stringAttr(attrs scim.ResourceAttributes, name string) string {
 	return s
 }
 
-// userFromAttributes builds the stored user from validated attributes.
-func userFromAttributes(attrs scim.ResourceAttributes) (licensing.User, error) {
+// userFromAttributes builds the stored user from validated attributes of
+// the resource type rt: its licensing extension becomes Assignments. The
+// password is left to the kind's secrets.
+func userFromAttributes(rt schemas.Resource, attrs scim.ResourceAttributes) (licensing.User, error) {
 	u := licensing.User{
 		UserName:    stringAttr(attrs, "userName"),
 		ExternalID:  stringAttr(attrs, "externalId"),
@@ -140,6 +143,11 @@ func userFromAttributes(attrs scim.ResourceAttributes) (licensing.User, error) {
 	if a, ok := attrs["active"].(bool); ok {
 		u.Active = a
 	}
+	assignments, err := assignmentsFrom(rt, attrs)
+	if err != nil {
+		return u, err
+	}
+	u.Assignments = assignments
 	doc, err := document(attrs, userColumns)
 	if err != nil {
 		return u, err
@@ -149,9 +157,10 @@ func userFromAttributes(attrs scim.ResourceAttributes) (licensing.User, error) {
 }
 
 // userAttributes is the user's SCIM representation without id, schemas
-// and meta (which elimity adds). base is the SCIM base URL for the groups'
+// and meta (which elimity adds), with the licensing extension of every
+// product of the catalog c. base is the SCIM base URL for the groups'
 // $ref.
-func userAttributes(u licensing.User, base string) (scim.ResourceAttributes, error) {
+func userAttributes(c licensing.Catalog, u licensing.User, base string) (scim.ResourceAttributes, error) {
 	attrs := scim.ResourceAttributes{}
 	if len(u.Doc) > 0 {
 		if err := json.Unmarshal(u.Doc, &attrs); err != nil {
@@ -165,6 +174,9 @@ func userAttributes(u licensing.User, base string) (scim.ResourceAttributes, err
 	}
 	if len(u.Groups) > 0 {
 		attrs["groups"] = userGroups(u.Groups, base)
+	}
+	if len(c.Products) > 0 {
+		attrs[schemas.LicensingURN] = licensingAttributes(c, u.Assignments)
 	}
 	return attrs, nil
 }
@@ -183,8 +195,8 @@ func userGroups(refs []licensing.GroupRef, base string) []any {
 	return groups
 }
 
-func userResource(u licensing.User, base string) (scim.Resource, error) {
-	attrs, err := userAttributes(u, base)
+func userResource(c licensing.Catalog, u licensing.User, base string) (scim.Resource, error) {
+	attrs, err := userAttributes(c, u, base)
 	if err != nil {
 		return scim.Resource{}, err
 	}

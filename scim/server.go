@@ -34,6 +34,20 @@ type Options struct {
 	MaxBodyBytes int64
 	// Clock stamps created and lastModified.
 	Clock licensing.Clock
+	// Catalog is the product catalog the licensing extension of User is
+	// made of. Empty: licensing.DefaultCatalog().
+	Catalog licensing.Catalog
+	// HashPassword turns the password an identity provider sets (SCIM's
+	// password attribute) into the slow hash stored as User.PasswordHash,
+	// for the agent app's sign-in. scim does not choose the algorithm:
+	// cmd passes internal/password.Hash. Nil: passwords are accepted and
+	// dropped, as before scimd kept them.
+	HashPassword func(password string) (string, error)
+	// VerifyPassword reports whether password is the one hash was made
+	// from (internal/password.Verify), so that a write repeating the
+	// stored password (Okta sends its placeholder again) changes nothing.
+	// Nil: every password received is hashed and stored anew.
+	VerifyPassword func(hash, password string) bool
 }
 
 // Server is the SCIM 2.0 adapter, an http.Handler serving paths relative
@@ -58,7 +72,13 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	if opts.DefaultPageSize < 1 || opts.MaxPageSize < opts.DefaultPageSize || opts.MaxBodyBytes < 1 {
 		return nil, fmt.Errorf("scim: page sizes and body limit must be positive")
 	}
-	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(), groups: schemas.Group()}
+	if len(opts.Catalog.Products) == 0 {
+		opts.Catalog = licensing.DefaultCatalog()
+	}
+	if err := opts.Catalog.Validate(); err != nil {
+		return nil, fmt.Errorf("scim: %w", err)
+	}
+	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(opts.Catalog), groups: schemas.Group()}
 	s.args = scim.ServerArgs{
 		ServiceProviderConfig: &scim.ServiceProviderConfig{
 			MaxResults:       opts.MaxPageSize,
@@ -66,7 +86,7 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 			SupportPatch:     true,
 		},
 		ResourceTypes: []scim.ResourceType{
-			resourceType(s.users, resourceHandler[licensing.User]{srv: s, k: userKind(store)}),
+			resourceType(s.users, resourceHandler[licensing.User]{srv: s, k: userKind(store, s.users, passwords{hash: opts.HashPassword, verify: opts.VerifyPassword})}),
 			resourceType(s.groups, resourceHandler[licensing.Group]{srv: s, k: groupKind(store)}),
 		},
 	}
@@ -141,6 +161,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case (r.Method == http.MethodPost && path == rt.Endpoint) ||
 			(r.Method == http.MethodPut && strings.HasPrefix(path, rt.Endpoint+"/")):
 			body = normalizeManager(body, *rt)
+			if body, err = normalizeLicensingBody(body, *rt); err != nil {
+				s.writeError(w, r, rt.Name, err)
+				return
+			}
 		case r.Method == http.MethodGet && path == rt.Endpoint:
 			s.serveListQuery(w, r, rt)
 			return
@@ -153,6 +177,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if body, err = normalizePatchBody(body, *rt); err != nil {
+				s.writeError(w, r, rt.Name, err)
+				return
+			}
+			if err := checkLicensingPatch(body, *rt); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return
 			}
@@ -310,7 +338,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 
 // writeError answers err as a SCIM error.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	se := toSCIMError(r.Context(), what, err)
+	se := toSCIMError(r.Context(), s.users.Catalog, what, err)
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 	}

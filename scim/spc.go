@@ -10,7 +10,7 @@ func (s *Server) serviceProviderConfig(base string) map[string]any {
 		"patch":            map[string]any{"supported": true},
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": s.opts.MaxPageSize},
-		"changePassword":   map[string]any{"supported": false},
+		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},
 		"etag":             map[string]any{"supported": true},
 		"pagination": map[string]any{

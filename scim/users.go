@@ -1,22 +1,43 @@
 package scim
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/elimity-com/scim"
 
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
-func userKind(store licensing.Store) kind[licensing.User] {
+// passwords hashes and checks users' passwords with the functions of
+// Options (HashPassword, VerifyPassword); scim does not pick the
+// algorithm.
+type passwords struct {
+	hash   func(password string) (string, error)
+	verify func(hash, password string) bool
+}
+
+// userKind stores users of the resource type rt (core User with the
+// enterprise and licensing extensions of rt.Catalog).
+func userKind(store licensing.Store, rt schemas.Resource, pw passwords) kind[licensing.User] {
 	return kind[licensing.User]{
-		rt:             schemas.User(),
-		get:            store.User,
-		create:         store.CreateUser,
-		replace:        store.ReplaceUser,
-		delete:         store.DeleteUser,
-		fromAttributes: userFromAttributes,
-		toResource:     userResource,
-		complete:       completeGroups,
+		rt:      rt,
+		get:     store.User,
+		create:  store.CreateUser,
+		replace: store.ReplaceUser,
+		delete:  store.DeleteUser,
+		fromAttributes: func(attrs scim.ResourceAttributes) (licensing.User, error) {
+			return userFromAttributes(rt, attrs)
+		},
+		toResource: func(u licensing.User, base string) (scim.Resource, error) {
+			return userResource(rt.Catalog, u, base)
+		},
+		complete: func(next *licensing.User, cur licensing.User) {
+			completeGroups(next, cur)
+			keepUnlistedAssignments(rt.Catalog, next, cur)
+		},
+		secrets: pw.secrets,
 		stamp: func(u *licensing.User, accountID, id string, created, modified time.Time, version int64) {
 			u.AccountID, u.ID, u.Created, u.LastModified, u.Version = accountID, id, created, modified, version
 		},
@@ -32,4 +53,29 @@ func userKind(store licensing.Store) kind[licensing.User] {
 // An unchanged PUT then compares equal though its body omits groups.
 func completeGroups(next *licensing.User, cur licensing.User) {
 	next.Groups = cur.Groups
+}
+
+// secrets sets next.PasswordHash from the password attribute: the hash of
+// a new password, or "" (the store keeps the stored hash) when the request
+// has no password, the password is the stored one, or no hasher is
+// configured. It reports whether there is a new hash to store. The
+// password itself goes nowhere else: it is never stored, returned or
+// logged.
+func (pw passwords) secrets(next *licensing.User, attrs scim.ResourceAttributes, cur *licensing.User) (bool, error) {
+	next.PasswordHash = ""
+	password, _ := attrs["password"].(string)
+	if password == "" || pw.hash == nil {
+		return false, nil
+	}
+	if cur != nil && cur.PasswordHash != "" && pw.verify != nil {
+		if pw.verify(cur.PasswordHash, password) {
+			return false, nil
+		}
+	}
+	h, err := pw.hash(password)
+	if err != nil {
+		return false, fmt.Errorf("hash the password of user %s: %w", next.ID, err)
+	}
+	next.PasswordHash = h
+	return true, nil
 }

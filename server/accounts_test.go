@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,37 +10,12 @@ import (
 	"github.com/scimd/scimd/licensing"
 )
 
-// do sends a SCIM request with the bearer token and returns status and body.
+// do sends a SCIM request with the bearer token and returns status and
+// decoded body.
 func do(t *testing.T, method, url, bearer, body string) (int, map[string]any) {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	req.Header.Set("Content-Type", "application/scim+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("%s %s: answer is not JSON: %s", method, url, raw)
-		}
-	}
-	if resp.StatusCode >= 500 {
-		t.Fatalf("%s %s: server error %d: %s", method, url, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, m
+	status, _, raw := send(t, method, url, bearer, "application/scim+json", body)
+	return status, decodeObject(t, method+" "+url, raw)
 }
 
 // TestNothingCrossesAccounts checks that one account's token can neither

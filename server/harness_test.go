@@ -1,12 +1,19 @@
 package server_test
 
 import (
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/elimity-com/scim/schema"
 
+	"github.com/scimd/scimd/agent"
+	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/scim"
@@ -23,7 +30,9 @@ func TestMain(m *testing.M) {
 // harness is a scimd HTTP server over one store.
 type harness struct {
 	store *sqlstore.Store
-	url   string
+	// url is the SCIM base URL; base the server's root.
+	url  string
+	base string
 }
 
 // testBodyLimit is the body limit of the test server; fixtures rely on it.
@@ -37,16 +46,63 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 		MaxPageSize:     200,
 		MaxBodyBytes:    testBodyLimit,
 		Clock:           licensing.SystemClock{},
+		Catalog:         licensing.DefaultCatalog(),
+		HashPassword:    password.Hash,
+		VerifyPassword:  password.Verify,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc})
+	catalog := licensing.DefaultCatalog()
+	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{MaxWait: 30 * time.Second, Poll: 20 * time.Millisecond}, nil)
+	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
+	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{store: store, url: ts.URL + server.SCIMPath}
+	return &harness{store: store, url: ts.URL + server.SCIMPath, base: ts.URL}
 }
 
 func (h *harness) account(t testing.TB) (licensing.Account, string) {
 	return testenv.Account(t, h.store)
+}
+
+// send makes a request with the bearer token (none if "") and returns the
+// status, headers and body. A server error fails the test: no client
+// input may cause one.
+func send(t testing.TB, method, url, bearer, contentType, body string) (int, http.Header, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 500 {
+		t.Fatalf("%s %s: server error %d: %s", method, url, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, resp.Header, raw
+}
+
+// decodeObject decodes a JSON object answer, failing the test otherwise.
+func decodeObject(t testing.TB, what string, raw []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s: answer is not JSON: %s", what, raw)
+		}
+	}
+	return m
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/internal/testenv"
+	"github.com/scimd/scimd/licensing"
 )
 
 // fixture is a recorded exchange of an identity provider with scimd:
@@ -22,7 +24,17 @@ import (
 type fixture struct {
 	Name   string `json:"name"`
 	Source string `json:"source"`
-	Steps  []step `json:"steps"`
+	// Plans are set on the fixture's account before its steps (a fresh
+	// account has no seats: every named assignment would be refused).
+	Plans []fixturePlan `json:"plans"`
+	Steps []step        `json:"steps"`
+}
+
+// fixturePlan is the account's subscription to one product.
+type fixturePlan struct {
+	Product    string `json:"product"`
+	Named      int    `json:"named"`
+	Concurrent int    `json:"concurrent"`
 }
 
 type step struct {
@@ -86,7 +98,13 @@ func TestInterop(t *testing.T) {
 }
 
 func replay(t *testing.T, h *harness, f fixture) {
-	_, bearer := h.account(t)
+	account, bearer := h.account(t)
+	for _, p := range f.Plans {
+		plan := licensing.Plan{AccountID: account.ID, ProductID: p.Product, NamedSeats: p.Named, ConcurrentSeats: p.Concurrent}
+		if err := h.store.SetPlan(context.Background(), plan); err != nil {
+			t.Fatalf("plan %+v: %v", p, err)
+		}
+	}
 	vars := map[string]string{}
 	for i, s := range f.Steps {
 		label := fmt.Sprintf("step %d (%s %s)", i+1, s.Request.Method, s.Request.Path)

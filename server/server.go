@@ -24,13 +24,24 @@ const SCIMPath = "/scim/v2"
 // Options are what the HTTP surface is assembled from.
 type Options struct {
 	Store  licensing.Store
+	Clock  licensing.Clock
 	Logger *slog.Logger
 	// SCIM serves paths relative to SCIMPath.
 	SCIM http.Handler
+	// Agent registers the agent API's routes on its group.
+	Agent interface {
+		Register(g *echo.Group, auth echo.MiddlewareFunc)
+	}
 }
+
+// AgentPath is where the agent API is mounted.
+const AgentPath = "/api/v1/agent"
 
 // New returns the HTTP handler of scimd.
 func New(opts Options) *echo.Echo {
+	if opts.Clock == nil {
+		opts.Clock = licensing.SystemClock{}
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(opts.Logger)
@@ -52,9 +63,12 @@ func New(opts Options) *echo.Echo {
 	})
 
 	scim := echo.WrapHandler(http.StripPrefix(SCIMPath, opts.SCIM))
-	g := e.Group(SCIMPath, authenticate(opts.Store, licensing.ScopeSCIM))
+	g := e.Group(SCIMPath, authenticate(opts.Store, opts.Clock, licensing.ScopeSCIM))
 	g.Any("", scim)
 	g.Any("/*", scim)
+	if opts.Agent != nil {
+		opts.Agent.Register(e.Group(AgentPath), authenticate(opts.Store, opts.Clock, licensing.ScopeAgent))
+	}
 	return e
 }
 
@@ -100,7 +114,7 @@ func recoverer() echo.MiddlewareFunc {
 
 // authenticate requires a bearer token of the scope and puts its
 // principal into the request context.
-func authenticate(store licensing.Store, scope licensing.Scope) echo.MiddlewareFunc {
+func authenticate(store licensing.Store, clock licensing.Clock, scope licensing.Scope) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -108,7 +122,7 @@ func authenticate(store licensing.Store, scope licensing.Scope) echo.MiddlewareF
 			if !ok {
 				return &authError{detail: "A bearer token is required: Authorization: Bearer <token>."}
 			}
-			p, err := licensing.Authenticate(req.Context(), store, bearer, scope)
+			p, err := licensing.Authenticate(req.Context(), store, clock, bearer, scope)
 			if errors.Is(err, licensing.ErrUnauthenticated) {
 				return &authError{detail: "The bearer token is not valid for this API."}
 			}
@@ -163,11 +177,21 @@ func errorHandler(base *slog.Logger) func(error, echo.Context) {
 			})
 			return
 		}
+		code := "internal_error"
+		switch {
+		case status == http.StatusUnauthorized:
+			code = "unauthenticated"
+		case status == http.StatusNotFound:
+			code = "not_found"
+		case status < 500:
+			code = "invalid_request"
+		}
 		writeJSON(c, status, "application/problem+json", map[string]any{
 			"type":   "about:blank",
 			"title":  http.StatusText(status),
 			"status": status,
 			"detail": detail,
+			"code":   code,
 		})
 	}
 }

@@ -102,7 +102,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fmt.Errorf("token needs a subcommand: create, list or revoke")
 	}
 	cfg := config.Default()
-	var accountName, scope, name string
+	var accountName, scope, name, userName string
 	sub := args[0]
 	purposes := map[string]string{
 		"create": "Make a token for an account and print it once; only its hash is stored.",
@@ -117,8 +117,9 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	cfg.BindDatabase(fs)
 	fs.StringVar(&accountName, "account", licensing.DefaultAccountName, "account name")
 	if sub == "create" {
-		fs.StringVar(&scope, "scope", string(licensing.ScopeSCIM), "scope: scim (admin and agent come later)")
+		fs.StringVar(&scope, "scope", string(licensing.ScopeSCIM), "scope: scim (for an identity provider) or agent (signs in to the agent app as --user)")
 		fs.StringVar(&name, "name", "", "a name that says who uses the token, e.g. okta")
+		fs.StringVar(&userName, "user", "", "with --scope agent: the userName the token signs in as")
 	}
 	if err := config.Parse(fs, args[1:], getenv); err != nil {
 		return err
@@ -138,10 +139,27 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		if err != nil {
 			return err
 		}
-		if sc != licensing.ScopeSCIM {
-			return fmt.Errorf("scope %q is not served yet: only scim tokens can be made", sc)
+		var t licensing.Token
+		var bearer string
+		switch {
+		case sc == licensing.ScopeSCIM && userName == "":
+			t, bearer, err = licensing.IssueToken(ctx, store, licensing.SystemClock{}, acct.ID, name, sc)
+		case sc == licensing.ScopeAgent && userName != "":
+			var u licensing.User
+			if u, err = licensing.UserByName(ctx, store, acct.ID, userName); err != nil {
+				return fmt.Errorf("user %q of account %s: %w", userName, acct.Name, err)
+			}
+			if name == "" {
+				name = "agent " + u.UserName
+			}
+			t, bearer, err = licensing.IssueAgentToken(ctx, store, licensing.SystemClock{}, acct.ID, u.ID, name, 0)
+		case sc == licensing.ScopeAgent:
+			return fmt.Errorf("an agent token needs --user USERNAME")
+		case userName != "":
+			return fmt.Errorf("--user goes with --scope agent only")
+		default:
+			return fmt.Errorf("scope %q is not served yet: make scim or agent tokens", sc)
 		}
-		t, bearer, err := licensing.IssueToken(ctx, store, licensing.SystemClock{}, acct.ID, name, sc)
 		if err != nil {
 			return err
 		}

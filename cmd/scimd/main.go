@@ -42,6 +42,8 @@ Commands:
   token create    make a token:     scimd token create --account NAME --scope scim --name NAME
   token list      list an account's tokens
   token revoke    revoke a token:   scimd token revoke --account NAME ID
+  plan set        set seats:        scimd plan set --account NAME --product ID --named N --concurrent M
+  plan list       show an account's seats and their use
   healthcheck     exit 0 if the local server is ready (for containers)
   version         print the version
 
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return account(ctx, rest, stdout, stderr, getenv)
 	case "token":
 		return token(ctx, rest, stdout, stderr, getenv)
+	case "plan":
+		return plan(ctx, rest, stdout, stderr, getenv)
 	case "healthcheck":
 		return healthcheck(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-version":

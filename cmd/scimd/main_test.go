@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -155,5 +156,56 @@ func TestHelpSaysWhatCommandsDo(t *testing.T) {
 		if !strings.Contains(errOut.String(), f) {
 			t.Errorf("serve --help does not mention %q:\n%s", f, errOut.String())
 		}
+	}
+}
+
+func TestPlanCommands(t *testing.T) {
+	ctx := context.Background()
+	e := envFor("sqlite:" + filepath.Join(t.TempDir(), "scimd.db"))
+	cmd := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(ctx, args, &out, &errOut, e)
+		return out.String() + errOut.String(), err
+	}
+	if _, err := cmd("account", "create", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd("plan", "set", "--account", "acme", "--product", "remote-support-v5", "--named", "3", "--concurrent", "10"); err != nil || !strings.Contains(out, "3 named, 10 concurrent") {
+		t.Fatalf("plan set: %v %s", err, out)
+	}
+	if out, err := cmd("plan", "set", "--account", "acme", "--product", "remote-support-v5", "--concurrent", "12"); err != nil || !strings.Contains(out, "3 named, 12 concurrent") {
+		t.Fatalf("plan set keeps named when not given: %v %s", err, out)
+	}
+	if _, err := cmd("plan", "set", "--account", "acme", "--product", "chat", "--named", "1"); err == nil || !strings.Contains(err.Error(), "remote-support-v5") {
+		t.Fatalf("unknown product: %v", err)
+	}
+	if _, err := cmd("plan", "set", "--account", "acme", "--product", "service-desk", "--named", "-2"); err == nil {
+		t.Fatal("negative seats accepted")
+	}
+	out, err := cmd("plan", "list", "--account", "acme")
+	if err != nil || !regexp.MustCompile(`remote-support-v5\s+Remote Support v5\s+0/3\s+0/12`).MatchString(out) {
+		t.Fatalf("plan list: %v\n%s", err, out)
+	}
+}
+
+func TestCatalogFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(good, []byte(`{"products":[{"id":"chat","name":"Chat"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`{"products":[{"id":"Chat!","name":""}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadCatalog(good)
+	if err != nil || len(c.Products) != 1 || c.Products[0].Attribute() != "chat" {
+		t.Fatalf("loadCatalog(good) = %+v %v", c, err)
+	}
+	if _, err := loadCatalog(bad); err == nil || !strings.Contains(err.Error(), "bad.json") || !strings.Contains(err.Error(), "name must not be empty") {
+		t.Fatalf("loadCatalog(bad) = %v", err)
+	}
+	if c, err := loadCatalog(""); err != nil || len(c.Products) != 3 {
+		t.Fatalf("built-in catalog: %v %v", c, err)
 	}
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/elimity-com/scim/schema"
 
+	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/config"
+	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/server"
@@ -31,6 +33,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	log := newLogger(cfg, stderr)
+	catalog, err := loadCatalog(cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	clock := licensing.SystemClock{}
 
 	// Entra ID sends booleans as strings ("False"); elimity accepts them
 	// only with this process-wide switch, the one global scimd sets.
@@ -70,19 +77,31 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		DefaultPageSize: cfg.DefaultPageSize,
 		MaxPageSize:     cfg.MaxPageSize,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
-		Clock:           licensing.SystemClock{},
+		Clock:           clock,
+		Catalog:         catalog,
+		HashPassword:    password.Hash,
+		VerifyPassword:  password.Verify,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	handler := server.New(server.Options{Store: store, Logger: log, SCIM: scimServer})
+	agents := licensing.NewAgents(store, clock, catalog, licensing.AgentConfig{
+		KeyLifetime: cfg.SupportKeyLifetime,
+		Lease:       cfg.SessionLease,
+		MaxWait:     cfg.MaxWait,
+	}, nil)
+	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
+	handler := server.New(server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI})
+	go reap(ctx, store, clock, cfg.ReapInterval, log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// No WriteTimeout: an agent's start request may wait for a seat
+		// up to --max-wait.
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("scimd listening", "addr", ln.Addr().String(), "database", sqlstore.Redact(cfg.DatabaseURL), "version", buildVersion())
 
@@ -143,4 +162,25 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// reap ends expired sessions every interval until ctx ends. Every replica
+// runs it; the store makes sure each session is ended once.
+func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := licensing.Reap(ctx, store, clock, 500)
+		if err != nil && ctx.Err() == nil {
+			log.Error("reaping expired sessions", "err", err)
+		}
+		if n > 0 {
+			log.Info("ended expired sessions", "count", n)
+		}
+	}
 }

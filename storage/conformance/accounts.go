@@ -69,7 +69,7 @@ func testTokens(t *testing.T, s licensing.Store) {
 		t.Errorf("Token = %+v, want %+v", got, tok)
 	}
 	wantTime(t, "token createdAt", got.CreatedAt, tok.CreatedAt)
-	if !got.Matches(bearer) || !got.Active() {
+	if !got.Matches(bearer) || !got.Active(time.Now()) {
 		t.Errorf("stored token does not match its bearer string or is not active")
 	}
 
@@ -93,7 +93,7 @@ func testTokens(t *testing.T, s licensing.Store) {
 	revokedAt := now().Add(time.Minute)
 	wantErr(t, "RevokeToken from another account", s.RevokeToken(ctx, b.ID, tok.ID, revokedAt), licensing.ErrNotFound)
 	got, _ = s.Token(ctx, tok.ID)
-	if !got.Active() {
+	if !got.Active(time.Now()) {
 		t.Fatalf("RevokeToken from another account revoked the token")
 	}
 	wantErr(t, "RevokeToken(unknown)", s.RevokeToken(ctx, a.ID, newID(), revokedAt), licensing.ErrNotFound)
@@ -101,7 +101,7 @@ func testTokens(t *testing.T, s licensing.Store) {
 	wantErr(t, "RevokeToken", s.RevokeToken(ctx, a.ID, tok.ID, revokedAt), nil)
 	got, err = s.Token(ctx, tok.ID)
 	wantErr(t, "Token after revoke", err, nil)
-	if got.Active() {
+	if got.Active(time.Now()) {
 		t.Fatalf("revoked token is active")
 	}
 	wantTime(t, "revokedAt", *got.RevokedAt, revokedAt)
@@ -111,7 +111,7 @@ func testTokens(t *testing.T, s licensing.Store) {
 		t.Errorf("revoking again changed revokedAt to %v, want %v", got.RevokedAt, revokedAt)
 	}
 	got, _ = s.Token(ctx, tok2.ID)
-	if !got.Active() {
+	if !got.Active(time.Now()) {
 		t.Errorf("revoking one token revoked another")
 	}
 }

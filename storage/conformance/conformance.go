@@ -4,7 +4,12 @@
 // The suite checks the Store contract as licensing documents it, error
 // contract included, the query language (every operator on column-like and
 // document attributes, Any, And, Or, Not, members and groups, sorting,
-// offsets and cursors) and the rules that must hold under concurrency. Every test works in accounts
+// offsets and cursors), the seat engine (plans, named seats taken with the
+// user writes, sessions, concurrent seats, leases, the line of waiters,
+// seat events) and the rules that must hold under concurrency: seat
+// limits under racing claims and writes, claims racing releases and
+// deprovisioning, concurrent reapers. A store may implement SeatInspector
+// to have the seat counters checked against its rows. Every test works in accounts
 // of its own with random names, so runs may share one database and tests
 // run in parallel.
 //
@@ -63,6 +68,23 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"ConcurrentReplaceUser", testConcurrentReplaceUser},
 		{"ConcurrentCreateGroup", testConcurrentCreateGroup},
 		{"ConcurrentMembershipAndDelete", testConcurrentMembershipAndDelete},
+		{"SeatPlans", testSeatPlans},
+		{"AssignmentsStored", testAssignmentsStored},
+		{"NamedSeats", testNamedSeats},
+		{"SessionLifecycle", testSessionLifecycle},
+		{"SharedSeat", testSharedSeat},
+		{"EndSeat", testEndSeat},
+		{"SeatsFollowUser", testSeatsFollowUser},
+		{"Leases", testLeases},
+		{"Queue", testQueue},
+		{"PlanLowered", testPlanLowered},
+		{"SeatsCrossAccount", testSeatsCrossAccount},
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"ConcurrentClaimsOneUser", testConcurrentClaimsOneUser},
+		{"ClaimRacesRelease", testClaimRacesRelease},
+		{"ClaimRacesDeprovision", testClaimRacesDeprovision},
+		{"ConcurrentEnds", testConcurrentEnds},
+		{"ConcurrentNamedWrites", testConcurrentNamedWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,7 +44,9 @@ var (
 	familyName     = attr(licensing.KindString, false, "name", "familyName")
 	employeeNumber = attr(licensing.KindString, true, enterpriseURN, "employeeNumber")
 	department     = attr(licensing.KindString, false, enterpriseURN, "department")
-	remoteSupport  = attr(licensing.KindString, true, licensingURN, "remoteSupportV5")
+	// The licensing extension is the user's assignments, named by
+	// product id: the adapter maps the attribute names to product ids.
+	remoteSupport  = attr(licensing.KindString, true, licensingURN, "remote-support-v5")
 	level          = attr(licensing.KindInt, false, extURN, "level")
 	score          = attr(licensing.KindDecimal, false, extURN, "score")
 	vip            = attr(licensing.KindBool, false, extURN, "vip")
@@ -99,18 +101,16 @@ func newFixture(t *testing.T, s licensing.Store) fixture {
 		doc                                      string
 	}{
 		{"alice", "alice@example.com", "Alice Smith", "ext-1", true, `{
-			"schemas": ["` + coreURN + `", "` + enterpriseURN + `", "` + licensingURN + `"],
+			"schemas": ["` + coreURN + `", "` + enterpriseURN + `"],
 			"name": {"givenName": "Alice", "familyName": "Smith"},
 			"title": "Engineer",
 			"emails": [{"value": "alice@example.com", "type": "work", "primary": true},
 			           {"value": "alice@home.org", "type": "home"}],
 			"` + enterpriseURN + `": {"employeeNumber": "1001", "department": "R&D"},
-			"` + licensingURN + `": {"remoteSupportV5": "concurrent"},
 			"` + extURN + `": {"level": 3, "score": 4.5, "vip": true, "hired": "2020-01-01T00:00:00Z"}}`},
 		{"bob", "Bob@Example.com", "", "EXT-2", false, `{
 			"title": "engineer",
 			"emails": [{"value": "BOB@work.example", "type": "work"}],
-			"` + licensingURN + `": {"remoteSupportV5": "named"},
 			"` + extURN + `": {"level": 10, "score": 0.5, "vip": false, "hired": "2021-06-15T12:00:00Z"}}`},
 		{"carol", "carol", "carol 100%", "", true, `{
 			"title": "", "emails": [], "nickName": "c_a",
@@ -125,6 +125,12 @@ func newFixture(t *testing.T, s licensing.Store) fixture {
 		u := newUser(f.account.ID, x.userName)
 		u.DisplayName, u.ExternalID, u.Active = x.displayName, x.externalID, x.active
 		u.Doc = json.RawMessage(x.doc)
+		switch x.short {
+		case "alice":
+			u.Assignments = licensing.Assignments{"remote-support-v5": licensing.LicenseConcurrent}
+		case "bob": // inactive: holds no named seat, so needs no plan
+			u.Assignments = licensing.Assignments{"remote-support-v5": licensing.LicenseNamed}
+		}
 		u.Created = t0.Add(time.Duration(i) * time.Hour)
 		u.LastModified = u.Created.Add(30 * time.Minute)
 		createUser(t, s, u)
@@ -233,7 +239,8 @@ func testUserFilters(t *testing.T, s licensing.Store) {
 		{"enterprise department", cmp(department, licensing.OpEq, "r&d"), "alice"},
 		{"licensing eq", cmp(remoteSupport, licensing.OpEq, "concurrent"), "alice"},
 		{"licensing ne", cmp(remoteSupport, licensing.OpNe, "concurrent"), "bob carol dave davey"},
-		{"licensing pr", pr(remoteSupport), "alice bob"},
+		{"licensing eq none", cmp(remoteSupport, licensing.OpEq, "none"), "carol dave davey"},
+		{"licensing pr", pr(remoteSupport), "alice bob carol dave davey"},
 		{"nickName co underscore", cmp(nickName, licensing.OpCo, "_"), "carol"},
 		{"nickName co percent", cmp(nickName, licensing.OpCo, "%"), "davey"},
 		{"nickName sw wildcard chars", cmp(nickName, licensing.OpSw, "c_"), "carol"},

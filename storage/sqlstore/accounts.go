@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/scimd/scimd/licensing"
 )
 
@@ -61,13 +63,32 @@ func (s *Store) accounts(ctx context.Context, op, where string, args ...any) ([]
 	return as, err
 }
 
-// CreateToken stores a token. It returns ErrNotFound if the account does
-// not exist and ErrConflict if the id is taken.
+// CreateToken stores a token, with its user and expiry. It returns
+// ErrNotFound if the account does not exist or the token's user is not a
+// user of the account, and ErrConflict if the id is taken.
 func (s *Store) CreateToken(ctx context.Context, t licensing.Token) error {
-	_, err := exec(s.conn(ctx), "create token",
-		`INSERT INTO tokens (id, account_id, name, scope, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.AccountID, t.Name, string(t.Scope), t.Hash, s.timeArg(t.CreatedAt), s.nullTimeArg(t.RevokedAt))
-	return err
+	var userID any
+	if t.UserID != "" {
+		userID = t.UserID
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if t.UserID != "" {
+			// On SQLite no foreign key ties the token to the user (see
+			// migration 0003), so check it here, in the transaction.
+			var n int64
+			if err := query(tx, "token user", `SELECT COUNT(*) FROM users WHERE account_id = ? AND id = ?`, []any{t.AccountID, t.UserID},
+				func(rows *sql.Rows) error { return rows.Scan(&n) }); err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("sqlstore: create token: user %s: %w", t.UserID, licensing.ErrNotFound)
+			}
+		}
+		_, err := exec(tx, "create token",
+			`INSERT INTO tokens (id, account_id, name, scope, hash, created_at, revoked_at, user_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.AccountID, t.Name, string(t.Scope), t.Hash, s.timeArg(t.CreatedAt), s.nullTimeArg(t.RevokedAt), userID, s.nullTimeArg(t.ExpiresAt))
+		return err
+	})
 }
 
 // Token returns the token with the id, revoked or not, whatever its
@@ -91,15 +112,18 @@ func (s *Store) Tokens(ctx context.Context, accountID string) ([]licensing.Token
 func (s *Store) tokens(ctx context.Context, op, where string, arg any) ([]licensing.Token, error) {
 	var ts []licensing.Token
 	err := query(s.conn(ctx), op,
-		`SELECT id, account_id, name, scope, hash, created_at, revoked_at FROM tokens WHERE `+where+` ORDER BY created_at, id`,
+		`SELECT id, account_id, name, scope, hash, created_at, revoked_at, user_id, expires_at FROM tokens WHERE `+where+` ORDER BY created_at, id`,
 		[]any{arg},
 		func(rows *sql.Rows) error {
 			var t licensing.Token
 			var scope string
-			var created, revoked dbTime
-			if err := rows.Scan(&t.ID, &t.AccountID, &t.Name, &scope, &t.Hash, &created, &revoked); err != nil {
+			var created, revoked, expires dbTime
+			var userID sql.NullString
+			if err := rows.Scan(&t.ID, &t.AccountID, &t.Name, &scope, &t.Hash, &created, &revoked, &userID, &expires); err != nil {
 				return err
 			}
+			t.UserID = userID.String
+			t.ExpiresAt = expires.ptr()
 			t.Scope = licensing.Scope(scope)
 			t.CreatedAt = created.Time
 			t.RevokedAt = revoked.ptr()

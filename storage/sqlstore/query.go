@@ -18,6 +18,15 @@ import (
 // attribute is absent": AND and OR need no care, and NOT turns NULL into
 // FALSE first, so that a comparison with an absent attribute is false and
 // its negation true.
+//
+// A user's licensing extension is not in the document: its attributes are
+// the rows of assignments. The path [licensingURN, productID] names the
+// user's license type of the product, "none" when there is no row, so it
+// is always present; eq and ne become EXISTS / NOT EXISTS over the
+// assignments of the product (served by the primary key, or by
+// assignments_product_idx when the planner turns them into semi-joins),
+// other operators and sorting compare the license (or 'none') as a
+// case-insensitive string.
 
 // resource describes how one resource type is stored.
 type resource struct {
@@ -28,7 +37,15 @@ type resource struct {
 	// link is the multi-valued attribute backed by group_members rather
 	// than by the document, nil when none.
 	link *link
+	// assignments says the licensing extension's attributes are the rows
+	// of assignments (users).
+	assignments bool
 }
+
+// licensingURN is the SCIM licensing extension of User. An attribute path
+// [licensingURN, productID] names the user's license type of the product
+// (the adapter resolves the extension's attribute names to product ids).
+const licensingURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:User"
 
 // link is a multi-valued attribute kept in group_members: a group's
 // members, or the groups a user is a direct member of. Conditions on its
@@ -86,7 +103,8 @@ var (
 			"meta.created":      {name: "created", kind: licensing.KindDateTime},
 			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
 		},
-		link: groupsLink,
+		link:        groupsLink,
+		assignments: true,
 	}
 	groupsResource = &resource{
 		table: `"groups"`,
@@ -228,6 +246,9 @@ func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 		return "", invalid("%s have no multi-valued attribute %s", t.res.link.name, dotted(path))
 	}
 	if sc.top() {
+		if t.isLicensing(path) {
+			return "", invalid("%s is not multi-valued", dotted(path))
+		}
 		if t.isLink(path) && len(path) == 1 {
 			m := t.alias("m")
 			inner, err := t.cond(a.Cond, scope{member: m, depth: sc.depth})
@@ -277,9 +298,110 @@ func (t *translator) linkExists(m, cond string) string {
 	return s + ")"
 }
 
+// isLicensing reports whether a top-level path is in the licensing
+// extension kept as assignments.
+func (t *translator) isLicensing(path []string) bool {
+	return t.res.assignments && len(path) > 0 && path[0] == licensingURN
+}
+
+// licenseProduct returns the product id of a licensing path, checked to
+// be a catalog id (lower-case letters and digits in words joined by '-'),
+// which therefore may stand in the SQL text as a string literal.
+func licenseProduct(a licensing.Attr) (string, error) {
+	if len(a.Path) != 2 {
+		return "", invalid("%s: a licensing attribute is named by its product id, with no sub-attribute", dotted(a.Path))
+	}
+	if a.Kind != licensing.KindString {
+		return "", invalid("%s is a string, not a %s", dotted(a.Path), kindName(a.Kind))
+	}
+	id := a.Path[1]
+	if !validProductID(id) {
+		return "", invalid("%q is not a product id", id)
+	}
+	return id, nil
+}
+
+// validProductID reports whether id has the form of a catalog product id.
+func validProductID(id string) bool {
+	if id == "" || len(id) > 64 || id[0] == '-' || id[len(id)-1] == '-' || strings.Contains(id, "--") {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// assignmentRows is the condition that the user row r has an assignment
+// row, aliased a, of the product; cond ("" for none) restricts it.
+func assignmentRows(a, product, cond string) string {
+	s := "EXISTS (SELECT 1 FROM assignments AS " + a + " WHERE " + a + ".account_id = r.account_id AND " +
+		a + ".user_id = r.id AND " + a + ".product_id = '" + product + "'"
+	if cond != "" {
+		s += " AND " + cond
+	}
+	return s + ")"
+}
+
+// licenseCompare translates a comparison of a licensing attribute. eq and
+// ne become EXISTS / NOT EXISTS over the user's assignment of the product
+// ("none" meaning no assignment), comparing the license case-insensitively
+// (stored licenses are lower case); pr always holds, as every user has a
+// license type of every product, "none" included.
+func (t *translator) licenseCompare(c licensing.Compare) (string, error) {
+	product, err := licenseProduct(c.Attr)
+	if err != nil {
+		return "", err
+	}
+	if c.Op == licensing.OpPr {
+		return "TRUE", nil
+	}
+	if c.Op == licensing.OpEq || c.Op == licensing.OpNe {
+		v, ok := c.Value.(string)
+		if !ok {
+			return "", invalid("%s is a string, the value a %T", dotted(c.Attr.Path), c.Value)
+		}
+		a := t.alias("a")
+		var exists string
+		if v = strings.ToLower(v); v == string(licensing.LicenseNone) {
+			exists = "NOT " + assignmentRows(a, product, "")
+		} else {
+			t.args = append(t.args, v)
+			exists = assignmentRows(a, product, a+".license = ?")
+		}
+		if c.Op == licensing.OpNe {
+			return "(NOT " + exists + ")", nil
+		}
+		return exists, nil
+	}
+	o, err := t.licenseOperand(c.Attr)
+	if err != nil {
+		return "", err
+	}
+	return t.comparison(o, c)
+}
+
+// licenseOperand is a licensing attribute as a string expression: the
+// user's license of the product, or 'none'.
+func (t *translator) licenseOperand(a licensing.Attr) (operand, error) {
+	product, err := licenseProduct(a)
+	if err != nil {
+		return operand{}, err
+	}
+	al := t.alias("a")
+	expr := "COALESCE((SELECT " + al + ".license FROM assignments AS " + al + " WHERE " + al + ".account_id = r.account_id AND " +
+		al + ".user_id = r.id AND " + al + ".product_id = '" + product + "'), 'none')"
+	return operand{expr: expr, present: "TRUE"}, nil
+}
+
 // compare translates one comparison.
 func (t *translator) compare(c licensing.Compare, sc scope) (string, error) {
 	path := c.Attr.Path
+	if sc.top() && t.isLicensing(path) {
+		return t.licenseCompare(c)
+	}
 	if sc.top() && t.isLink(path) {
 		name := t.res.link.name
 		switch {
@@ -331,6 +453,8 @@ func (t *translator) operand(a licensing.Attr, sc scope) (operand, error) {
 		}
 		name := field(sc.member)
 		return operand{expr: name, present: "(" + name + " <> '')"}, nil
+	case sc.top() && t.isLicensing(path):
+		return t.licenseOperand(a)
 	case sc.top():
 		if col, ok := t.res.column(path); ok {
 			if a.Kind != col.kind {

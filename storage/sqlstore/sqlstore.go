@@ -33,6 +33,9 @@ type Store struct {
 	sqlDB   *sql.DB
 	dialect string
 	log     *slog.Logger
+	// writer admits one transaction at a time on SQLite (nil on
+	// PostgreSQL); see tx.
+	writer chan struct{}
 }
 
 var _ licensing.Store = (*Store)(nil)
@@ -96,6 +99,9 @@ func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 		sqlDB.SetMaxIdleConns(n)
 	}
 	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log}
+	if target.dialect == DialectSQLite {
+		s.writer = make(chan struct{}, 1)
+	}
 	log.Info("database opened", "dialect", target.dialect, "database", target.display)
 	return s, nil
 }
@@ -202,8 +208,29 @@ func splitScheme(raw string) (scheme, rest string) {
 }
 
 // tx runs fn in a transaction: committed if fn returns nil, rolled back
-// otherwise. On SQLite it begins IMMEDIATE (see sqliteParams).
+// otherwise. On SQLite it begins IMMEDIATE (see sqliteParams), and the
+// transactions of this Store queue for their turn in Go before they take a
+// connection: SQLite runs one writer at a time anyway, and a transaction
+// waiting in the busy handler would hold a pool connection, sleep in
+// steps of up to 100ms, and could starve the statements of the
+// transaction it waits for (the busy timeout still covers other
+// processes sharing the file).
+//
+// On SQLite a statement text must run either always inside transactions
+// or always outside: gorm's prepared statement cache shares a statement
+// being prepared, and a statement prepared outside a transaction waits for
+// a pool connection, so a transaction holding the write lock could wait
+// for it while the pool is full (an in-memory database has a single
+// connection).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+			defer func() { <-s.writer }()
+		case <-ctx.Done():
+			return fmt.Errorf("sqlstore: waiting to write: %w", ctx.Err())
+		}
+	}
 	return s.db.WithContext(ctx).Transaction(fn)
 }
 
@@ -227,15 +254,26 @@ func exec(db *gorm.DB, op, query string, args ...any) (int64, error) {
 func query(db *gorm.DB, op, query string, args []any, scan func(*sql.Rows) error) error {
 	rows, err := db.Raw(query, args...).Rows()
 	if err != nil {
-		return dbErr(op, err)
+		return dbErr(op, translate(db, err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {
-			return dbErr(op, err)
+			return dbErr(op, translate(db, err))
 		}
 	}
-	return dbErr(op, rows.Err())
+	return dbErr(op, translate(db, rows.Err()))
+}
+
+// translate turns a driver error into gorm's error for it (a unique or
+// foreign key violation, ...), as gorm does for the statements it runs
+// itself: the errors of a statement read through Rows (an INSERT or
+// UPDATE ... RETURNING) reach the caller only while the rows are read.
+func translate(db *gorm.DB, err error) error {
+	if t, ok := db.Dialector.(gorm.ErrorTranslator); ok && err != nil {
+		return t.Translate(err)
+	}
+	return err
 }
 
 // dbErr is the one place where driver errors become domain errors: a

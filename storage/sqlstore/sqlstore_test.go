@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -73,13 +74,35 @@ func dialects(t *testing.T, f func(t *testing.T, s *Store)) {
 	t.Run("postgres", func(t *testing.T) { f(t, openPostgres(t)) })
 }
 
+// inspected lets the conformance suite compare the seat counters with
+// the rows of seats.
+type inspected struct{ *Store }
+
+var _ conformance.SeatInspector = inspected{}
+
+// SeatRows returns the open sessions each occupied seat of the account's
+// product counts, by user id.
+func (s inspected) SeatRows(ctx context.Context, accountID, productID string) (map[string]int, error) {
+	rows := map[string]int{}
+	err := query(s.conn(ctx), "seat rows",
+		`SELECT user_id, open_sessions FROM seats WHERE account_id = ? AND product_id = ?`, []any{accountID, productID},
+		func(r *sql.Rows) error {
+			var user string
+			var n int
+			err := r.Scan(&user, &n)
+			rows[user] = n
+			return err
+		})
+	return rows, err
+}
+
 func TestSQLiteConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T) licensing.Store { return openSQLite(t) })
+	conformance.Run(t, func(t *testing.T) licensing.Store { return inspected{openSQLite(t)} })
 }
 
 func TestPostgresConformance(t *testing.T) {
 	openPostgres(t)
-	conformance.Run(t, func(t *testing.T) licensing.Store { return openPostgres(t) })
+	conformance.Run(t, func(t *testing.T) licensing.Store { return inspected{openPostgres(t)} })
 }
 
 func TestMigrateAppliesOnce(t *testing.T) {

@@ -16,12 +16,15 @@ import (
 	"github.com/scimd/scimd/licensing"
 )
 
-const userColumns = "r.id, r.user_name, r.external_id, r.display_name, r.active, r.doc, r.created, r.last_modified, r.version"
+const userColumns = "r.id, r.user_name, r.external_id, r.display_name, r.active, r.doc, r.created, r.last_modified, r.version, r.password_hash"
 
-// CreateUser stores a new user; u.Version must be 1 (else ErrInvalid). It
-// returns ErrConflict if the account has a user with the same userName,
-// compared case-insensitively, or the same id, and ErrNotFound if the
-// account does not exist.
+// CreateUser stores a new user with its assignments and password hash;
+// u.Version must be 1 (else ErrInvalid, as for an assignment of an empty
+// product id or of an unknown license type). It returns ErrConflict if the
+// account has a user with the same userName, compared case-insensitively,
+// or the same id, ErrNotFound if the account does not exist, and a
+// *licensing.NamedSeatsExhaustedError if a named assignment of an active
+// user finds no free named seat, in which case nothing is stored.
 func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
 	if u.Version != 1 {
 		return fmt.Errorf("sqlstore: create user: %w: version %d, want 1", licensing.ErrInvalid, u.Version)
@@ -30,12 +33,22 @@ func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", err)
 	}
-	_, err = exec(s.conn(ctx), "create user",
-		`INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
-		s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version)
-	return err
+	if u.Assignments, err = checkAssignments(u.Assignments); err != nil {
+		return fmt.Errorf("sqlstore: create user: %w", err)
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := exec(tx, "create user",
+			`INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
+			s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash)); err != nil {
+			return err
+		}
+		if err := writeAssignments(tx, u.AccountID, u.ID, nil, u.Assignments); err != nil {
+			return err
+		}
+		return s.userSeats(tx, u.AccountID, u.ID, nil, &u, u.LastModified)
+	})
 }
 
 // User returns the account's user with the id, its groups filled
@@ -56,6 +69,9 @@ func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User,
 	if len(found) == 0 {
 		return licensing.User{}, fmt.Errorf("sqlstore: user: %w", licensing.ErrNotFound)
 	}
+	if err := loadAssignments(db, accountID, found); err != nil {
+		return licensing.User{}, err
+	}
 	if err := s.loadGroups(db, accountID, found); err != nil {
 		return licensing.User{}, err
 	}
@@ -64,9 +80,11 @@ func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User,
 
 // ReplaceUser stores u over the user with u.ID if that user's version is
 // still expectVersion; u.Version must be expectVersion+1 (else ErrInvalid).
-// Created is kept. It returns ErrNotFound if there is no such user,
-// ErrStale if the version moved on, ErrConflict if the new userName is
-// taken.
+// Created is kept, and so is the password hash when u.PasswordHash is
+// empty. It returns ErrNotFound if there is no such user, ErrStale if the
+// version moved on, ErrConflict if the new userName is taken, and a
+// *licensing.NamedSeatsExhaustedError as CreateUser does. The sessions of
+// products the user no longer holds end, freeing their seats.
 func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion int64) error {
 	if u.Version != expectVersion+1 {
 		return fmt.Errorf("sqlstore: replace user: %w: version %d, want %d", licensing.ErrInvalid, u.Version, expectVersion+1)
@@ -75,23 +93,46 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 	if err != nil {
 		return fmt.Errorf("sqlstore: replace user: %w", err)
 	}
-	db := s.conn(ctx)
-	n, err := exec(db, "replace user",
-		`UPDATE users SET user_name = ?, external_id = ?, display_name = ?, active = ?, doc = ?, last_modified = ?, version = ?
-		 WHERE account_id = ? AND id = ? AND version = ?`,
-		u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc, s.timeArg(u.LastModified), u.Version,
-		u.AccountID, u.ID, expectVersion)
-	if err != nil || n == 1 {
-		return err
+	if u.Assignments, err = checkAssignments(u.Assignments); err != nil {
+		return fmt.Errorf("sqlstore: replace user: %w", err)
 	}
-	return staleOrMissing(db, "replace user", "users", u.AccountID, u.ID)
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		old, err := s.lockUser(tx, "replace user", "FOR NO KEY UPDATE", u.AccountID, u.ID)
+		if err != nil {
+			return err
+		}
+		if old.Version != expectVersion {
+			return fmt.Errorf("sqlstore: replace user: %w", licensing.ErrStale)
+		}
+		if _, err := exec(tx, "replace user",
+			`UPDATE users SET user_name = ?, external_id = ?, display_name = ?, active = ?, doc = ?, last_modified = ?, version = ?,
+			 password_hash = COALESCE(?, password_hash)
+			 WHERE account_id = ? AND id = ?`,
+			u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc, s.timeArg(u.LastModified), u.Version,
+			nullString(u.PasswordHash), u.AccountID, u.ID); err != nil {
+			return err
+		}
+		if err := writeAssignments(tx, u.AccountID, u.ID, old.Assignments, u.Assignments); err != nil {
+			return err
+		}
+		return s.userSeats(tx, u.AccountID, u.ID, &old, &u, u.LastModified)
+	})
 }
 
 // DeleteUser deletes the account's user and removes it from every group,
-// bumping those groups' versions and last modification times, in one
-// transaction. It returns ErrNotFound if there is no such user.
+// bumping those groups' versions and last modification times, ends the
+// user's sessions and frees their seats, in one transaction. It returns
+// ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Time) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		old, err := s.lockUser(tx, "delete user", "FOR UPDATE", accountID, id)
+		if err != nil {
+			return err
+		}
+		// Seats first: the seats table refers to the user.
+		if err := s.userSeats(tx, accountID, id, &old, nil, at); err != nil {
+			return err
+		}
 		n, err := exec(tx, "delete user", `DELETE FROM users WHERE account_id = ? AND id = ?`, accountID, id)
 		if err != nil {
 			return err
@@ -103,6 +144,45 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Ti
 	})
 }
 
+// lockUser reads, inside a write transaction, what the seat rules need of
+// the stored user (active flag, version, assignments). On PostgreSQL it
+// locks the user's row until commit with the lock given (FOR UPDATE for a
+// deletion, which needs it anyway), so that no session can start for the
+// user (StartSession holds FOR SHARE on it) while the write decides which
+// sessions end. ErrNotFound if there is no such user.
+func (s *Store) lockUser(tx *gorm.DB, op, lock, accountID, id string) (licensing.User, error) {
+	u := licensing.User{AccountID: accountID, ID: id}
+	found := false
+	err := query(tx, op,
+		`SELECT active, version FROM users WHERE account_id = ? AND id = ?`+s.lock(lock),
+		[]any{accountID, id},
+		func(rows *sql.Rows) error {
+			found = true
+			return rows.Scan(&u.Active, &u.Version)
+		})
+	if err != nil {
+		return u, err
+	}
+	if !found {
+		return u, fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrNotFound)
+	}
+	// Not loadAssignments: its statement runs outside transactions (see tx).
+	err = query(tx, op, `SELECT product_id, license FROM assignments WHERE user_id = ? AND account_id = ?`,
+		[]any{id, accountID},
+		func(rows *sql.Rows) error {
+			var product, license string
+			if err := rows.Scan(&product, &license); err != nil {
+				return err
+			}
+			if u.Assignments == nil {
+				u.Assignments = licensing.Assignments{}
+			}
+			u.Assignments[product] = licensing.LicenseType(license)
+			return nil
+		})
+	return u, err
+}
+
 // Users lists the account's users selected by q, with the groups of the
 // whole page read in one query unless q.WithoutGroups. It returns
 // ErrInvalid for a query it cannot translate: an attribute, operator or
@@ -110,8 +190,14 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Ti
 // type, a negative offset or limit, or a malformed cursor.
 func (s *Store) Users(ctx context.Context, accountID string, q licensing.Query) (licensing.Page[licensing.User], error) {
 	page, err := list(ctx, s, usersResource, userColumns, accountID, q, scanUser(accountID))
-	if err != nil || q.WithoutGroups {
+	if err != nil {
 		return page, err
+	}
+	if err := loadAssignments(s.conn(ctx), accountID, page.Items); err != nil {
+		return licensing.Page[licensing.User]{}, err
+	}
+	if q.WithoutGroups {
+		return page, nil
 	}
 	if err := s.loadGroups(s.conn(ctx), accountID, page.Items); err != nil {
 		return licensing.Page[licensing.User]{}, err
@@ -153,14 +239,14 @@ func (s *Store) loadGroups(db *gorm.DB, accountID string, users []licensing.User
 func scanUser(accountID string) func(rows *sql.Rows, extra ...any) (licensing.User, error) {
 	return func(rows *sql.Rows, extra ...any) (licensing.User, error) {
 		u := licensing.User{AccountID: accountID}
-		var ext, display sql.NullString
+		var ext, display, hash sql.NullString
 		var doc []byte
 		var created, modified dbTime
-		dest := append([]any{&u.ID, &u.UserName, &ext, &display, &u.Active, &doc, &created, &modified, &u.Version}, extra...)
+		dest := append([]any{&u.ID, &u.UserName, &ext, &display, &u.Active, &doc, &created, &modified, &u.Version, &hash}, extra...)
 		if err := rows.Scan(dest...); err != nil {
 			return u, err
 		}
-		u.ExternalID, u.DisplayName = ext.String, display.String
+		u.ExternalID, u.DisplayName, u.PasswordHash = ext.String, display.String, hash.String
 		u.Doc = json.RawMessage(doc)
 		u.Created, u.LastModified = created.Time, modified.Time
 		return u, nil
@@ -229,7 +315,7 @@ func checkUser(u licensing.User) (string, error) {
 	if u.ID == "" || u.UserName == "" {
 		return "", fmt.Errorf("%w: a user needs an id and a userName", licensing.ErrInvalid)
 	}
-	if err := checkText(u.AccountID, u.ID, u.UserName, u.ExternalID, u.DisplayName); err != nil {
+	if err := checkText(u.AccountID, u.ID, u.UserName, u.ExternalID, u.DisplayName, u.PasswordHash); err != nil {
 		return "", err
 	}
 	return docText(u.Doc)

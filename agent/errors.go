@@ -1,0 +1,94 @@
+package agent
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/licensing"
+)
+
+// Problem is an RFC 9457 problem detail with a stable machine-readable
+// code the agent app can switch on.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+// The problem codes.
+const (
+	CodeAllSharedInUse  = "all_shared_licenses_in_use"
+	CodeNotEntitled     = "not_entitled"
+	CodeUserInactive    = "user_inactive"
+	CodeSessionEnded    = "session_ended"
+	CodeNotFound        = "not_found"
+	CodeUnknownProduct  = "unknown_product"
+	CodeInvalidRequest  = "invalid_request"
+	CodeUnauthenticated = "unauthenticated"
+	CodeInvalidSignIn   = "invalid_credentials"
+	CodeInternal        = "internal_error"
+)
+
+// problemError is a client error the handlers raise themselves.
+type problemError struct {
+	status int
+	code   string
+	detail string
+}
+
+func (e *problemError) Error() string { return e.detail }
+
+func invalid(detail string) error {
+	return &problemError{status: http.StatusBadRequest, code: CodeInvalidRequest, detail: detail}
+}
+
+// toProblem is the one place where errors become agent API problems.
+// Errors that are not the client's are logged and answered "internal
+// error".
+func toProblem(c echo.Context, err error) Problem {
+	var pe *problemError
+	var full *licensing.SharedSeatsInUseError
+	var ne *licensing.NotEntitledError
+	var ended *licensing.SessionEndedError
+	var he *echo.HTTPError
+	p := func(status int, code, detail string) Problem {
+		return Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+	}
+	switch {
+	case errors.As(err, &pe):
+		return p(pe.status, pe.code, pe.detail)
+	case errors.As(err, &full):
+		return p(http.StatusConflict, CodeAllSharedInUse, licensing.AllSharedInUse)
+	case errors.As(err, &ne) && ne.Inactive:
+		return p(http.StatusForbidden, CodeUserInactive, ne.Error())
+	case errors.As(err, &ne):
+		return p(http.StatusForbidden, CodeNotEntitled, ne.Error())
+	case errors.As(err, &ended):
+		return p(http.StatusGone, CodeSessionEnded, ended.Error())
+	case errors.Is(err, licensing.ErrUnknownProduct):
+		return p(http.StatusNotFound, CodeUnknownProduct, "No such product in the catalog.")
+	case errors.Is(err, licensing.ErrNotFound):
+		return p(http.StatusNotFound, CodeNotFound, "No such session.")
+	case errors.Is(err, licensing.ErrUnauthenticated):
+		return p(http.StatusUnauthorized, CodeUnauthenticated, "Sign in first: send the token from /api/v1/agent/signin as Authorization: Bearer <token>.")
+	case errors.As(err, &he) && he.Code < 500:
+		return p(he.Code, CodeInvalidRequest, http.StatusText(he.Code))
+	}
+	logctx.From(c.Request().Context()).Error("agent request failed", "err", err)
+	return p(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// writeProblem answers err as a problem detail.
+func writeProblem(c echo.Context, err error) error {
+	pr := toProblem(c, err)
+	if pr.Status == http.StatusUnauthorized {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scimd-agent"`)
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	return c.JSON(pr.Status, pr)
+}

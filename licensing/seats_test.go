@@ -1,0 +1,136 @@
+package licensing
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestProductAttribute(t *testing.T) {
+	for id, want := range map[string]string{
+		"remote-support-v5": "remoteSupportV5",
+		"service-desk":      "serviceDesk",
+		"x":                 "x",
+		"a-b-c2":            "aBC2",
+	} {
+		if got := (Product{ID: id}).Attribute(); got != want {
+			t.Errorf("Attribute(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+func TestDefaultCatalogIsValid(t *testing.T) {
+	c := DefaultCatalog()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := c.ByAttribute("REMOTESUPPORTV5"); !ok || p.ID != "remote-support-v5" || p.Name != "Remote Support v5" {
+		t.Fatalf("ByAttribute = %+v %v", p, ok)
+	}
+}
+
+func TestParseCatalogReportsEveryProblem(t *testing.T) {
+	_, err := ParseCatalog([]byte(`{"products":[{"id":"Bad_ID","name":"x"},{"id":"ok","name":""},{"id":"ok","name":"again"},{"id":"a-b","name":"1"},{"id":"ab","name":"2"}]}`))
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	for _, want := range []string{"Bad_ID", "name must not be empty", "appears twice", "same attribute name"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+	if _, err := ParseCatalog([]byte(`{"products":[{"id":"x","name":"X","price":1}]}`)); err == nil {
+		t.Error("unknown field accepted")
+	}
+	c, err := ParseCatalog([]byte(`{"products":[{"id":"chat","name":"Chat"}]}`))
+	if err != nil || len(c.Products) != 1 {
+		t.Fatalf("valid catalog refused: %v", err)
+	}
+}
+
+func TestParseLicenseType(t *testing.T) {
+	for in, want := range map[string]LicenseType{"Named": LicenseNamed, "CONCURRENT": LicenseConcurrent, "none": LicenseNone, "": LicenseNone} {
+		if got, err := ParseLicenseType(in); err != nil || got != want {
+			t.Errorf("ParseLicenseType(%q) = %q %v", in, got, err)
+		}
+	}
+	if _, err := ParseLicenseType("shared"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("shared accepted: %v", err)
+	}
+}
+
+func user(active bool, a Assignments) *User { return &User{Active: active, Assignments: a} }
+
+func TestNamedDelta(t *testing.T) {
+	rs5, sd := "remote-support-v5", "service-desk"
+	cases := []struct {
+		name     string
+		old, new *User
+		want     map[string]int
+	}{
+		{"create named", nil, user(true, Assignments{rs5: LicenseNamed}), map[string]int{rs5: 1}},
+		{"create inactive named holds nothing", nil, user(false, Assignments{rs5: LicenseNamed}), map[string]int{}},
+		{"create concurrent holds no named seat", nil, user(true, Assignments{rs5: LicenseConcurrent}), map[string]int{}},
+		{"deactivate frees", user(true, Assignments{rs5: LicenseNamed, sd: LicenseNamed}), user(false, Assignments{rs5: LicenseNamed, sd: LicenseNamed}), map[string]int{rs5: -1, sd: -1}},
+		{"reactivate takes", user(false, Assignments{rs5: LicenseNamed}), user(true, Assignments{rs5: LicenseNamed}), map[string]int{rs5: 1}},
+		{"named to concurrent frees", user(true, Assignments{rs5: LicenseNamed}), user(true, Assignments{rs5: LicenseConcurrent}), map[string]int{rs5: -1}},
+		{"delete frees", user(true, Assignments{sd: LicenseNamed}), nil, map[string]int{sd: -1}},
+		{"unchanged", user(true, Assignments{sd: LicenseNamed}), user(true, Assignments{sd: LicenseNamed}), map[string]int{}},
+	}
+	for _, c := range cases {
+		got := NamedDelta(c.old, c.new)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: delta %v, want %v", c.name, got, c.want)
+			continue
+		}
+		for p, n := range c.want {
+			if got[p] != n {
+				t.Errorf("%s: delta %v, want %v", c.name, got, c.want)
+			}
+		}
+	}
+}
+
+func TestSessionsToEnd(t *testing.T) {
+	rs5, sd := "remote-support-v5", "service-desk"
+	both := Assignments{rs5: LicenseConcurrent, sd: LicenseNamed}
+	cases := []struct {
+		name     string
+		old, new *User
+		want     []string
+	}{
+		{"create ends nothing", nil, user(true, both), nil},
+		{"deactivate ends all", user(true, both), user(false, both), []string{rs5, sd}},
+		{"delete ends all", user(true, both), nil, []string{rs5, sd}},
+		{"product to none", user(true, both), user(true, Assignments{sd: LicenseNamed}), []string{rs5}},
+		{"explicit none", user(true, both), user(true, Assignments{rs5: LicenseNone, sd: LicenseNamed}), []string{rs5}},
+		{"concurrent to named ends the shared session", user(true, both), user(true, Assignments{rs5: LicenseNamed, sd: LicenseNamed}), []string{rs5}},
+		{"unchanged", user(true, both), user(true, both), nil},
+	}
+	for _, c := range cases {
+		got := SessionsToEnd(c.old, c.new)
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestSeatErrorsSayTheNumbers(t *testing.T) {
+	p := Product{ID: "remote-support-v5", Name: "Remote Support v5"}
+	err := error(&NamedSeatsExhaustedError{Product: p, Assigned: 10, Total: 10})
+	if err.Error() != "No named license left for Remote Support v5: 10 of 10 assigned." || !errors.Is(err, ErrSeatLimit) {
+		t.Errorf("named: %q", err)
+	}
+	err = &SharedSeatsInUseError{Product: p, Occupied: 10, Total: 10}
+	if err.Error() != "All shared licenses are in use. To start a session, please wait for an available license." || !errors.Is(err, ErrSeatLimit) {
+		t.Errorf("shared: %q", err)
+	}
+	if !errors.Is(&SessionEndedError{Reason: EndedByAdmin}, ErrGone) || !strings.Contains((&SessionEndedError{Reason: EndedByAdmin}).Error(), "administrator") {
+		t.Error("ended by admin must say so and match ErrGone")
+	}
+	if got := DefaultCatalog().Named(Product{ID: "service-desk"}); got.Name != "Service Desk" {
+		t.Errorf("Named = %+v", got)
+	}
+}

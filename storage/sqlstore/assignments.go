@@ -1,0 +1,212 @@
+package sqlstore
+
+import (
+	"cmp"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// checkAssignments validates a user's assignments and returns them
+// without the products of license none, or nil if none is left:
+// ErrInvalid for an empty product id, text the database cannot hold or
+// an unknown license type.
+func checkAssignments(a licensing.Assignments) (licensing.Assignments, error) {
+	var out licensing.Assignments
+	for p, t := range a {
+		if p == "" {
+			return nil, fmt.Errorf("%w: an assignment needs a product id", licensing.ErrInvalid)
+		}
+		if err := checkText(p); err != nil {
+			return nil, err
+		}
+		switch t {
+		case "", licensing.LicenseNone:
+			continue
+		case licensing.LicenseNamed, licensing.LicenseConcurrent:
+		default:
+			return nil, fmt.Errorf("%w: license type %q of %q must be named, concurrent or none", licensing.ErrInvalid, t, p)
+		}
+		if out == nil {
+			out = licensing.Assignments{}
+		}
+		out[p] = t
+	}
+	return out, nil
+}
+
+// writeAssignments turns the user's stored assignments old into new
+// (both as checkAssignments returns them), writing only the difference.
+func writeAssignments(tx *gorm.DB, accountID, userID string, old, new licensing.Assignments) error {
+	var removed []string
+	for p := range old {
+		if _, ok := new[p]; !ok {
+			removed = append(removed, p)
+		}
+	}
+	if len(removed) > 0 {
+		slices.Sort(removed)
+		if _, err := exec(tx, "write assignments",
+			`DELETE FROM assignments WHERE account_id = ? AND user_id = ? AND product_id IN ?`,
+			accountID, userID, removed); err != nil {
+			return err
+		}
+	}
+	var changed []string
+	for p, t := range new {
+		if old[p] != t {
+			changed = append(changed, p)
+		}
+	}
+	slices.Sort(changed)
+	for chunk := range slices.Chunk(changed, batch/4) {
+		args := make([]any, 0, 4*len(chunk))
+		for _, p := range chunk {
+			args = append(args, accountID, userID, p, string(new[p]))
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(chunk)), ", ")
+		if _, err := exec(tx, "write assignments",
+			`INSERT INTO assignments (account_id, user_id, product_id, license) VALUES `+values+`
+			 ON CONFLICT (account_id, user_id, product_id) DO UPDATE SET license = excluded.license`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadAssignments fills the assignments of users: one query per batch of
+// users, through the primary key of assignments.
+func loadAssignments(db *gorm.DB, accountID string, users []licensing.User) error {
+	at := make(map[string]int, len(users))
+	ids := make([]string, len(users))
+	for i, u := range users {
+		at[u.ID] = i
+		ids[i] = u.ID
+		users[i].Assignments = nil
+	}
+	for chunk := range slices.Chunk(ids, batch) {
+		err := query(db, "user assignments",
+			`SELECT user_id, product_id, license FROM assignments WHERE account_id = ? AND user_id IN ?`,
+			[]any{accountID, chunk},
+			func(rows *sql.Rows) error {
+				var userID, product, license string
+				if err := rows.Scan(&userID, &product, &license); err != nil {
+					return err
+				}
+				u := &users[at[userID]]
+				if u.Assignments == nil {
+					u.Assignments = licensing.Assignments{}
+				}
+				u.Assignments[product] = licensing.LicenseType(license)
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userSeats applies the seat rules of a user write inside its
+// transaction, once the user row is written (or locked, for a deletion):
+// the sessions of the products licensing.SessionsToEnd names end as
+// deprovisioned, freeing their seats, then the plans take the named
+// seats licensing.NamedDelta counts and give back those freed. old is nil
+// for a creation, new for a deletion.
+func (s *Store) userSeats(tx *gorm.DB, accountID, userID string, old, new *licensing.User, at time.Time) error {
+	changes := planChanges{}
+	for p, d := range licensing.NamedDelta(old, new) {
+		if d != 0 {
+			changes.add(accountID, p).named += d
+		}
+	}
+	if ends := licensing.SessionsToEnd(old, new); len(ends) > 0 {
+		slices.Sort(ends)
+		ended, err := s.endOpenSessions(tx, "end deprovisioned sessions", accountID, userID, ends,
+			licensing.EndedByDeprovision, "", at)
+		if err != nil {
+			return err
+		}
+		if err := s.releaseSeats(tx, ended, changes, licensing.EndedByDeprovision, "", at); err != nil {
+			return err
+		}
+	}
+	return s.applyPlans(tx, changes)
+}
+
+// planKey names a plan.
+type planKey struct{ account, product string }
+
+// planChange is what one write changes in a plan's counters.
+type planChange struct{ named, concurrent int }
+
+// planChanges collects the counter changes of one transaction, applied
+// at its end in key order by applyPlans.
+type planChanges map[planKey]*planChange
+
+func (c planChanges) add(accountID, productID string) *planChange {
+	k := planKey{accountID, productID}
+	if c[k] == nil {
+		c[k] = &planChange{}
+	}
+	return c[k]
+}
+
+// applyPlans applies the counter changes in the order of (account,
+// product), so that writes touching several plans lock them in one order
+// and cannot deadlock; the plans are the last rows a seat transaction
+// locks (after users, sessions and seats). A change that takes named
+// seats happens only if the plan has them free, in the UPDATE itself;
+// otherwise the error is a *licensing.NamedSeatsExhaustedError with the
+// numbers read in the transaction (0 of 0 without a plan), and the caller
+// rolls everything back.
+func (s *Store) applyPlans(tx *gorm.DB, changes planChanges) error {
+	keys := slices.SortedFunc(maps.Keys(changes), func(a, b planKey) int {
+		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.product, b.product))
+	})
+	for _, k := range keys {
+		c := changes[k]
+		switch {
+		case c.named > 0:
+			n, err := exec(tx, "take named seat",
+				`UPDATE plans SET named_used = named_used + ?, concurrent_used = concurrent_used + ?
+				 WHERE account_id = ? AND product_id = ? AND named_used + ? <= named_seats`,
+				c.named, c.concurrent, k.account, k.product, c.named)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				used, total, err := planNumbers(tx, "named", k)
+				if err != nil {
+					return err
+				}
+				return &licensing.NamedSeatsExhaustedError{Product: licensing.Product{ID: k.product}, Assigned: used, Total: total}
+			}
+		case c.named < 0 || c.concurrent != 0:
+			if _, err := exec(tx, "free seats",
+				`UPDATE plans SET named_used = named_used + ?, concurrent_used = concurrent_used + ?
+				 WHERE account_id = ? AND product_id = ?`,
+				c.named, c.concurrent, k.account, k.product); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// planNumbers reads a plan's used and total seats of a kind ("named" or
+// "concurrent"), 0 and 0 if there is no plan.
+func planNumbers(tx *gorm.DB, kind string, k planKey) (used, total int, err error) {
+	err = query(tx, "read plan",
+		`SELECT `+kind+`_used, `+kind+`_seats FROM plans WHERE account_id = ? AND product_id = ?`,
+		[]any{k.account, k.product},
+		func(rows *sql.Rows) error { return rows.Scan(&used, &total) })
+	return used, total, err
+}

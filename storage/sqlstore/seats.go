@@ -1,0 +1,690 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// How the seat transactions stay correct under concurrency.
+//
+// SQLite runs one write transaction at a time (every transaction begins
+// IMMEDIATE), so a transaction's reads and conditional updates cannot
+// interleave with another's. On PostgreSQL (READ COMMITTED) the rows a
+// seat transaction touches are locked in one order: the user row, then
+// sessions, then seats (by account, product, user), then plans (by
+// account, product). Limits are conditional UPDATEs of the plan counters,
+// which PostgreSQL re-checks on the newest row version after waiting for a
+// lock. A concurrent seat is one row of seats per (account, product, user)
+// counting the user's open sessions: StartSession upserts it (a second
+// claim of the user waits on the unique key of an uncommitted new seat and
+// then attaches to it), and a release decrements it and deletes it at 0
+// while holding its row lock (a claim racing it waits, then either
+// attaches to the surviving row or inserts a new seat and takes a plan
+// seat for it). Row-locking clauses are emitted on PostgreSQL only.
+
+// sessionColumns are the columns scanSession reads.
+const sessionColumns = "account_id, id, product_id, user_id, license, state, attended, platform, " +
+	"created_at, connected_at, last_seen, expires_at, ended_at, end_reason, ended_by"
+
+// lineSQL counts the live waiters ahead of a ticket in a product's line
+// (every live waiter if the ticket is not in the line: a claim with an
+// unknown ticket waits behind them all, as one without a ticket does).
+const lineSQL = `SELECT COUNT(*) FROM waiters AS w
+	WHERE w.account_id = ? AND w.product_id = ? AND w.expires_at > ?
+	AND w.seq < COALESCE((SELECT t.seq FROM waiters AS t WHERE t.account_id = ? AND t.product_id = ? AND t.ticket = ?),
+	                     9223372036854775807)`
+
+// lock returns the row-locking clause on PostgreSQL and "" on SQLite,
+// whose write transactions are serialized anyway.
+func (s *Store) lock(clause string) string {
+	if s.dialect == DialectPostgres {
+		return " " + clause
+	}
+	return ""
+}
+
+// byteOrder is the collation that orders text by bytes, as Go does.
+func (s *Store) byteOrder(col string) string {
+	if s.dialect == DialectPostgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
+}
+
+// SetPlan sets the named and concurrent seats of the account's product,
+// creating the plan if needed. Lowering the named seats below the number
+// assigned returns a *licensing.PlanBelowAssignedError and changes
+// nothing; the concurrent seats may go below the number occupied.
+// ErrNotFound if the account does not exist; ErrInvalid for negative
+// numbers or an empty product id.
+func (s *Store) SetPlan(ctx context.Context, p licensing.Plan) error {
+	if p.ProductID == "" || p.NamedSeats < 0 || p.ConcurrentSeats < 0 {
+		return fmt.Errorf("sqlstore: set plan: %w: a plan needs a product id and seat numbers of 0 or more", licensing.ErrInvalid)
+	}
+	if err := checkText(p.AccountID, p.ProductID); err != nil {
+		return fmt.Errorf("sqlstore: set plan: %w", err)
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		set := false
+		// The condition is checked on the row locked by the conflict, so
+		// no assignment can slip in between the check and the write.
+		err := query(tx, "set plan",
+			`INSERT INTO plans (account_id, product_id, named_seats, concurrent_seats, named_used, concurrent_used)
+			 VALUES (?, ?, ?, ?, 0, 0)
+			 ON CONFLICT (account_id, product_id) DO UPDATE
+			 SET named_seats = excluded.named_seats, concurrent_seats = excluded.concurrent_seats
+			 WHERE plans.named_used <= excluded.named_seats
+			 RETURNING named_used`,
+			[]any{p.AccountID, p.ProductID, p.NamedSeats, p.ConcurrentSeats},
+			func(rows *sql.Rows) error {
+				set = true
+				var used int
+				return rows.Scan(&used)
+			})
+		if err != nil || set {
+			return err
+		}
+		used, _, err := planNumbers(tx, "named", planKey{p.AccountID, p.ProductID})
+		if err != nil {
+			return err
+		}
+		return &licensing.PlanBelowAssignedError{Product: licensing.Product{ID: p.ProductID}, Assigned: used, Requested: p.NamedSeats}
+	})
+}
+
+// Usage returns the account's plans with their usage, by product id.
+func (s *Store) Usage(ctx context.Context, accountID string) ([]licensing.Usage, error) {
+	var out []licensing.Usage
+	err := query(s.conn(ctx), "usage",
+		`SELECT product_id, named_seats, concurrent_seats, named_used, concurrent_used
+		 FROM plans WHERE account_id = ? ORDER BY `+s.byteOrder("product_id"),
+		[]any{accountID},
+		func(rows *sql.Rows) error {
+			u := licensing.Usage{Plan: licensing.Plan{AccountID: accountID}}
+			if err := rows.Scan(&u.ProductID, &u.NamedSeats, &u.ConcurrentSeats, &u.NamedAssigned, &u.ConcurrentOccupied); err != nil {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	return out, err
+}
+
+// StartSession stores the new session, taking the user's concurrent seat
+// of the product if the assignment is concurrent (see licensing.Seats).
+// ErrNotFound if there is no such user; a *licensing.NotEntitledError if
+// the user is inactive or does not hold the product; a
+// *licensing.SharedSeatsInUseError, with a denied event recorded, if no
+// seat is free for the user or live waiters are ahead; ErrConflict if the
+// session id is taken; ErrInvalid for a session without ids.
+func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticket string) error {
+	if sess.ID == "" || sess.ProductID == "" || sess.UserID == "" {
+		return fmt.Errorf("sqlstore: start session: %w: a session needs an id, a product and a user", licensing.ErrInvalid)
+	}
+	if err := checkText(sess.AccountID, sess.ID, sess.ProductID, sess.UserID, string(sess.Platform), ticket); err != nil {
+		return fmt.Errorf("sqlstore: start session: %w", err)
+	}
+	var license licensing.LicenseType
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		license, err = s.entitlement(tx, sess.AccountID, sess.UserID, sess.ProductID)
+		if err != nil {
+			return err
+		}
+		if license == licensing.LicenseConcurrent {
+			if err := s.claimSeat(tx, sess, ticket); err != nil {
+				return err
+			}
+		}
+		if _, err := exec(tx, "start session",
+			`INSERT INTO sessions (account_id, id, product_id, user_id, license, state, attended, platform,
+			 created_at, connected_at, last_seen, expires_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+			sess.AccountID, sess.ID, sess.ProductID, sess.UserID, string(license), string(licensing.SessionPending),
+			sess.Attended, string(sess.Platform), s.timeArg(sess.CreatedAt), s.timeArg(sess.LastSeen),
+			s.timeArg(sess.ExpiresAt)); err != nil {
+			return err
+		}
+		if ticket == "" {
+			return nil
+		}
+		_, err = exec(tx, "leave line", `DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND ticket = ?`,
+			sess.AccountID, sess.ProductID, ticket)
+		return err
+	})
+	var denied *licensing.SharedSeatsInUseError
+	if errors.As(err, &denied) {
+		// The claim was rolled back; the denial is recorded on its own.
+		evErr := s.tx(ctx, func(tx *gorm.DB) error {
+			return s.recordEvent(tx, licensing.SeatEvent{
+				AccountID: sess.AccountID, ProductID: sess.ProductID, UserID: sess.UserID,
+				Kind: licensing.SeatDenied, At: sess.CreatedAt,
+			})
+		})
+		if evErr != nil {
+			s.log.Error("seat denial not recorded", "account", sess.AccountID, "product", sess.ProductID, "user", sess.UserID, "error", evErr)
+		}
+		return denied
+	}
+	if err != nil {
+		return err
+	}
+	sess.License, sess.State = license, licensing.SessionPending
+	sess.ConnectedAt, sess.EndedAt, sess.EndReason, sess.EndedBy = nil, nil, "", ""
+	return nil
+}
+
+// entitlement reads, in a claim's transaction, how the user holds the
+// product. On PostgreSQL the user row stays share-locked until commit, so
+// that no write deactivating, unassigning or deleting the user (they lock
+// it for update) can decide which sessions to end before this one is
+// stored.
+func (s *Store) entitlement(tx *gorm.DB, accountID, userID, productID string) (licensing.LicenseType, error) {
+	found, active := false, false
+	err := query(tx, "start session",
+		`SELECT active FROM users WHERE account_id = ? AND id = ?`+s.lock("FOR SHARE"), []any{accountID, userID},
+		func(rows *sql.Rows) error {
+			found = true
+			return rows.Scan(&active)
+		})
+	switch {
+	case err != nil:
+		return "", err
+	case !found:
+		return "", fmt.Errorf("sqlstore: start session: user: %w", licensing.ErrNotFound)
+	case !active:
+		return "", &licensing.NotEntitledError{Product: licensing.Product{ID: productID}, Inactive: true}
+	}
+	license := licensing.LicenseNone
+	err = query(tx, "start session",
+		`SELECT license FROM assignments WHERE account_id = ? AND user_id = ? AND product_id = ?`,
+		[]any{accountID, userID, productID},
+		func(rows *sql.Rows) error { return rows.Scan(&license) })
+	if err != nil {
+		return "", err
+	}
+	if license == licensing.LicenseNone {
+		return "", &licensing.NotEntitledError{Product: licensing.Product{ID: productID}}
+	}
+	return license, nil
+}
+
+// claimSeat gives the session the user's seat of the product: it
+// attaches to the seat the user holds, or takes a new one if the line and
+// the plan allow. The upsert comes first so that the user's seat row is
+// locked (or, new, holds its key) before anything is decided: two claims
+// of one user serialize on it and take one seat; a claim and the release
+// of the user's last session serialize on it too.
+func (s *Store) claimSeat(tx *gorm.DB, sess *licensing.Session, ticket string) error {
+	open := 0
+	err := query(tx, "claim seat",
+		`INSERT INTO seats (account_id, product_id, user_id, open_sessions, since) VALUES (?, ?, ?, 1, ?)
+		 ON CONFLICT (account_id, product_id, user_id) DO UPDATE SET open_sessions = seats.open_sessions + 1
+		 RETURNING open_sessions`,
+		[]any{sess.AccountID, sess.ProductID, sess.UserID, s.timeArg(sess.CreatedAt)},
+		func(rows *sql.Rows) error { return rows.Scan(&open) })
+	if err != nil {
+		return err
+	}
+	if open > 1 {
+		return nil // shared with the user's open sessions
+	}
+	// A new seat: the line, then the plan decide.
+	k := planKey{sess.AccountID, sess.ProductID}
+	ahead := 0
+	err = query(tx, "claim seat", lineSQL,
+		[]any{k.account, k.product, s.timeArg(sess.CreatedAt), k.account, k.product, ticket},
+		func(rows *sql.Rows) error { return rows.Scan(&ahead) })
+	if err != nil {
+		return err
+	}
+	if ahead == 0 {
+		n, err := exec(tx, "claim seat",
+			`UPDATE plans SET concurrent_used = concurrent_used + 1
+			 WHERE account_id = ? AND product_id = ? AND concurrent_used < concurrent_seats`,
+			k.account, k.product)
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return s.recordEvent(tx, licensing.SeatEvent{
+				AccountID: k.account, ProductID: k.product, UserID: sess.UserID, SessionID: sess.ID,
+				Kind: licensing.SeatOccupied, At: sess.CreatedAt,
+			})
+		}
+	}
+	used, total, err := planNumbers(tx, "concurrent", k)
+	if err != nil {
+		return err
+	}
+	return &licensing.SharedSeatsInUseError{Product: licensing.Product{ID: k.product}, Occupied: used, Total: total}
+}
+
+// Session returns the account's session with the id, whatever its state,
+// or ErrNotFound.
+func (s *Store) Session(ctx context.Context, accountID, id string) (licensing.Session, error) {
+	found, err := s.sessions(s.conn(ctx), "session",
+		`SELECT `+sessionColumns+` FROM sessions WHERE account_id = ? AND id = ?`, accountID, id)
+	if err != nil {
+		return licensing.Session{}, err
+	}
+	if len(found) == 0 {
+		return licensing.Session{}, fmt.Errorf("sqlstore: session: %w", licensing.ErrNotFound)
+	}
+	return found[0], nil
+}
+
+// TouchSession records a heartbeat (and with connect the connection) of
+// an open session. ErrNotFound if the account has no such session (of
+// the user, unless userID is ""); a *licensing.SessionEndedError if it
+// has ended.
+func (s *Store) TouchSession(ctx context.Context, accountID, userID, id string, connect bool, now, expiresAt time.Time) (licensing.Session, error) {
+	set := `last_seen = ?, expires_at = ?`
+	args := []any{s.timeArg(now), s.timeArg(expiresAt)}
+	if connect {
+		set += `, state = 'connected', connected_at = COALESCE(connected_at, ?)`
+		args = append(args, s.timeArg(now))
+	}
+	where, wargs := sessionWhere(accountID, userID, id)
+	var touched licensing.Session
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		found, err := s.sessions(tx, "touch session",
+			`UPDATE sessions SET `+set+` WHERE `+where+` RETURNING `+sessionColumns, append(args, wargs...)...)
+		if err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			return s.sessionGone(tx, "touch session", accountID, userID, id)
+		}
+		touched = found[0]
+		return nil
+	})
+	return touched, err
+}
+
+// EndSession ends the open session and frees the user's seat if it held
+// the user's last open session of a concurrent product. ErrNotFound if
+// there is no such session; a *licensing.SessionEndedError if it had
+// ended.
+func (s *Store) EndSession(ctx context.Context, accountID, userID, id string, reason licensing.EndReason, actor string, now time.Time) (licensing.Session, error) {
+	if err := checkText(actor); err != nil {
+		return licensing.Session{}, fmt.Errorf("sqlstore: end session: %w", err)
+	}
+	var ended licensing.Session
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		where, wargs := sessionWhere(accountID, userID, id)
+		found, err := s.sessions(tx, "end session",
+			`UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, ended_by = ?
+			 WHERE `+where+` RETURNING `+sessionColumns,
+			append([]any{s.timeArg(now), string(reason), nullString(actor)}, wargs...)...)
+		if err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			return s.sessionGone(tx, "end session", accountID, userID, id)
+		}
+		ended = found[0]
+		changes := planChanges{}
+		if err := s.releaseSeats(tx, found, changes, reason, actor, now); err != nil {
+			return err
+		}
+		return s.applyPlans(tx, changes)
+	})
+	return ended, err
+}
+
+// EndSeat ends every open session of the user's product, freeing the
+// seat, and returns them by creation. ErrNotFound if there is none.
+func (s *Store) EndSeat(ctx context.Context, accountID, productID, userID string, reason licensing.EndReason, actor string, now time.Time) ([]licensing.Session, error) {
+	if err := checkText(actor); err != nil {
+		return nil, fmt.Errorf("sqlstore: end seat: %w", err)
+	}
+	var ended []licensing.Session
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		ended, err = s.endOpenSessions(tx, "end seat", accountID, userID, []string{productID}, reason, actor, now)
+		if err != nil {
+			return err
+		}
+		if len(ended) == 0 {
+			return fmt.Errorf("sqlstore: end seat: no open session: %w", licensing.ErrNotFound)
+		}
+		changes := planChanges{}
+		if err := s.releaseSeats(tx, ended, changes, reason, actor, now); err != nil {
+			return err
+		}
+		return s.applyPlans(tx, changes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
+}
+
+// ExpireSessions ends, as expired, up to limit open sessions of any
+// account whose lease ran out by now, freeing their seats, and returns how
+// many it ended. On PostgreSQL the sessions are picked with FOR UPDATE
+// SKIP LOCKED, so that reapers running at once share the work and end
+// each session once; on SQLite the reaper's write transaction runs alone.
+func (s *Store) ExpireSessions(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	count := 0
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		ended, err := s.sessions(tx, "expire sessions", s.expireSQL(),
+			s.timeArg(now), limit, s.timeArg(now), string(licensing.EndedByExpiry))
+		if err != nil {
+			return err
+		}
+		count = len(ended)
+		changes := planChanges{}
+		if err := s.releaseSeats(tx, ended, changes, licensing.EndedByExpiry, "", now); err != nil {
+			return err
+		}
+		return s.applyPlans(tx, changes)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return count, nil
+}
+
+// expireSQL ends up to a number of open sessions whose lease ran out,
+// picked through sessions_expiry_idx. MATERIALIZED: the locking pick runs
+// once, whatever the plan.
+func (s *Store) expireSQL() string {
+	return `WITH picked AS MATERIALIZED (
+		  SELECT account_id, id FROM sessions WHERE state <> 'ended' AND expires_at <= ?
+		  ORDER BY expires_at LIMIT ?` + s.lock("FOR UPDATE SKIP LOCKED") + `)
+		UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?
+		WHERE state <> 'ended' AND (account_id, id) IN (SELECT account_id, id FROM picked)
+		RETURNING ` + sessionColumns
+}
+
+// OpenSessions lists the account's pending and connected sessions, of
+// one product or (productID "") all, by creation.
+func (s *Store) OpenSessions(ctx context.Context, accountID, productID string) ([]licensing.Session, error) {
+	q := `SELECT ` + sessionColumns + ` FROM sessions WHERE account_id = ? AND state <> 'ended'`
+	args := []any{accountID}
+	if productID != "" {
+		q += ` AND product_id = ?`
+		args = append(args, productID)
+	}
+	return s.sessions(s.conn(ctx), "open sessions", q+` ORDER BY created_at, `+s.byteOrder("id"), args...)
+}
+
+// JoinQueue puts the user at the end of the product's line and returns
+// the ticket; the waiters whose time ran out leave the line on the way.
+// ErrNotFound if the account has no such user.
+func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time) (string, error) {
+	if productID == "" {
+		return "", fmt.Errorf("sqlstore: join queue: %w: no product", licensing.ErrInvalid)
+	}
+	if err := checkText(accountID, productID, userID); err != nil {
+		return "", fmt.Errorf("sqlstore: join queue: %w", err)
+	}
+	ticket := newTicket()
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := exec(tx, "join queue",
+			`DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND expires_at <= ?`,
+			accountID, productID, s.timeArg(now)); err != nil {
+			return err
+		}
+		_, err := exec(tx, "join queue",
+			`INSERT INTO waiters (ticket, account_id, product_id, user_id, joined_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			ticket, accountID, productID, userID, s.timeArg(now), s.timeArg(expiresAt))
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return ticket, nil
+}
+
+// RefreshTicket keeps the waiter live until expiresAt. ErrNotFound if the
+// ticket is not in the account's line.
+func (s *Store) RefreshTicket(ctx context.Context, accountID, ticket string, expiresAt time.Time) error {
+	n, err := exec(s.conn(ctx), "refresh ticket",
+		`UPDATE waiters SET expires_at = ? WHERE account_id = ? AND ticket = ?`,
+		s.timeArg(expiresAt), accountID, ticket)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: refresh ticket: %w", licensing.ErrNotFound)
+	}
+	return nil
+}
+
+// LeaveQueue takes the ticket out of the account's line, if it is there.
+func (s *Store) LeaveQueue(ctx context.Context, accountID, ticket string) error {
+	_, err := exec(s.conn(ctx), "leave queue", `DELETE FROM waiters WHERE account_id = ? AND ticket = ?`, accountID, ticket)
+	return err
+}
+
+// Waiting counts the live waiters of the account's product at now.
+func (s *Store) Waiting(ctx context.Context, accountID, productID string, now time.Time) (int, error) {
+	n := 0
+	err := query(s.conn(ctx), "waiting",
+		`SELECT COUNT(*) FROM waiters WHERE account_id = ? AND product_id = ? AND expires_at > ?`,
+		[]any{accountID, productID, s.timeArg(now)},
+		func(rows *sql.Rows) error { return rows.Scan(&n) })
+	return n, err
+}
+
+// SeatEvents lists the account's seat events with from <= At < to, by
+// time then id.
+func (s *Store) SeatEvents(ctx context.Context, accountID string, from, to time.Time) ([]licensing.SeatEvent, error) {
+	var out []licensing.SeatEvent
+	err := query(s.conn(ctx), "seat events",
+		`SELECT id, product_id, user_id, session_id, kind, reason, actor, at FROM seat_events
+		 WHERE account_id = ? AND at >= ? AND at < ? ORDER BY at, id`,
+		[]any{accountID, s.timeArg(from), s.timeArg(to)},
+		func(rows *sql.Rows) error {
+			e := licensing.SeatEvent{AccountID: accountID}
+			var session, reason, actor sql.NullString
+			var kind string
+			var at dbTime
+			if err := rows.Scan(&e.ID, &e.ProductID, &e.UserID, &session, &kind, &reason, &actor, &at); err != nil {
+				return err
+			}
+			e.SessionID, e.Kind, e.Reason, e.Actor = session.String, licensing.SeatEventKind(kind), licensing.EndReason(reason.String), actor.String
+			e.At = at.Time
+			out = append(out, e)
+			return nil
+		})
+	return out, err
+}
+
+// sessionWhere selects one open session of the account, of the user
+// unless userID is "".
+func sessionWhere(accountID, userID, id string) (string, []any) {
+	where := `account_id = ? AND id = ? AND state <> 'ended'`
+	args := []any{accountID, id}
+	if userID != "" {
+		where += ` AND user_id = ?`
+		args = append(args, userID)
+	}
+	return where, args
+}
+
+// sessionGone tells why an update of an open session changed nothing:
+// ErrNotFound if the account has no such session (of the user, unless
+// userID is ""), a *licensing.SessionEndedError if it has ended.
+func (s *Store) sessionGone(tx *gorm.DB, op, accountID, userID, id string) error {
+	found := false
+	var owner, state string
+	var reason sql.NullString
+	err := query(tx, op, `SELECT user_id, state, end_reason FROM sessions WHERE account_id = ? AND id = ?`,
+		[]any{accountID, id},
+		func(rows *sql.Rows) error {
+			found = true
+			return rows.Scan(&owner, &state, &reason)
+		})
+	switch {
+	case err != nil:
+		return err
+	case !found || userID != "" && owner != userID:
+		return fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrNotFound)
+	case licensing.SessionState(state) == licensing.SessionEnded:
+		return &licensing.SessionEndedError{Reason: licensing.EndReason(reason.String)}
+	}
+	// Ended is final and the caller's update matched open sessions only.
+	return fmt.Errorf("sqlstore: %s: session %s is open but was not updated", op, id)
+}
+
+// userOpenWhere selects the open sessions of a user's products (account,
+// user, product ids), through sessions_open_idx.
+const userOpenWhere = `account_id = ? AND user_id = ? AND product_id IN ? AND state <> 'ended'`
+
+// endOpenSessions ends the user's open sessions of the products, in the
+// caller's transaction, and returns them by creation. On PostgreSQL it
+// locks them first, in id order, so that two writes ending the same
+// sessions cannot deadlock.
+func (s *Store) endOpenSessions(tx *gorm.DB, op, accountID, userID string, products []string,
+	reason licensing.EndReason, actor string, at time.Time) ([]licensing.Session, error) {
+	where := userOpenWhere
+	args := []any{accountID, userID, products}
+	if s.dialect == DialectPostgres {
+		if _, err := exec(tx, op, `SELECT id FROM sessions WHERE `+where+` ORDER BY id FOR UPDATE`, args...); err != nil {
+			return nil, err
+		}
+	}
+	return s.sessions(tx, op,
+		`UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, ended_by = ? WHERE `+where+` RETURNING `+sessionColumns,
+		append([]any{s.timeArg(at), string(reason), nullString(actor)}, args...)...)
+}
+
+// seatKey names a concurrent seat.
+type seatKey struct{ account, product, user string }
+
+func compareSeats(a, b seatKey) int {
+	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.product, b.product), strings.Compare(a.user, b.user))
+}
+
+// releaseSeats takes the ended sessions of concurrent licenses off their
+// seats, in seat order: each seat's count of open sessions drops by the
+// number of its sessions ended here (sessions started concurrently keep
+// it), and a seat left with none is deleted, its plan counted down in
+// changes and a seat event recorded (kind by the reason).
+func (s *Store) releaseSeats(tx *gorm.DB, ended []licensing.Session, changes planChanges,
+	reason licensing.EndReason, actor string, at time.Time) error {
+	type hold struct {
+		n     int
+		first string
+	}
+	holds := map[seatKey]*hold{}
+	for _, e := range ended {
+		if e.License != licensing.LicenseConcurrent {
+			continue
+		}
+		k := seatKey{e.AccountID, e.ProductID, e.UserID}
+		if holds[k] == nil {
+			holds[k] = &hold{first: e.ID}
+		}
+		holds[k].n++
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(holds), compareSeats) {
+		h := holds[k]
+		left, found := 0, false
+		err := query(tx, "release seat",
+			`UPDATE seats SET open_sessions = open_sessions - ? WHERE account_id = ? AND product_id = ? AND user_id = ?
+			 RETURNING open_sessions`,
+			[]any{h.n, k.account, k.product, k.user},
+			func(rows *sql.Rows) error {
+				found = true
+				return rows.Scan(&left)
+			})
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("sqlstore: release seat: sessions of %s/%s/%s held no seat", k.account, k.product, k.user)
+		}
+		if left > 0 {
+			continue
+		}
+		if _, err := exec(tx, "release seat",
+			`DELETE FROM seats WHERE account_id = ? AND product_id = ? AND user_id = ?`,
+			k.account, k.product, k.user); err != nil {
+			return err
+		}
+		changes.add(k.account, k.product).concurrent--
+		if err := s.recordEvent(tx, licensing.SeatEvent{
+			AccountID: k.account, ProductID: k.product, UserID: k.user, SessionID: h.first,
+			Kind: releaseKind(reason), Reason: reason, Actor: actor, At: at,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseKind is the kind of the seat event of a release for the reason.
+func releaseKind(r licensing.EndReason) licensing.SeatEventKind {
+	switch r {
+	case licensing.EndedByExpiry:
+		return licensing.SeatExpired
+	case licensing.EndedByAdmin:
+		return licensing.SeatEnded
+	}
+	return licensing.SeatReleased
+}
+
+// recordEvent stores a seat event.
+func (s *Store) recordEvent(db *gorm.DB, e licensing.SeatEvent) error {
+	_, err := exec(db, "record seat event",
+		`INSERT INTO seat_events (account_id, product_id, user_id, session_id, kind, reason, actor, at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.AccountID, e.ProductID, e.UserID, nullString(e.SessionID), string(e.Kind), nullString(string(e.Reason)),
+		nullString(e.Actor), s.timeArg(e.At))
+	return err
+}
+
+// sessions runs a query (or an UPDATE ... RETURNING) of sessionColumns
+// and returns the sessions by creation, then id.
+func (s *Store) sessions(db *gorm.DB, op, q string, args ...any) ([]licensing.Session, error) {
+	var out []licensing.Session
+	err := query(db, op, q, args, func(rows *sql.Rows) error {
+		var e licensing.Session
+		var license, state, platform string
+		var reason, endedBy sql.NullString
+		var created, connected, seen, expires, ended dbTime
+		if err := rows.Scan(&e.AccountID, &e.ID, &e.ProductID, &e.UserID, &license, &state, &e.Attended, &platform,
+			&created, &connected, &seen, &expires, &ended, &reason, &endedBy); err != nil {
+			return err
+		}
+		e.License, e.State, e.Platform = licensing.LicenseType(license), licensing.SessionState(state), licensing.Platform(platform)
+		e.CreatedAt, e.ConnectedAt, e.LastSeen, e.ExpiresAt, e.EndedAt = created.Time, connected.ptr(), seen.Time, expires.Time, ended.ptr()
+		e.EndReason, e.EndedBy = licensing.EndReason(reason.String), endedBy.String
+		out = append(out, e)
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b licensing.Session) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, err
+}
+
+// newTicket returns a random ticket for the line of waiters.
+func newTicket() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,105 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// seedColumns are the columns SeedUsers writes, named as CreateUser names
+// them, so that a column added later with a default gets that default in
+// both.
+const seedColumns = "account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash"
+
+// seedArgs is the number of columns, and so of parameters, of a row.
+const seedArgs = 11
+
+// seedRows is how many users one INSERT statement of SeedUsers writes:
+// 5500 parameters a statement, well below the limits of SQLite (32766)
+// and PostgreSQL (65535).
+const seedRows = 500
+
+// SeedUsers stores many new users of the account at once, for load tests
+// and bulk loads: in one transaction, with INSERT statements of up to
+// seedRows rows each. Every row is written exactly as CreateUser writes it
+// (same columns, same encoding of times, document and empty optional
+// text), so that reads cannot tell a seeded user from a created one.
+//
+// It is all or nothing. It returns ErrInvalid, writing nothing, if a user
+// is one CreateUser refuses (no id or userName, Version other than 1, text
+// the database cannot hold, a document that is not a JSON object), belongs
+// to another account (an empty AccountID means accountID), or holds a
+// product (an assignment other than none): seeding applies no seat rules,
+// so it takes directory users only. It returns ErrConflict if a userName
+// (case-insensitively) or an id is taken, by the account or twice in
+// users, and ErrNotFound if the account does not exist. Seeding no users
+// succeeds and does nothing.
+func (s *Store) SeedUsers(ctx context.Context, accountID string, users []licensing.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(users)*seedArgs)
+	for i, u := range users {
+		if u.AccountID == "" {
+			u.AccountID = accountID
+		}
+		if err := checkSeed(accountID, u); err != nil {
+			return fmt.Errorf("sqlstore: seed users: user %d (%q): %w", i, u.UserName, err)
+		}
+		doc, err := checkUser(u)
+		if err != nil {
+			return fmt.Errorf("sqlstore: seed users: user %d (%q): %w", i, u.UserName, err)
+		}
+		args = append(args, u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
+			s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash))
+	}
+	full := seedSQL(min(len(users), seedRows))
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		for chunk := range slices.Chunk(args, seedRows*seedArgs) {
+			stmt := full
+			if n := len(chunk) / seedArgs; n < seedRows {
+				stmt = seedSQL(n) // the last, shorter statement
+			}
+			if _, err := exec(tx, "seed users", stmt, chunk...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkSeed refuses what SeedUsers cannot write as CreateUser would.
+func checkSeed(accountID string, u licensing.User) error {
+	switch {
+	case u.AccountID != accountID:
+		return fmt.Errorf("%w: the user belongs to account %q, not %q", licensing.ErrInvalid, u.AccountID, accountID)
+	case u.Version != 1:
+		return fmt.Errorf("%w: version %d, want 1", licensing.ErrInvalid, u.Version)
+	}
+	for product := range u.Assignments {
+		if u.Assignments.Of(product) != licensing.LicenseNone {
+			return fmt.Errorf("%w: seeding takes users without assignments (it applies no seat rules)", licensing.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// seedSQL is the INSERT of n users.
+func seedSQL(n int) string {
+	row := "(" + strings.Repeat("?, ", seedArgs-1) + "?)"
+	var b strings.Builder
+	b.Grow(len(seedColumns) + 40 + n*(len(row)+1))
+	b.WriteString("INSERT INTO users (" + seedColumns + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}

@@ -6,10 +6,15 @@ package testenv
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver, for CREATE DATABASE
 
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/storage/sqlstore"
@@ -71,6 +76,55 @@ func open(t testing.TB, url string) *sqlstore.Store {
 		t.Fatalf("migrate %s: %v", sqlstore.Redact(url), err)
 	}
 	return s
+}
+
+// IsolatedBackends is Backends for tests that need a database of their
+// own on PostgreSQL: those that run the session reaper, which works across
+// accounts and would end other tests' sessions in the shared database.
+func IsolatedBackends(t testing.TB) []Backend {
+	t.Helper()
+	bs := Backends(t)
+	for i := range bs {
+		if bs[i].Name == "postgres" {
+			bs[i].Open = func(t testing.TB) *sqlstore.Store { return open(t, IsolatedPostgresURL(t)) }
+		}
+	}
+	return bs
+}
+
+// IsolatedPostgresURL creates a new, empty database next to the one of
+// SCIMD_TEST_POSTGRES, drops it when the test ends, and returns its URL.
+func IsolatedPostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Fatalf("%s not set", PostgresEnv)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", PostgresEnv, err)
+	}
+	name := "scimd_t_" + strings.ReplaceAll(licensing.NewID()[:18], "-", "")
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
+			t.Logf("drop database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
 }
 
 // Account makes a fresh account with a random name and a SCIM token for

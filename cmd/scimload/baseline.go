@@ -35,8 +35,12 @@ type BaselineReport struct {
 
 // baselineInsert writes a user row as sqlstore's CreateUser does: one
 // statement, outside a transaction, the same columns.
-const baselineInsert = `INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)`
+const baselineInsert = `INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)`
+
+// baselineHash stands for the argon2id hash scimd stores for a password
+// (provision --password): the same size in the row, without the hashing.
+const baselineHash = "$argon2id$v=19$m=19456,t=2,p=1$c2NpbWxvYWRiYXNlbGluZQ$bG9hZGxvYWRsb2FkbG9hZGxvYWRsb2FkbG9hZGxvYWQ"
 
 // checkBaselineURL accepts a PostgreSQL URL of this machine.
 func checkBaselineURL(ctx context.Context, raw string, getenv func(string) string, resolve resolver) error {
@@ -89,6 +93,9 @@ func (b *baselineRun) close() {
 // servers created, to check that this is their database.
 func (b *baselineRun) run(ctx context.Context, p provisionConfig, scimd OpReport, createdID string) (BaselineReport, error) {
 	rep := BaselineReport{What: fmt.Sprintf("raw SQL: %d single-row INSERTs into users (same columns and document), concurrency %d, same PostgreSQL, own account", p.users, p.concurrency)}
+	if p.password {
+		rep.What += "; a fixed password hash (the hashing is scimd's own cost)"
+	}
 	if createdID != "" {
 		err := b.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, createdID).Scan(&rep.SameDatabase)
 		if err != nil {
@@ -116,10 +123,14 @@ func (b *baselineRun) run(ctx context.Context, p provisionConfig, scimd OpReport
 				if err != nil {
 					panic(err)
 				}
+				var hash any
+				if p.password {
+					hash = baselineHash
+				}
 				now := time.Now().UTC().Truncate(time.Microsecond)
 				t0 := time.Now()
 				_, err = b.db.ExecContext(ctx, baselineInsert, b.accountID, licensing.NewID(), body["userName"], body["externalId"],
-					body["displayName"], true, string(doc), now, now)
+					body["displayName"], true, string(doc), now, now, hash)
 				took := time.Since(t0)
 				switch {
 				case err != nil && ctx.Err() != nil:

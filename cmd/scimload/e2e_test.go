@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/server"
@@ -23,7 +24,8 @@ import (
 func startScimd(t testing.TB, store *sqlstore.Store) string {
 	t.Helper()
 	s, err := scim.New(store, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 100, MaxPageSize: 1000,
-		MaxBodyBytes: 1 << 20, Clock: licensing.SystemClock{}})
+		MaxBodyBytes: 1 << 20, Clock: licensing.SystemClock{}, Catalog: licensing.DefaultCatalog(),
+		HashPassword: password.Hash, VerifyPassword: password.Verify})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +92,7 @@ func op(t *testing.T, rep Report, name string) OpReport {
 // TestScenariosAgainstScimd runs every scenario against a real scimd on
 // SQLite over loopback HTTP and checks what the reports count.
 func TestScenariosAgainstScimd(t *testing.T) {
-	_, token, url := seeded(t, "250")
+	store, token, url := seeded(t, "250")
 
 	rep, err := load(t, token, "lookup", "--url", url, "--users", "250", "--requests", "100", "--concurrency", "4", "--miss-ratio", "0.3")
 	if err != nil {
@@ -117,9 +119,30 @@ func TestScenariosAgainstScimd(t *testing.T) {
 		t.Errorf("index-random: %+v", o)
 	}
 
-	rep, err = load(t, token, "provision", "--url", url+","+url, "--users", "30", "--concurrency", "4", "--attributes")
-	if err != nil || op(t, rep, "create user").OK != 30 || len(rep.Targets) != 2 {
+	rep, err = load(t, token, "provision", "--url", url+","+url, "--users", "20", "--concurrency", "4", "--attributes")
+	if err != nil || op(t, rep, "create user").OK != 20 || len(rep.Targets) != 2 {
 		t.Fatalf("provision: %v %+v", err, rep)
+	}
+	rep, err = load(t, token, "provision", "--url", url, "--users", "10", "--concurrency", "2", "--password", "--license", "remoteSupportV5=concurrent")
+	if err != nil || op(t, rep, "create user").OK != 10 {
+		t.Fatalf("provision --password --license: %v %+v", err, rep)
+	}
+	acct, _ := store.AccountByName(context.Background(), "load")
+	all, err := store.Users(context.Background(), acct.ID, licensing.Query{Limit: 1000, WithoutGroups: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	licensed, hashed := 0, 0
+	for _, u := range all.Items {
+		if u.Assignments.Of("remote-support-v5") == licensing.LicenseConcurrent {
+			licensed++
+		}
+		if u.PasswordHash != "" {
+			hashed++
+		}
+	}
+	if licensed != 10 || hashed != 10 {
+		t.Errorf("after provision --password --license: %d users licensed, %d with a password hash, want 10 and 10", licensed, hashed)
 	}
 	rep, err = load(t, token, "import", "--url", url, "--mode", "cursor")
 	if err != nil || rep.Walks[0].Total != 280 || !rep.Walks[0].Complete {

@@ -18,6 +18,7 @@ type provisionConfig struct {
 	users       int
 	pattern     string
 	attributes  bool
+	password    bool
 	licenseArgs listFlag
 	licenses    []license
 	baselineSQL string
@@ -38,6 +39,7 @@ func (p *provisionConfig) bindAll(fs *flag.FlagSet) {
 	fs.IntVar(&p.users, "users", 1000, "how many users to create")
 	fs.StringVar(&p.pattern, "pattern", "", "userName pattern with one integer verb, e.g. "+defaultPattern+" (default: prov-RUNID-%07d@example.com, new every run)")
 	fs.BoolVar(&p.attributes, "attributes", false, "send richer users: title, phone, address and the enterprise extension besides name and email")
+	fs.BoolVar(&p.password, "password", false, "send a password with each user, as Okta does with password sync on (scimd stores its argon2id hash: CPU-bound)")
 	fs.Var(&p.licenseArgs, "license", "give every user a licensing extension value, ATTRIBUTE=named|concurrent|none (e.g. remoteSupportV5=concurrent); repeatable; needs the seat engine")
 	fs.StringVar(&p.baselineSQL, "baseline-sql", "", "postgres:// URL of the servers' database: also run the same inserts as raw SQL there and print scimd/raw-SQL ratios")
 }
@@ -122,7 +124,11 @@ func (p provisionConfig) create(ctx context.Context, cl *client) (*recorder, str
 				if i >= int64(p.users) {
 					return
 				}
-				body, err := json.Marshal(userBody(fmt.Sprintf(p.pattern, i), int(i), p.attributes, p.licenses))
+				u := userBody(fmt.Sprintf(p.pattern, i), int(i), p.attributes, p.licenses)
+				if p.password {
+					u["password"] = fmt.Sprintf("Load-%d-%s!", i, runID())
+				}
+				body, err := json.Marshal(u)
 				if err != nil {
 					panic(err) // made-up users always marshal
 				}

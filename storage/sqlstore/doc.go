@@ -13,5 +13,11 @@
 // gorm only, and it holds no business rules beyond what the Store contract
 // states. Uniqueness is decided by unique indexes, never by querying first,
 // and every limit or check that must hold under concurrency is enforced by
-// the database inside one statement or transaction.
+// the database inside one statement or transaction. The seat limits are
+// conditional UPDATEs of the counters of plans, written in the same
+// transaction as the rows they count (assignments, seats); the seat rules
+// themselves (which writes take or free a named seat, which sessions a
+// user write ends) come from package licensing (NamedDelta,
+// SessionsToEnd). seats.go tells how the seat transactions stay correct
+// when they race.
 package sqlstore

@@ -35,7 +35,7 @@ import (
 // attaches to the surviving row or inserts a new seat and takes a plan
 // seat for it). Row-locking clauses are emitted on PostgreSQL only.
 
-// sessionColumns are the columns scanSession reads.
+// sessionColumns are the columns Store.sessions reads.
 const sessionColumns = "account_id, id, product_id, user_id, license, state, attended, platform, " +
 	"created_at, connected_at, last_seen, expires_at, ended_at, end_reason, ended_by"
 
@@ -208,6 +208,10 @@ func (s *Store) entitlement(tx *gorm.DB, accountID, userID, productID string) (l
 	case !active:
 		return "", &licensing.NotEntitledError{Product: licensing.Product{ID: productID}, Inactive: true}
 	}
+	// A statement of its own, not a join with the locking one: on
+	// PostgreSQL, a statement that waited for the lock rechecks the locked
+	// row only, and would read the assignment as it was before the write
+	// it waited for; this one reads it as that write left it.
 	license := licensing.LicenseNone
 	err = query(tx, "start session",
 		`SELECT license FROM assignments WHERE account_id = ? AND user_id = ? AND product_id = ?`,

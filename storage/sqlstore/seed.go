@@ -103,3 +103,18 @@ func seedSQL(n int) string {
 	}
 	return b.String()
 }
+
+// AnalyzeUsers brings what the query planner knows of the users table up
+// to date after a bulk load, as autovacuum would in time: VACUUM (ANALYZE)
+// on PostgreSQL, so that plans know the accounts' sizes (without it a
+// freshly seeded table looks tiny, and paging an account of a million
+// users sorts it on disk) and index-only scans can use the visibility map.
+// On SQLite it does nothing: scimd's SQLite plans are chosen without
+// statistics, and ANALYZE there would change them.
+func (s *Store) AnalyzeUsers(ctx context.Context) error {
+	if s.dialect != DialectPostgres {
+		return nil
+	}
+	_, err := exec(s.conn(ctx), "analyze users", `VACUUM (ANALYZE) users`)
+	return err
+}

@@ -241,3 +241,29 @@ func TestSeedUsersAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestAnalyzeUsers checks that AnalyzeUsers runs on both dialects and, on
+// PostgreSQL, leaves the planner knowing the table's size.
+func TestAnalyzeUsers(t *testing.T) {
+	dialects(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		acc := seedAccount(t, s)
+		now := time.Now()
+		users := make([]licensing.User, 50)
+		for i := range users {
+			users[i] = licensing.User{ID: randomHex(8), UserName: fmt.Sprintf("a%d@example.com", i), Created: now, LastModified: now, Version: 1}
+		}
+		if err := s.SeedUsers(ctx, acc.ID, users); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AnalyzeUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.dialect == DialectPostgres {
+			var tuples float64
+			if err := s.db.Raw(`SELECT reltuples FROM pg_class WHERE oid = 'users'::regclass`).Scan(&tuples).Error; err != nil || tuples < 50 {
+				t.Errorf("after AnalyzeUsers, reltuples = %v (%v), want at least 50", tuples, err)
+			}
+		}
+	})
+}

@@ -67,7 +67,6 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_open_idx ON sessions (account_id, user_id, product_id) WHERE state <> 'ended';
 CREATE INDEX sessions_expiry_idx ON sessions (expires_at) WHERE state <> 'ended';
-CREATE INDEX sessions_account_created_idx ON sessions (account_id, created_at);
 
 -- The line of waiters for a seat, first come first served by seq. A
 -- waiter is live until expires_at; expired ones are ignored and deleted

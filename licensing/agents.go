@@ -114,7 +114,9 @@ func (a *Agents) tryStart(ctx context.Context, accountID, userID string, req Sta
 }
 
 // wait joins the product's line and retries until the ticket is first and
-// a seat is free, the wait is over, or ctx ends.
+// a seat is free, the wait is over, or ctx ends. The retries carry the
+// ticket, so they record no denied seat event: the wait counts as the one
+// denial that Start's first attempt, without a ticket, recorded.
 func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRequest, product Product) (Session, error) {
 	start := a.clock.Now()
 	deadline := start.Add(min(req.Wait, a.cfg.MaxWait))
@@ -137,10 +139,11 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 		if !now.Before(deadline) {
 			return Session{}, a.named(lastErr)
 		}
-		if err := a.store.RefreshTicket(ctx, accountID, ticket, now.Add(ttl)); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := a.store.RefreshTicket(ctx, accountID, ticket, now, now.Add(ttl)); err != nil && !errors.Is(err, ErrNotFound) {
 			return Session{}, err
 		} else if errors.Is(err, ErrNotFound) {
-			// The ticket expired (a long pause): join again, at the back.
+			// The ticket expired (a pause longer than its time to live): it
+			// lost its place; join again, at the back.
 			if ticket, err = a.store.JoinQueue(ctx, accountID, req.ProductID, userID, now, now.Add(ttl)); err != nil {
 				return Session{}, err
 			}
@@ -155,7 +158,8 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 }
 
 // Connect records that the agent connected to a customer: the session
-// holds its seat while heartbeats arrive within the lease.
+// holds its seat while heartbeats arrive within the lease. Like Heartbeat
+// and End, it cannot revive a session whose time ran out.
 func (a *Agents) Connect(ctx context.Context, accountID, userID, sessionID string) (Session, error) {
 	now := a.clock.Now()
 	s, err := a.store.TouchSession(ctx, accountID, userID, sessionID, true, now, now.Add(a.cfg.Lease))
@@ -163,7 +167,9 @@ func (a *Agents) Connect(ctx context.Context, accountID, userID, sessionID strin
 }
 
 // Heartbeat keeps a session alive: a connected one for another lease, a
-// pending one until its support key's lifetime.
+// pending one until its support key's lifetime. A heartbeat after that
+// time, whether or not the reaper has run since, ends the session and
+// frees its seat, and is told the session expired (*SessionEndedError).
 func (a *Agents) Heartbeat(ctx context.Context, accountID, userID, sessionID string) (Session, error) {
 	cur, err := a.store.Session(ctx, accountID, sessionID)
 	if err != nil {
@@ -182,7 +188,8 @@ func (a *Agents) Heartbeat(ctx context.Context, accountID, userID, sessionID str
 }
 
 // End ends the agent's own session and frees the seat if it was the
-// agent's last session of the product.
+// agent's last session of the product. A session whose time ran out ends
+// as expired instead, and the agent is told so (*SessionEndedError).
 func (a *Agents) End(ctx context.Context, accountID, userID, sessionID string) (Session, error) {
 	s, err := a.store.EndSession(ctx, accountID, userID, sessionID, EndedByAgent, "", a.clock.Now())
 	return s, a.named(err)

@@ -75,6 +75,22 @@ func (f *seatFixture) occupied(t *testing.T) int {
 	return 0
 }
 
+// events counts the account's seat events of the kind.
+func (f *seatFixture) events(t *testing.T, kind licensing.SeatEventKind) int {
+	t.Helper()
+	evs, err := f.store.SeatEvents(context.Background(), f.acct.ID, time.Time{}, f.clock.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
 // reap runs the reaper and reports whether the session was ended by it.
 // (The reaper works across accounts, and on the shared PostgreSQL test
 // database other tests' sessions expire too, so its count says little.)
@@ -206,6 +222,117 @@ func TestWaitingForASeat(t *testing.T) {
 			}
 			if n, err := f.store.Waiting(ctx, f.acct.ID, rs5, f.clock.Now()); err != nil || n != 0 {
 				t.Fatalf("ann still in line after giving up: %d %v", n, err)
+			}
+			// Each wait counts as one denial (its first attempt), however
+			// many times it polled.
+			if n := f.events(t, licensing.SeatDenied); n != 2 {
+				t.Fatalf("%d denied events after two waits, want 2", n)
+			}
+		})
+	}
+}
+
+// TestWaiterAfterLongPause checks that a waiter whose ticket expired
+// during a long pause loses its place: the waiter who joined meanwhile is
+// served first, and the paused one joins again at the back.
+func TestWaiterAfterLongPause(t *testing.T) {
+	for _, b := range testenv.IsolatedBackends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newSeatFixture(t, b.Open(t), "ann", "bob", "cid")
+			ann, bob, cid := f.users["ann"], f.users["bob"], f.users["cid"]
+			plain := licensing.NewAgents(f.store, f.clock, licensing.DefaultCatalog(), licensing.AgentConfig{}, nil)
+			held, err := plain.Start(ctx, f.acct.ID, ann.ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows})
+			if err != nil {
+				t.Fatal(err)
+			}
+			polls := 0
+			var cidTicket string
+			sleep := func(ctx context.Context, d time.Duration) error {
+				polls++
+				f.clock.advance(d)
+				switch polls {
+				case 1:
+					// cid joins the line behind bob, ann frees the seat,
+					// and bob's request stalls past his ticket's time to
+					// live (4 polls): his ticket expires, not yet cleared.
+					now := f.clock.Now()
+					var err error
+					if cidTicket, err = f.store.JoinQueue(ctx, f.acct.ID, rs5, cid.ID, now, now.Add(time.Hour)); err != nil {
+						t.Errorf("cid joins: %v", err)
+					}
+					if _, err := plain.End(ctx, f.acct.ID, ann.ID, held.ID); err != nil {
+						t.Errorf("ann end: %v", err)
+					}
+					f.clock.advance(5 * time.Second)
+				case 3:
+					// cid gives up; bob is first now.
+					if err := f.store.LeaveQueue(ctx, f.acct.ID, cidTicket); err != nil {
+						t.Errorf("cid leaves: %v", err)
+					}
+				}
+				return nil
+			}
+			waiting := licensing.NewAgents(f.store, f.clock, licensing.DefaultCatalog(), licensing.AgentConfig{MaxWait: time.Minute, Poll: time.Second}, sleep)
+			s, err := waiting.Start(ctx, f.acct.ID, bob.ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformMac, Wait: 30 * time.Second})
+			if err != nil || s.UserID != bob.ID || polls != 3 {
+				t.Fatalf("bob waited %d polls: %v %v, want the seat after the third, once cid left the line he had lost his place to", polls, s, err)
+			}
+			if n := f.events(t, licensing.SeatDenied); n != 1 {
+				t.Fatalf("%d denied events after one wait, want 1", n)
+			}
+		})
+	}
+}
+
+// TestLateHeartbeat checks that a heartbeat arriving after the lease ran
+// out, before any reaper ran, is told the session expired and finds the
+// seat free: the session does not depend on when the reaper last ran.
+func TestLateHeartbeat(t *testing.T) {
+	for _, b := range testenv.IsolatedBackends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newSeatFixture(t, b.Open(t), "ann", "bob")
+			ann, bob := f.users["ann"], f.users["bob"]
+			agents := licensing.NewAgents(f.store, f.clock, licensing.DefaultCatalog(),
+				licensing.AgentConfig{KeyLifetime: 10 * time.Minute, Lease: 2 * time.Minute}, nil)
+
+			s, err := agents.Start(ctx, f.acct.ID, ann.ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.advance(time.Minute)
+			if s, err = agents.Connect(ctx, f.acct.ID, ann.ID, s.ID); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.advance(2*time.Minute + time.Second) // the lease is missed; no reaper runs
+			late := f.clock.Now()
+			_, err = agents.Heartbeat(ctx, f.acct.ID, ann.ID, s.ID)
+			var ended *licensing.SessionEndedError
+			if !errors.As(err, &ended) || ended.Reason != licensing.EndedByExpiry {
+				t.Fatalf("heartbeat after the lease: %v, want SessionEndedError(expired)", err)
+			}
+			if f.occupied(t) != 0 {
+				t.Fatalf("seat still occupied (%d) after the late heartbeat", f.occupied(t))
+			}
+			got, err := f.store.Session(ctx, f.acct.ID, s.ID)
+			if err != nil || got.State != licensing.SessionEnded || got.EndReason != licensing.EndedByExpiry ||
+				got.EndedAt == nil || !got.EndedAt.Equal(late) {
+				t.Fatalf("session after the late heartbeat: %+v %v, want ended as expired at %v", got, err, late)
+			}
+			if _, err := agents.Start(ctx, f.acct.ID, bob.ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformMac}); err != nil {
+				t.Fatalf("bob's claim of the freed seat: %v", err)
+			}
+			// Ann's app hears the same afterwards, and the reaper has
+			// nothing left to end.
+			if _, err := agents.End(ctx, f.acct.ID, ann.ID, s.ID); !errors.As(err, &ended) || ended.Reason != licensing.EndedByExpiry {
+				t.Fatalf("end after the late heartbeat: %v, want SessionEndedError(expired)", err)
+			}
+			if n, err := licensing.Reap(ctx, f.store, f.clock, 100); err != nil || n != 0 {
+				t.Fatalf("the reaper ended %d sessions (%v), want 0", n, err)
+			}
+			if n := f.events(t, licensing.SeatExpired); n != 1 {
+				t.Fatalf("%d expired events, want 1", n)
 			}
 		})
 	}

@@ -131,11 +131,14 @@ type Seats interface {
 	// session of the same user and product already holds it and is shared;
 	// otherwise a seat is taken only if occupied < concurrent seats and no
 	// live waiter is ahead in the product's line (with ticket "" any live
-	// waiter is ahead; with a ticket from JoinQueue, the waiters who joined
-	// before it), else the answer is a *SharedSeatsInUseError with the
-	// numbers and a denied seat event. A successful claim with a ticket
-	// removes the ticket from the line. Occupied and denied events are
-	// recorded.
+	// waiter is ahead; with a live ticket from JoinQueue, the waiters who
+	// joined before it; a ticket not in line or whose time ran out by
+	// s.CreatedAt keeps no place, and every live waiter is ahead), else the
+	// answer is a *SharedSeatsInUseError with the numbers. A successful
+	// claim with a ticket removes the ticket from the line. The occupied
+	// event is recorded; a refusal records a denied event only when ticket
+	// is "": a waiter retrying with its ticket was counted once, by its
+	// first attempt without one, and its retries add no denials.
 	StartSession(ctx context.Context, s *Session, ticket string) error
 	// Session returns the account's session with the id, whatever its
 	// state, or ErrNotFound.
@@ -145,12 +148,27 @@ type Seats interface {
 	// connected (ConnectedAt = now the first time). userID "" matches any
 	// user; otherwise the session must be that user's. ErrNotFound if no
 	// such session; a *SessionEndedError if it has ended.
+	//
+	// A session whose lease ran out (ExpiresAt <= now) is not revived,
+	// whether or not the reaper has run: TouchSession ends it right there
+	// as ExpireSessions would, in the same transaction (reason
+	// EndedByExpiry, EndedAt = now, the seat freed if it was the user's
+	// last open session of a concurrent product, an expired seat event),
+	// and returns a *SessionEndedError with EndedByExpiry. EndedAt is now,
+	// the moment the seat was freed, as for the reaper: until then the seat
+	// counted as occupied, and the seat events say so.
 	TouchSession(ctx context.Context, accountID, userID, id string, connect bool, now, expiresAt time.Time) (Session, error)
 	// EndSession ends the session with the reason, actor (a token id, or
 	// "") and time, and frees the seat if it was the user's last open
 	// session of a concurrent product, recording the events. userID as for
 	// TouchSession. ErrNotFound if no such session; a *SessionEndedError if
 	// it had already ended.
+	//
+	// A session whose lease ran out (ExpiresAt <= now) ends as expired
+	// instead, exactly as TouchSession ends it (the reason and actor asked
+	// for are not recorded), and the answer is a *SessionEndedError with
+	// EndedByExpiry: the caller learns the session had expired, the same
+	// answer it gets once the reaper has run.
 	EndSession(ctx context.Context, accountID, userID, id string, reason EndReason, actor string, now time.Time) (Session, error)
 	// EndSeat ends every open session of the user's product and so frees
 	// the seat (an admin clearing a shared license), returning the sessions
@@ -169,9 +187,12 @@ type Seats interface {
 	// first served across processes, and returns the ticket. The waiter is
 	// live until expiresAt; RefreshTicket extends it.
 	JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time) (string, error)
-	// RefreshTicket keeps the waiter live until expiresAt. ErrNotFound if
-	// the ticket left the line.
-	RefreshTicket(ctx context.Context, accountID, ticket string, expiresAt time.Time) error
+	// RefreshTicket keeps a live waiter live until expiresAt. ErrNotFound
+	// if the ticket left the line or its time ran out (it was live until
+	// a moment <= now), whether or not the store has cleared it yet: an
+	// expired ticket is gone and keeps no place in line, and the waiter
+	// joins again, at the back.
+	RefreshTicket(ctx context.Context, accountID, ticket string, now, expiresAt time.Time) error
 	// LeaveQueue takes the ticket out of the line; a ticket not in line is
 	// not an error.
 	LeaveQueue(ctx context.Context, accountID, ticket string) error

@@ -859,6 +859,100 @@ func testLeases(t *testing.T, s licensing.Store) {
 		t.Errorf("events %d occupied, %d expired: want 3 seats still held",
 			countEvents(evs, licensing.SeatOccupied), countEvents(evs, licensing.SeatExpired))
 	}
+	// In the same past, before the sessions held above expire (t0+10m).
+	testLateCalls(t, s, t0.Add(3*time.Minute))
+}
+
+// testLateCalls checks that a call arriving after a session's lease ran
+// out, before any reaper ran, does not revive the session, whatever the
+// reaper's timing: a heartbeat, a connection or an end ends it as expired
+// there, at the call's time, exactly as the reaper would (the seat freed
+// unless another open session of the user holds it, one expired event,
+// no actor), the caller is told it expired, and the reaper then finds
+// nothing more to end. It runs in testLeases' past, from t0 on, and
+// calls ExpireSessions before testLeases' held sessions expire.
+func testLateCalls(t *testing.T, s licensing.Store, t0 time.Time) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	setPlan(t, s, a.ID, productV5, 0, 4)
+	lease := t0.Add(time.Minute) // when the leases run out
+	late := t0.Add(2 * time.Minute)
+	start := func(u licensing.User, expires time.Time) licensing.Session {
+		t.Helper()
+		sess := newSession(a.ID, u.ID, productV5, t0)
+		sess.ExpiresAt = expires
+		wantErr(t, "StartSession", s.StartSession(ctx, sess, ""), nil)
+		return *sess
+	}
+	ann := createUser(t, s, newAgent(a.ID, "late-heartbeat@example.com", productV5, "concurrent"))
+	bob := createUser(t, s, newAgent(a.ID, "late-connection@example.com", productV5, "concurrent"))
+	cid := createUser(t, s, newAgent(a.ID, "late-end@example.com", productV5, "concurrent"))
+	dee := createUser(t, s, newAgent(a.ID, "late-one-of-two@example.com", productV5, "concurrent"))
+	annS, bobS, cidS := start(ann, lease), start(bob, lease), start(cid, lease)
+	deeLate, deeLive := start(dee, lease), start(dee, t0.Add(6*time.Minute))
+	wantUsage(t, s, a.ID, productV5, 0, 4)
+
+	_, err := s.TouchSession(ctx, a.ID, ann.ID, annS.ID, false, late, late.Add(2*time.Minute))
+	wantEnded(t, "heartbeat after the lease", err, licensing.EndedByExpiry)
+	_, err = s.TouchSession(ctx, a.ID, "", bobS.ID, true, lease, lease.Add(2*time.Minute))
+	wantEnded(t, "connection as the lease runs out", err, licensing.EndedByExpiry)
+	_, err = s.EndSession(ctx, a.ID, "", cidS.ID, licensing.EndedByAdmin, "token-admin", late)
+	wantEnded(t, "EndSession after the lease", err, licensing.EndedByExpiry)
+	_, err = s.TouchSession(ctx, a.ID, dee.ID, deeLate.ID, false, late, late.Add(2*time.Minute))
+	wantEnded(t, "heartbeat after the lease of one of two sessions", err, licensing.EndedByExpiry)
+
+	endedAt := map[string]time.Time{ann.ID: late, bob.ID: lease, cid.ID: late, dee.ID: late}
+	for _, sess := range []licensing.Session{annS, bobS, cidS, deeLate} {
+		got, err := s.Session(ctx, a.ID, sess.ID)
+		wantErr(t, "Session", err, nil)
+		if got.State != licensing.SessionEnded || got.EndReason != licensing.EndedByExpiry || got.EndedBy != "" ||
+			got.ConnectedAt != nil || got.EndedAt == nil {
+			t.Errorf("session ended by a late call = %+v, want ended as expired, not connected, no actor", got)
+			continue
+		}
+		wantTime(t, "endedAt of a session ended by a late call", *got.EndedAt, endedAt[sess.UserID])
+		wantTime(t, "expiresAt of a session ended by a late call", got.ExpiresAt, lease)
+		wantTime(t, "lastSeen of a session ended by a late call", got.LastSeen, t0)
+	}
+	// Asked again, the answer stays.
+	_, err = s.TouchSession(ctx, a.ID, ann.ID, annS.ID, true, late, late.Add(2*time.Minute))
+	wantEnded(t, "connection after the late heartbeat", err, licensing.EndedByExpiry)
+	_, err = s.EndSession(ctx, a.ID, cid.ID, cidS.ID, licensing.EndedByAgent, "", late)
+	wantEnded(t, "EndSession again", err, licensing.EndedByExpiry)
+	if got, _ := s.Session(ctx, a.ID, deeLive.ID); got.State == licensing.SessionEnded {
+		t.Errorf("the live session of the user with two ended: %+v", got)
+	}
+	wantUsage(t, s, a.ID, productV5, 0, 1)
+	checkSeats(t, s, a.ID, productV5)
+
+	evs := eventsOf(t, s, a.ID)
+	expired := map[string]int{}
+	for _, e := range evs {
+		if e.Kind != licensing.SeatExpired {
+			continue
+		}
+		expired[e.UserID]++
+		if e.Reason != licensing.EndedByExpiry || e.Actor != "" || !e.At.Equal(endedAt[e.UserID]) {
+			t.Errorf("expired event = %+v, want reason %q, no actor, at %v", e, licensing.EndedByExpiry, endedAt[e.UserID])
+		}
+	}
+	if want := map[string]int{ann.ID: 1, bob.ID: 1, cid.ID: 1}; !maps.Equal(expired, want) {
+		t.Errorf("expired events by user %v, want %v (one per seat freed; the user with two keeps the seat)", expired, want)
+	}
+	if n := countEvents(evs, ""); n != 4+3 {
+		t.Errorf("%d seat events %+v, want 4 occupied and 3 expired", n, evs)
+	}
+
+	// The reaper finds nothing more to end.
+	n, err := s.ExpireSessions(ctx, late, 1000)
+	if err != nil || n != 0 {
+		t.Errorf("ExpireSessions after the late calls ended %d sessions (%v), want 0", n, err)
+	}
+	if after := eventsOf(t, s, a.ID); len(after) != len(evs) {
+		t.Errorf("after ExpireSessions: %d seat events, want the %d of the late calls: %+v", len(after), len(evs), after)
+	}
+	wantUsage(t, s, a.ID, productV5, 0, 1)
+	checkSeats(t, s, a.ID, productV5)
 }
 
 func testQueue(t *testing.T, s licensing.Store) {
@@ -887,13 +981,27 @@ func testQueue(t *testing.T, s licensing.Store) {
 	_, err = s.EndSession(ctx, a.ID, us[0].ID, holder.ID, licensing.EndedByAgent, "", t1)
 	wantErr(t, "EndSession", err, nil)
 
-	// The seat is free, but it goes to the first in line.
+	// The seat is free, but it goes to the first in line. A refusal
+	// records a denied event only without a ticket: a waiter's retries
+	// (with its ticket) would count one waiting agent as many denials.
+	denials := func() int { return countEvents(eventsOf(t, s, a.ID), licensing.SeatDenied) }
+	wantDenials := func(what string, want int) {
+		t.Helper()
+		if n := denials(); n != want {
+			t.Errorf("%s: %d denied events, want %d", what, n, want)
+		}
+	}
+	wantDenials("before any refusal", 0)
 	wantInUse(t, "claim without a ticket while others wait", s.StartSession(ctx, newSession(a.ID, us[3].ID, productV5, t1), ""), productV5, 0, 1)
-	wantInUse(t, "claim of the second in line", s.StartSession(ctx, newSession(a.ID, us[2].ID, productV5, t1), second), productV5, 0, 1)
+	wantDenials("after a refusal without a ticket", 1)
+	for range 3 {
+		wantInUse(t, "claim of the second in line", s.StartSession(ctx, newSession(a.ID, us[2].ID, productV5, t1), second), productV5, 0, 1)
+	}
 	wantInUse(t, "claim with an unknown ticket", s.StartSession(ctx, newSession(a.ID, us[3].ID, productV5, t1), "no-such-ticket"), productV5, 0, 1)
+	wantDenials("after refusals with a ticket", 1)
 	sess := newSession(a.ID, us[1].ID, productV5, t1)
 	wantErr(t, "claim of the first in line", s.StartSession(ctx, sess, first), nil)
-	wantErr(t, "RefreshTicket of a served ticket", s.RefreshTicket(ctx, a.ID, first, t1.Add(time.Minute)), licensing.ErrNotFound)
+	wantErr(t, "RefreshTicket of a served ticket", s.RefreshTicket(ctx, a.ID, first, t1, t1.Add(time.Minute)), licensing.ErrNotFound)
 	if n, _ := s.Waiting(ctx, a.ID, productV5, t1); n != 1 {
 		t.Errorf("Waiting after the first was served = %d, want 1", n)
 	}
@@ -911,19 +1019,44 @@ func testQueue(t *testing.T, s licensing.Store) {
 	// Refresh keeps a waiter live; leaving takes it out.
 	third, err := s.JoinQueue(ctx, a.ID, productV5, us[4].ID, t2, t2.Add(time.Minute))
 	wantErr(t, "JoinQueue", err, nil)
-	wantErr(t, "RefreshTicket", s.RefreshTicket(ctx, a.ID, third, t2.Add(5*time.Minute)), nil)
+	wantErr(t, "RefreshTicket", s.RefreshTicket(ctx, a.ID, third, t2.Add(30*time.Second), t2.Add(5*time.Minute)), nil)
 	if n, _ := s.Waiting(ctx, a.ID, productV5, t2.Add(2*time.Minute)); n != 1 {
 		t.Errorf("Waiting after a refresh = %d, want 1", n)
 	}
 	_, err = s.EndSession(ctx, a.ID, "", late.ID, licensing.EndedByAgent, "", t2.Add(2*time.Minute))
 	wantErr(t, "EndSession", err, nil)
 	wantInUse(t, "claim behind a refreshed waiter", s.StartSession(ctx, newSession(a.ID, us[3].ID, productV5, t2.Add(2*time.Minute)), ""), productV5, 0, 1)
+	wantDenials("after a second refusal without a ticket", 2)
 	wantErr(t, "LeaveQueue", s.LeaveQueue(ctx, a.ID, third), nil)
 	wantErr(t, "LeaveQueue again", s.LeaveQueue(ctx, a.ID, third), nil)
 	if n, _ := s.Waiting(ctx, a.ID, productV5, t2.Add(2*time.Minute)); n != 0 {
 		t.Errorf("Waiting after LeaveQueue = %d, want 0", n)
 	}
-	startSession(t, s, a.ID, us[3].ID, productV5, t2.Add(2*time.Minute))
+	held := startSession(t, s, a.ID, us[3].ID, productV5, t2.Add(2*time.Minute))
+
+	// A ticket whose time ran out is gone, cleared or not: it cannot be
+	// refreshed, and it keeps no place in line (a waiter who joined after
+	// it is ahead of it now); its owner joins again, at the back.
+	t3 := t2.Add(3 * time.Minute)
+	stale, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t3, t3.Add(10*time.Second))
+	wantErr(t, "JoinQueue", err, nil)
+	young, err := s.JoinQueue(ctx, a.ID, productV5, us[2].ID, t3.Add(5*time.Second), t3.Add(time.Minute))
+	wantErr(t, "JoinQueue", err, nil)
+	wantErr(t, "RefreshTicket of a live ticket", s.RefreshTicket(ctx, a.ID, stale, t3.Add(9*time.Second), t3.Add(10*time.Second)), nil)
+	wantErr(t, "RefreshTicket when the time ran out", s.RefreshTicket(ctx, a.ID, stale, t3.Add(10*time.Second), t3.Add(time.Minute)), licensing.ErrNotFound)
+	t4 := t3.Add(20 * time.Second)
+	wantErr(t, "RefreshTicket of an expired ticket", s.RefreshTicket(ctx, a.ID, stale, t4, t4.Add(time.Minute)), licensing.ErrNotFound)
+	if n, _ := s.Waiting(ctx, a.ID, productV5, t4); n != 1 {
+		t.Errorf("Waiting with one live and one expired ticket = %d, want 1", n)
+	}
+	_, err = s.EndSession(ctx, a.ID, "", held.ID, licensing.EndedByAgent, "", t4)
+	wantErr(t, "EndSession", err, nil)
+	wantInUse(t, "claim with an expired ticket", s.StartSession(ctx, newSession(a.ID, us[1].ID, productV5, t4), stale), productV5, 0, 1)
+	rejoined, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t4, t4.Add(time.Minute))
+	wantErr(t, "JoinQueue again", err, nil)
+	wantInUse(t, "claim of the waiter who joined again", s.StartSession(ctx, newSession(a.ID, us[1].ID, productV5, t4), rejoined), productV5, 0, 1)
+	wantErr(t, "claim of the waiter now first", s.StartSession(ctx, newSession(a.ID, us[2].ID, productV5, t4), young), nil)
+	wantDenials("after the expired ticket's refusals", 2)
 	checkSeats(t, s, a.ID, productV5)
 }
 
@@ -990,7 +1123,7 @@ func testSeatsCrossAccount(t *testing.T, s licensing.Store) {
 	wantErr(t, "StartSession for a user of another account", s.StartSession(ctx, newSession(b.ID, ann.ID, productV5, t0), ""), licensing.ErrNotFound)
 	_, err = s.JoinQueue(ctx, b.ID, productV5, ann.ID, t0, t0.Add(time.Hour))
 	wantErr(t, "JoinQueue for a user of another account", err, licensing.ErrNotFound)
-	wantErr(t, "RefreshTicket from another account", s.RefreshTicket(ctx, b.ID, ticket, t0.Add(2*time.Hour)), licensing.ErrNotFound)
+	wantErr(t, "RefreshTicket from another account", s.RefreshTicket(ctx, b.ID, ticket, t0, t0.Add(2*time.Hour)), licensing.ErrNotFound)
 	wantErr(t, "LeaveQueue from another account", s.LeaveQueue(ctx, b.ID, ticket), nil)
 	if n, _ := s.Waiting(ctx, a.ID, productV5, t0); n != 1 {
 		t.Errorf("another account's LeaveQueue took the waiter out: %d waiting", n)

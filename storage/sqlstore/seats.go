@@ -127,9 +127,11 @@ func (s *Store) Usage(ctx context.Context, accountID string) ([]licensing.Usage,
 // of the product if the assignment is concurrent (see licensing.Seats).
 // ErrNotFound if there is no such user; a *licensing.NotEntitledError if
 // the user is inactive or does not hold the product; a
-// *licensing.SharedSeatsInUseError, with a denied event recorded, if no
-// seat is free for the user or live waiters are ahead; ErrConflict if the
-// session id is taken; ErrInvalid for a session without ids.
+// *licensing.SharedSeatsInUseError if no seat is free for the user or
+// live waiters are ahead, with a denied event recorded if the claim came
+// without a ticket (a waiter's retries, with one, record none);
+// ErrConflict if the session id is taken; ErrInvalid for a session without
+// ids.
 func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticket string) error {
 	if sess.ID == "" || sess.ProductID == "" || sess.UserID == "" {
 		return fmt.Errorf("sqlstore: start session: %w: a session needs an id, a product and a user", licensing.ErrInvalid)
@@ -166,8 +168,10 @@ func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticke
 		return err
 	})
 	var denied *licensing.SharedSeatsInUseError
-	if errors.As(err, &denied) {
+	if errors.As(err, &denied) && ticket == "" {
 		// The claim was rolled back; the denial is recorded on its own.
+		// A claim with a ticket is a waiter's retry: its first attempt,
+		// without one, recorded the denial already.
 		evErr := s.tx(ctx, func(tx *gorm.DB) error {
 			return s.recordEvent(tx, licensing.SeatEvent{
 				AccountID: sess.AccountID, ProductID: sess.ProductID, UserID: sess.UserID,
@@ -177,7 +181,6 @@ func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticke
 		if evErr != nil {
 			s.log.Error("seat denial not recorded", "account", sess.AccountID, "product", sess.ProductID, "user", sess.UserID, "error", evErr)
 		}
-		return denied
 	}
 	if err != nil {
 		return err
@@ -248,6 +251,17 @@ func (s *Store) claimSeat(tx *gorm.DB, sess *licensing.Session, ticket string) e
 	}
 	// A new seat: the line, then the plan decide.
 	k := planKey{sess.AccountID, sess.ProductID}
+	if ticket != "" {
+		// A ticket whose time ran out has left the line, cleared or not,
+		// and keeps no place in it: taken out here, the line counts every
+		// live waiter ahead of this claim. (A refused claim is rolled back
+		// and leaves the row, ignored, to be cleared by JoinQueue.)
+		if _, err := exec(tx, "claim seat",
+			`DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND ticket = ? AND expires_at <= ?`,
+			k.account, k.product, ticket, s.timeArg(sess.CreatedAt)); err != nil {
+			return err
+		}
+	}
 	ahead := 0
 	err = query(tx, "claim seat", lineSQL,
 		[]any{k.account, k.product, s.timeArg(sess.CreatedAt), k.account, k.product, ticket},
@@ -292,21 +306,18 @@ func (s *Store) Session(ctx context.Context, accountID, id string) (licensing.Se
 }
 
 // TouchSession records a heartbeat (and with connect the connection) of
-// an open session. ErrNotFound if the account has no such session (of
-// the user, unless userID is ""); a *licensing.SessionEndedError if it
-// has ended.
+// an open session whose lease has not run out by now. An open session
+// whose lease ran out is ended there and then, as expired at now, its
+// seat freed and the event recorded as ExpireSessions does, and the
+// answer is a *licensing.SessionEndedError with licensing.EndedByExpiry.
+// ErrNotFound if the account has no such session (of the user, unless
+// userID is ""); a *licensing.SessionEndedError if it has ended.
 func (s *Store) TouchSession(ctx context.Context, accountID, userID, id string, connect bool, now, expiresAt time.Time) (licensing.Session, error) {
-	set := `last_seen = ?, expires_at = ?`
-	args := []any{s.timeArg(now), s.timeArg(expiresAt)}
-	if connect {
-		set += `, state = 'connected', connected_at = COALESCE(connected_at, ?)`
-		args = append(args, s.timeArg(now))
-	}
-	where, wargs := sessionWhere(accountID, userID, id)
+	where, args := sessionWhere(accountID, userID, id)
+	args["now"], args["expires"], args["expired"] = s.timeArg(now), s.timeArg(expiresAt), string(licensing.EndedByExpiry)
 	var touched licensing.Session
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		found, err := s.sessions(tx, "touch session",
-			`UPDATE sessions SET `+set+` WHERE `+where+` RETURNING `+sessionColumns, append(args, wargs...)...)
+		found, err := s.sessions(tx, "touch session", touchSQL(connect, where), args)
 		if err != nil {
 			return err
 		}
@@ -314,26 +325,69 @@ func (s *Store) TouchSession(ctx context.Context, accountID, userID, id string, 
 			return s.sessionGone(tx, "touch session", accountID, userID, id)
 		}
 		touched = found[0]
-		return nil
+		if touched.State != licensing.SessionEnded {
+			return nil
+		}
+		changes := planChanges{}
+		if err := s.releaseSeats(tx, found, changes, licensing.EndedByExpiry, "", now); err != nil {
+			return err
+		}
+		return s.applyPlans(tx, changes)
 	})
-	return touched, err
+	switch {
+	case err != nil:
+		return licensing.Session{}, err
+	case touched.State == licensing.SessionEnded:
+		// Committed: the session ended here, and the caller is told so.
+		return licensing.Session{}, &licensing.SessionEndedError{Reason: licensing.EndedByExpiry}
+	}
+	return touched, nil
+}
+
+// touchSQL is TouchSession's statement, with the named arguments now,
+// expires, expired (the end reason) and those of where. It judges the
+// lease on the row it updates (on PostgreSQL the newest version, after
+// waiting for any lock), so that a heartbeat racing the reaper or another
+// heartbeat never revives a session whose lease ran out: if expires_at <=
+// now the session ends as expired at now, as the reaper ends it;
+// otherwise the heartbeat, and with connect the connection, is recorded.
+// Every expression reads the row as it was before the update.
+func touchSQL(connect bool, where string) string {
+	state, connectedAt := `state`, `connected_at`
+	if connect {
+		state, connectedAt = `'connected'`, `COALESCE(connected_at, @now)`
+	}
+	return `UPDATE sessions SET
+		state = CASE WHEN expires_at <= @now THEN 'ended' ELSE ` + state + ` END,
+		connected_at = CASE WHEN expires_at <= @now THEN connected_at ELSE ` + connectedAt + ` END,
+		last_seen = CASE WHEN expires_at <= @now THEN last_seen ELSE @now END,
+		expires_at = CASE WHEN expires_at <= @now THEN expires_at ELSE @expires END,
+		ended_at = CASE WHEN expires_at <= @now THEN @now ELSE ended_at END,
+		end_reason = CASE WHEN expires_at <= @now THEN @expired ELSE end_reason END
+		WHERE ` + where + ` RETURNING ` + sessionColumns
 }
 
 // EndSession ends the open session and frees the user's seat if it held
-// the user's last open session of a concurrent product. ErrNotFound if
-// there is no such session; a *licensing.SessionEndedError if it had
-// ended.
+// the user's last open session of a concurrent product. A session whose
+// lease ran out by now ends as expired instead (judged on the row
+// updated, as in touchSQL), as TouchSession ends it, and the answer is a
+// *licensing.SessionEndedError with licensing.EndedByExpiry (unless that
+// is the reason asked for). ErrNotFound if there is no such session; a
+// *licensing.SessionEndedError if it had ended.
 func (s *Store) EndSession(ctx context.Context, accountID, userID, id string, reason licensing.EndReason, actor string, now time.Time) (licensing.Session, error) {
 	if err := checkText(actor); err != nil {
 		return licensing.Session{}, fmt.Errorf("sqlstore: end session: %w", err)
 	}
+	where, args := sessionWhere(accountID, userID, id)
+	args["now"], args["expired"], args["reason"], args["actor"] =
+		s.timeArg(now), string(licensing.EndedByExpiry), string(reason), nullString(actor)
 	var ended licensing.Session
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		where, wargs := sessionWhere(accountID, userID, id)
 		found, err := s.sessions(tx, "end session",
-			`UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, ended_by = ?
-			 WHERE `+where+` RETURNING `+sessionColumns,
-			append([]any{s.timeArg(now), string(reason), nullString(actor)}, wargs...)...)
+			`UPDATE sessions SET state = 'ended', ended_at = @now,
+			 end_reason = CASE WHEN expires_at <= @now THEN @expired ELSE @reason END,
+			 ended_by = CASE WHEN expires_at <= @now THEN NULL ELSE @actor END
+			 WHERE `+where+` RETURNING `+sessionColumns, args)
 		if err != nil {
 			return err
 		}
@@ -342,12 +396,19 @@ func (s *Store) EndSession(ctx context.Context, accountID, userID, id string, re
 		}
 		ended = found[0]
 		changes := planChanges{}
-		if err := s.releaseSeats(tx, found, changes, reason, actor, now); err != nil {
+		if err := s.releaseSeats(tx, found, changes, ended.EndReason, ended.EndedBy, now); err != nil {
 			return err
 		}
 		return s.applyPlans(tx, changes)
 	})
-	return ended, err
+	switch {
+	case err != nil:
+		return licensing.Session{}, err
+	case ended.EndReason == licensing.EndedByExpiry && reason != licensing.EndedByExpiry:
+		// Committed: the lease had run out, and the caller is told so.
+		return licensing.Session{}, &licensing.SessionEndedError{Reason: licensing.EndedByExpiry}
+	}
+	return ended, nil
 }
 
 // EndSeat ends every open session of the user's product, freeing the
@@ -459,12 +520,13 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 	return ticket, nil
 }
 
-// RefreshTicket keeps the waiter live until expiresAt. ErrNotFound if the
-// ticket is not in the account's line.
-func (s *Store) RefreshTicket(ctx context.Context, accountID, ticket string, expiresAt time.Time) error {
+// RefreshTicket keeps a live waiter live until expiresAt. ErrNotFound if
+// the ticket is not in the account's line or its time ran out by now
+// (the row, if not cleared yet, stays for JoinQueue to clear).
+func (s *Store) RefreshTicket(ctx context.Context, accountID, ticket string, now, expiresAt time.Time) error {
 	n, err := exec(s.conn(ctx), "refresh ticket",
-		`UPDATE waiters SET expires_at = ? WHERE account_id = ? AND ticket = ?`,
-		s.timeArg(expiresAt), accountID, ticket)
+		`UPDATE waiters SET expires_at = ? WHERE account_id = ? AND ticket = ? AND expires_at > ?`,
+		s.timeArg(expiresAt), accountID, ticket, s.timeArg(now))
 	if err != nil {
 		return err
 	}
@@ -515,13 +577,15 @@ func (s *Store) SeatEvents(ctx context.Context, accountID string, from, to time.
 }
 
 // sessionWhere selects one open session of the account, of the user
-// unless userID is "".
-func sessionWhere(accountID, userID, id string) (string, []any) {
-	where := `account_id = ? AND id = ? AND state <> 'ended'`
-	args := []any{accountID, id}
+// unless userID is "", with named arguments (gorm reads @name from a map):
+// the statements that use it name the values they repeat. A name must be
+// followed by a space, a comma, a parenthesis or a line end, not a tab.
+func sessionWhere(accountID, userID, id string) (string, map[string]any) {
+	where := `account_id = @account AND id = @id AND state <> 'ended'`
+	args := map[string]any{"account": accountID, "id": id}
 	if userID != "" {
-		where += ` AND user_id = ?`
-		args = append(args, userID)
+		where += ` AND user_id = @user`
+		args["user"] = userID
 	}
 	return where, args
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,6 +212,46 @@ func TestAgentSharedSeat(t *testing.T) {
 			_, scimToken := h.account(t)
 			if status, _ := agentCall(t, h, "GET", "/sessions", scimToken, ""); status != http.StatusUnauthorized {
 				t.Errorf("SCIM token opened the agent API: %d", status)
+			}
+		})
+	}
+}
+
+// TestSeatsFollowTheUser checks over HTTP that deactivating an agent
+// through SCIM ends their session and frees the seat at once, and that
+// the agent app's next call is told why.
+func TestSeatsFollowTheUser(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			store := b.Open(t)
+			h := newHarness(t, store)
+			acct, scimToken := h.account(t)
+			ctx := context.Background()
+			if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 1}); err != nil {
+				t.Fatal(err)
+			}
+			ann := agentUser(t, store, acct.ID, "ann", true, licensing.Assignments{rs5: licensing.LicenseConcurrent})
+			agentUser(t, store, acct.ID, "bob", true, licensing.Assignments{rs5: licensing.LicenseConcurrent})
+			annToken, _ := signIn(t, h, acct.Name, "ann")
+			status, s := agentCall(t, h, "POST", "/sessions", annToken, `{"product":"remote-support-v5","platform":"windows"}`)
+			if status != http.StatusCreated {
+				t.Fatalf("ann start: %d %v", status, s)
+			}
+			status, body := do(t, "PATCH", h.url+"/Users/"+ann.ID, scimToken,
+				`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`)
+			if status != http.StatusOK || body["active"] != false {
+				t.Fatalf("deactivate ann: %d %v", status, body)
+			}
+			status, e := agentCall(t, h, "POST", "/sessions/"+s["id"].(string)+"/heartbeat", annToken, "")
+			if status != http.StatusGone || e["code"] != "session_ended" || !strings.Contains(e["detail"].(string), "license") {
+				t.Fatalf("ann's heartbeat after deactivation: %d %v", status, e)
+			}
+			bobToken, _ := signIn(t, h, acct.Name, "bob")
+			if status, s := agentCall(t, h, "POST", "/sessions", bobToken, `{"product":"remote-support-v5","platform":"mac"}`); status != http.StatusCreated {
+				t.Fatalf("bob did not get the freed seat: %d %v", status, s)
+			}
+			if status, e := agentCall(t, h, "POST", "/sessions", annToken, `{"product":"remote-support-v5","platform":"windows"}`); status != http.StatusForbidden || e["code"] != "user_inactive" {
+				t.Fatalf("inactive ann start: %d %v", status, e)
 			}
 		})
 	}

@@ -32,7 +32,8 @@ unless --pattern is given.
 With --baseline-sql, then insert as many rows with raw SQL (one INSERT per
 user, same columns and document, same concurrency) into that PostgreSQL,
 which must be the database the servers use, in an account of its own that
-is deleted afterwards, and print scimd/raw-SQL ratios.`
+is deleted afterwards, and print scimd/raw-SQL ratios (throughput, p50 and
+p99 latency). Each of the two phases is bounded by --duration.`
 
 func (p *provisionConfig) bindAll(fs *flag.FlagSet) {
 	p.common.bind(fs, 16)

@@ -55,10 +55,10 @@ Scenarios:
   mixed       a blend of lookups, creates and index pages
   seed        fill an account with N users fast, straight into the database
               (setup for lookup, import and mixed; not a measurement)
-  seats       NOT YET: agents racing for concurrent seats across replicas comes
-              with the seat engine, which scimd does not have yet
+  seats       NOT YET: agents racing for concurrent seats across replicas; the
+              seat engine exists now, this scenario is the load tool's next step
 
-A typical session (see docs/performance.md):
+A typical session:
   scimload seed --database-url sqlite:bench.db --account load --users 100000
   export SCIMLOAD_TOKEN=$(scimd token create --database-url sqlite:bench.db --account load --scope scim --name load)
   scimd serve --database-url sqlite:bench.db --listen 127.0.0.1:8080 &

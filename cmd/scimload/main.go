@@ -58,7 +58,7 @@ Scenarios:
   seats       NOT YET: agents racing for concurrent seats across replicas; the
               seat engine exists now, this scenario is the load tool's next step
 
-A typical session:
+A typical session (see docs/performance.md):
   scimload seed --database-url sqlite:bench.db --account load --users 100000
   export SCIMLOAD_TOKEN=$(scimd token create --database-url sqlite:bench.db --account load --scope scim --name load)
   scimd serve --database-url sqlite:bench.db --listen 127.0.0.1:8080 &
@@ -90,8 +90,8 @@ func scenarios() []scenario {
 
 const seatsNotYet = `the seats scenario (A agents racing for S concurrent seats across replicas,
 checking through the admin API that occupied never exceeds S, against a
-raw-SQL baseline) needs scimd's seat engine and agent API, which do not
-exist yet; it will come with them`
+raw-SQL baseline) is not built yet: it is the load tool's next step, now
+that scimd has its seat engine and agent API`
 
 // help prints the usage and every scenario's purpose and flags.
 func help(w io.Writer) {

@@ -213,19 +213,11 @@ func checkFilterShape(raw string) error {
 	if len(raw) > maxFilterLength {
 		return errInvalidFilter("The filter is longer than %d bytes.", maxFilterLength)
 	}
-	depth, inString, escaped := 0, false, false
+	depth, lit := 0, literalScanner{}
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case inString && c == '"':
-			inString = false
-		case inString:
-		case c == '"':
-			inString = true
+		case !lit.outside(c):
 		case c == '(' || c == '[':
 			depth++
 			if depth > maxFilterDepth {
@@ -717,19 +709,11 @@ var subAttrComparison = regexp.MustCompile(`^\.([A-Za-z][A-Za-z0-9_$-]*)\s+(?i:(
 // rewrote anything. Brackets inside string literals are not counted.
 func foldValuePathSubAttributes(raw string) (string, bool) {
 	var b strings.Builder
-	rewrote, inString, escaped := false, false, false
+	rewrote, lit := false, literalScanner{}
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case inString && c == '"':
-			inString = false
-		case inString:
-		case c == '"':
-			inString = true
+		case !lit.outside(c):
 		case c == ']':
 			if m := subAttrComparison.FindStringSubmatch(raw[i+1:]); m != nil {
 				b.WriteString(" and " + m[1])
@@ -747,4 +731,27 @@ func foldValuePathSubAttributes(raw string) (string, bool) {
 		b.WriteByte(c)
 	}
 	return b.String(), rewrote
+}
+
+// literalScanner follows a filter byte by byte and tells which bytes are
+// outside its quoted string literals (escapes included).
+type literalScanner struct{ inString, escaped bool }
+
+// outside consumes c and reports whether it is outside every string
+// literal; the quotes themselves count as inside.
+func (l *literalScanner) outside(c byte) bool {
+	switch {
+	case l.inString && l.escaped:
+		l.escaped = false
+	case l.inString && c == '\\':
+		l.escaped = true
+	case l.inString && c == '"':
+		l.inString = false
+	case l.inString:
+	case c == '"':
+		l.inString = true
+	default:
+		return true
+	}
+	return false
 }

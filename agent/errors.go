@@ -7,18 +7,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 )
 
 // Problem is an RFC 9457 problem detail with a stable machine-readable
 // code the agent app can switch on.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Code   string `json:"code"`
-}
+type Problem = problem.Problem
 
 // The problem codes.
 const (
@@ -28,40 +23,27 @@ const (
 	CodeSessionEnded    = "session_ended"
 	CodeNotFound        = "not_found"
 	CodeUnknownProduct  = "unknown_product"
-	CodeInvalidRequest  = "invalid_request"
+	CodeInvalidRequest  = problem.CodeInvalidRequest
 	CodeUnauthenticated = "unauthenticated"
 	CodeInvalidSignIn   = "invalid_credentials"
 	CodeInternal        = "internal_error"
 )
 
-// problemError is a client error the handlers raise themselves.
-type problemError struct {
-	status int
-	code   string
-	detail string
-}
-
-func (e *problemError) Error() string { return e.detail }
-
-func invalid(detail string) error {
-	return &problemError{status: http.StatusBadRequest, code: CodeInvalidRequest, detail: detail}
-}
+func invalid(detail string) error { return problem.Invalid(detail) }
 
 // toProblem is the one place where errors become agent API problems.
 // Errors that are not the client's are logged and answered "internal
 // error".
 func toProblem(c echo.Context, err error) Problem {
-	var pe *problemError
+	var pe *problem.Error
 	var full *licensing.SharedSeatsInUseError
 	var ne *licensing.NotEntitledError
 	var ended *licensing.SessionEndedError
 	var he *echo.HTTPError
-	p := func(status int, code, detail string) Problem {
-		return Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
-	}
+	p := problem.New
 	switch {
 	case errors.As(err, &pe):
-		return p(pe.status, pe.code, pe.detail)
+		return pe.Problem()
 	case errors.As(err, &full):
 		return p(http.StatusConflict, CodeAllSharedInUse, licensing.AllSharedInUse)
 	case errors.As(err, &ne) && ne.Inactive:
@@ -85,10 +67,5 @@ func toProblem(c echo.Context, err error) Problem {
 
 // writeProblem answers err as a problem detail.
 func writeProblem(c echo.Context, err error) error {
-	pr := toProblem(c, err)
-	if pr.Status == http.StatusUnauthorized {
-		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scimd-agent"`)
-	}
-	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
-	return c.JSON(pr.Status, pr)
+	return problem.Write(c, toProblem(c, err), "scimd-agent")
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 )
 
@@ -65,29 +65,7 @@ func agentOf(c echo.Context) (licensing.Principal, error) {
 }
 
 // decode reads a JSON body strictly.
-func decode(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return invalid("The request body must be a JSON object of the documented shape: " + jsonProblem(err))
-	}
-	return nil
-}
-
-// jsonProblem describes a decoding error without internal detail.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return "malformed JSON."
-	case errors.As(err, &typ):
-		return "field " + typ.Field + " has the wrong type."
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ") + "."
-	}
-	return "it cannot be read."
-}
+func decode(c echo.Context, v any) error { return problem.Decode(c, v) }
 
 type signInRequest struct {
 	Account  string `json:"account"`
@@ -145,7 +123,7 @@ func (h *Handler) signIn(c echo.Context) error {
 
 // errBadSignIn answers every failed password sign-in alike, so that a
 // caller cannot tell an unknown account or user from a wrong password.
-var errBadSignIn = &problemError{status: http.StatusUnauthorized, code: CodeInvalidSignIn, detail: "The account, userName or password is wrong."}
+var errBadSignIn = &problem.Error{Status: http.StatusUnauthorized, Code: CodeInvalidSignIn, Detail: "The account, userName or password is wrong."}
 
 func (h *Handler) authenticateSignIn(c echo.Context) (licensing.User, error) {
 	ctx := c.Request().Context()

@@ -68,6 +68,8 @@ type Token struct {
 	// ExpiresAt ends the token's life on its own (agent sign-in tokens);
 	// nil for tokens that live until revoked.
 	ExpiresAt *time.Time
+	// Privileges are what an admin token may do; none for other scopes.
+	Privileges []Privilege
 }
 
 const tokenPrefix = "scimd_"

@@ -118,3 +118,24 @@ func UserByName(ctx context.Context, store Store, accountID, userName string) (U
 	}
 	return page.Items[0], nil
 }
+
+// IssueAdminToken makes a token of scope admin with the privileges (at
+// least one), and returns it with its bearer string, shown once.
+func IssueAdminToken(ctx context.Context, store Store, clock Clock, accountID, name string, privileges []Privilege) (Token, string, error) {
+	privileges = NormalizePrivileges(privileges)
+	if len(privileges) == 0 {
+		return Token{}, "", fmt.Errorf("%w: an admin token needs at least one privilege (%s)", ErrInvalid, FormatPrivileges(AllPrivileges))
+	}
+	if name == "" {
+		return Token{}, "", fmt.Errorf("%w: a token needs a name", ErrInvalid)
+	}
+	t, bearer, err := NewToken(accountID, name, ScopeAdmin, clock.Now())
+	if err != nil {
+		return Token{}, "", err
+	}
+	t.Privileges = privileges
+	if err := store.CreateToken(ctx, t); err != nil {
+		return Token{}, "", err
+	}
+	return t, bearer, nil
+}

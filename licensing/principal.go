@@ -15,6 +15,8 @@ type Principal struct {
 	Scope     Scope
 	// UserID is the user an agent token signs in as.
 	UserID string
+	// Privileges are what an admin token may do.
+	Privileges []Privilege
 }
 
 type principalKey struct{}
@@ -49,5 +51,5 @@ func Authenticate(ctx context.Context, store Store, clock Clock, bearer string, 
 	if !t.Matches(bearer) || !t.Active(clock.Now()) || t.Scope != scope {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{AccountID: t.AccountID, TokenID: t.ID, TokenName: t.Name, Scope: t.Scope, UserID: t.UserID}, nil
+	return Principal{AccountID: t.AccountID, TokenID: t.ID, TokenName: t.Name, Scope: t.Scope, UserID: t.UserID, Privileges: t.Privileges}, nil
 }

@@ -99,6 +99,14 @@ type Store interface {
 
 	Seats
 
+	// AppendAudit stores an audit entry of e.AccountID (its ID is set by
+	// the store). ErrNotFound if the account does not exist.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// AuditLog lists the account's audit entries selected by q, newest
+	// first (by time, then id). Page.Total is not computed (0). ErrInvalid
+	// for a malformed cursor.
+	AuditLog(ctx context.Context, accountID string, q AuditQuery) (Page[AuditEntry], error)
+
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -27,7 +27,7 @@ var rules = []rule{
 
 // allowedInternal lists module packages a rule's forbidden module prefix
 // does not cover (the domain itself, small shared helpers).
-var allowedInternal = []string{module + "/licensing", module + "/schemas", module + "/internal/logctx", module + "/internal/password"}
+var allowedInternal = []string{module + "/licensing", module + "/schemas", module + "/internal/logctx", module + "/internal/password", module + "/internal/problem"}
 
 func TestDependencyDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"/...").Output()

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 	}{
 		{"Accounts", testAccounts},
 		{"Tokens", testTokens},
+		{"TokenPrivileges", testTokenPrivileges},
+		{"AuditLog", testAuditLog},
 		{"UserCRUD", testUserCRUD},
 		{"UserNameUnique", testUserNameUnique},
 		{"UserStale", testUserStale},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -85,8 +86,9 @@ func (s *Store) CreateToken(ctx context.Context, t licensing.Token) error {
 			}
 		}
 		_, err := exec(tx, "create token",
-			`INSERT INTO tokens (id, account_id, name, scope, hash, created_at, revoked_at, user_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.AccountID, t.Name, string(t.Scope), t.Hash, s.timeArg(t.CreatedAt), s.nullTimeArg(t.RevokedAt), userID, s.nullTimeArg(t.ExpiresAt))
+			`INSERT INTO tokens (id, account_id, name, scope, hash, created_at, revoked_at, user_id, expires_at, privileges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.AccountID, t.Name, string(t.Scope), t.Hash, s.timeArg(t.CreatedAt), s.nullTimeArg(t.RevokedAt), userID, s.nullTimeArg(t.ExpiresAt),
+			licensing.FormatPrivileges(licensing.NormalizePrivileges(t.Privileges)))
 		return err
 	})
 }
@@ -112,15 +114,20 @@ func (s *Store) Tokens(ctx context.Context, accountID string) ([]licensing.Token
 func (s *Store) tokens(ctx context.Context, op, where string, arg any) ([]licensing.Token, error) {
 	var ts []licensing.Token
 	err := query(s.conn(ctx), op,
-		`SELECT id, account_id, name, scope, hash, created_at, revoked_at, user_id, expires_at FROM tokens WHERE `+where+` ORDER BY created_at, id`,
+		`SELECT id, account_id, name, scope, hash, created_at, revoked_at, user_id, expires_at, privileges FROM tokens WHERE `+where+` ORDER BY created_at, id`,
 		[]any{arg},
 		func(rows *sql.Rows) error {
 			var t licensing.Token
-			var scope string
+			var scope, privileges string
 			var created, revoked, expires dbTime
 			var userID sql.NullString
-			if err := rows.Scan(&t.ID, &t.AccountID, &t.Name, &scope, &t.Hash, &created, &revoked, &userID, &expires); err != nil {
+			if err := rows.Scan(&t.ID, &t.AccountID, &t.Name, &scope, &t.Hash, &created, &revoked, &userID, &expires, &privileges); err != nil {
 				return err
+			}
+			for _, p := range strings.Split(privileges, ",") {
+				if p != "" {
+					t.Privileges = append(t.Privileges, licensing.Privilege(p))
+				}
 			}
 			t.UserID = userID.String
 			t.ExpiresAt = expires.ptr()

@@ -1,0 +1,92 @@
+// Package problem writes RFC 9457 problem details, the error format of
+// scimd's REST APIs (agent and admin), and reads their JSON bodies
+// strictly. Each API maps its errors to a Problem in one place of its own.
+package problem
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Problem is an RFC 9457 problem detail with a stable machine-readable
+// code clients can switch on.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+// New returns the problem of an HTTP status with the code and detail.
+func New(status int, code, detail string) Problem {
+	return Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+}
+
+// Error is a client error a handler raises itself; its detail is meant
+// for the client.
+type Error struct {
+	Status int
+	Code   string
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// Problem returns the problem the error is answered with.
+func (e *Error) Problem() Problem { return New(e.Status, e.Code, e.Detail) }
+
+// CodeInvalidRequest is the code of a request the API cannot read.
+const CodeInvalidRequest = "invalid_request"
+
+// Invalid is a 400 invalid_request with the detail.
+func Invalid(detail string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Detail: detail}
+}
+
+// Write answers p; a 401 also gets a WWW-Authenticate challenge of realm.
+func Write(c echo.Context, p Problem, realm string) error {
+	if p.Status == http.StatusUnauthorized {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+realm+`"`)
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	return c.JSON(p.Status, p)
+}
+
+// Decode reads the request's JSON body into v strictly (unknown fields
+// are refused); a body it cannot read is an *Error saying why, without
+// internal detail.
+func Decode(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Invalid("The request body must be a JSON object of the documented shape: " + jsonProblem(err))
+	}
+	if dec.More() {
+		return Invalid("The request body must be a JSON object of the documented shape: it holds more than one JSON value.")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without internal detail.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return "it is too large."
+	case errors.As(err, &syn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "malformed JSON."
+	case errors.As(err, &typ):
+		return "field " + typ.Field + " has the wrong type."
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ") + "."
+	}
+	return "it cannot be read."
+}

@@ -1,0 +1,90 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// AppendAudit stores an audit entry. ErrNotFound if the account does not
+// exist.
+func (s *Store) AppendAudit(ctx context.Context, e licensing.AuditEntry) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		_, err := exec(tx, "append audit",
+			`INSERT INTO audit_log (account_id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.AccountID, s.timeArg(e.At), e.ActorID, e.ActorName, string(e.ActorScope), e.Action, e.TargetType, e.TargetID, e.Detail)
+		return err
+	})
+}
+
+// auditCursor is the position after the last entry of a page: entries are
+// listed newest first, by time then id.
+type auditCursor struct {
+	At time.Time `json:"a"`
+	ID int64     `json:"i"`
+}
+
+// AuditLog lists the account's audit entries selected by q, newest first.
+func (s *Store) AuditLog(ctx context.Context, accountID string, q licensing.AuditQuery) (licensing.Page[licensing.AuditEntry], error) {
+	var page licensing.Page[licensing.AuditEntry]
+	where, args := `account_id = ?`, []any{accountID}
+	for _, f := range []struct{ col, val string }{
+		{"action", q.Action}, {"actor_id", q.ActorID}, {"target_type", q.TargetType}, {"target_id", q.TargetID},
+	} {
+		if f.val != "" {
+			where += ` AND ` + f.col + ` = ?`
+			args = append(args, f.val)
+		}
+	}
+	if !q.From.IsZero() {
+		where += ` AND at >= ?`
+		args = append(args, s.timeArg(q.From))
+	}
+	if !q.To.IsZero() {
+		where += ` AND at < ?`
+		args = append(args, s.timeArg(q.To))
+	}
+	if q.After != "" {
+		var c auditCursor
+		b, err := base64.RawURLEncoding.DecodeString(q.After)
+		if err != nil || json.Unmarshal(b, &c) != nil || c.ID <= 0 {
+			return page, invalid("malformed cursor")
+		}
+		at := s.timeArg(c.At)
+		where += ` AND (at < ? OR (at = ? AND id < ?))`
+		args = append(args, at, at, c.ID)
+	}
+	limit := max(q.Limit, 1)
+	args = append(args, limit+1)
+	err := query(s.conn(ctx), "audit log",
+		`SELECT id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail FROM audit_log
+		 WHERE `+where+` ORDER BY at DESC, id DESC LIMIT ?`, args,
+		func(rows *sql.Rows) error {
+			e := licensing.AuditEntry{AccountID: accountID}
+			var at dbTime
+			var scope string
+			if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.ActorName, &scope, &e.Action, &e.TargetType, &e.TargetID, &e.Detail); err != nil {
+				return err
+			}
+			e.At, e.ActorScope = at.Time, licensing.Scope(scope)
+			page.Items = append(page.Items, e)
+			return nil
+		})
+	if err != nil {
+		return page, err
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		b, _ := json.Marshal(auditCursor{At: last.At, ID: last.ID})
+		page.Next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return page, nil
+}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/elimity-com/scim/schema"
 
+	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/internal/testenv"
@@ -56,7 +58,8 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	catalog := licensing.DefaultCatalog()
 	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{MaxWait: 30 * time.Second, Poll: 20 * time.Millisecond}, nil)
 	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag})
+	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash})
+	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return &harness{store: store, url: ts.URL + server.SCIMPath, base: ts.URL}
@@ -64,6 +67,24 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 
 func (h *harness) account(t testing.TB) (licensing.Account, string) {
 	return testenv.Account(t, h.store)
+}
+
+// adminToken makes an admin token of the account with the privileges.
+func (h *harness) adminToken(t testing.TB, accountID string, privileges ...licensing.Privilege) string {
+	t.Helper()
+	_, bearer, err := licensing.IssueAdminToken(context.Background(), h.store, licensing.SystemClock{}, accountID, "test admin", privileges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bearer
+}
+
+// admin calls the admin API (path relative to /api/v1/admin) with a JSON
+// body (none if "") and returns the status and the decoded answer.
+func (h *harness) admin(t testing.TB, bearer, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	status, _, raw := send(t, method, h.base+server.AdminPath+path, bearer, "application/json", body)
+	return status, decodeObject(t, method+" "+path, raw)
 }
 
 // send makes a request with the bearer token (none if "") and returns the

@@ -29,13 +29,26 @@ type Options struct {
 	// SCIM serves paths relative to SCIMPath.
 	SCIM http.Handler
 	// Agent registers the agent API's routes on its group.
-	Agent interface {
-		Register(g *echo.Group, auth echo.MiddlewareFunc)
-	}
+	Agent registrar
+	// Admin registers the admin API's routes on its group.
+	Admin registrar
+	// OpenAPI is the OpenAPI document of the agent and admin APIs, served
+	// at OpenAPIPath.
+	OpenAPI []byte
 }
 
-// AgentPath is where the agent API is mounted.
-const AgentPath = "/api/v1/agent"
+// registrar mounts an API's routes on its group; auth authenticates the
+// API's tokens.
+type registrar interface {
+	Register(g *echo.Group, auth echo.MiddlewareFunc)
+}
+
+// Where the REST APIs are mounted.
+const (
+	AgentPath   = "/api/v1/agent"
+	AdminPath   = "/api/v1/admin"
+	OpenAPIPath = "/api/v1/openapi.json"
+)
 
 // New returns the HTTP handler of scimd.
 func New(opts Options) *echo.Echo {
@@ -67,10 +80,22 @@ func New(opts Options) *echo.Echo {
 	g.Any("", scim)
 	g.Any("/*", scim)
 	if opts.Agent != nil {
-		opts.Agent.Register(e.Group(AgentPath), authenticate(opts.Store, opts.Clock, licensing.ScopeAgent))
+		opts.Agent.Register(e.Group(AgentPath, apiBodyLimit), authenticate(opts.Store, opts.Clock, licensing.ScopeAgent))
+	}
+	if opts.Admin != nil {
+		opts.Admin.Register(e.Group(AdminPath, apiBodyLimit), authenticate(opts.Store, opts.Clock, licensing.ScopeAdmin))
+	}
+	if opts.OpenAPI != nil {
+		e.GET(OpenAPIPath, func(c echo.Context) error {
+			return c.Blob(http.StatusOK, "application/json", opts.OpenAPI)
+		})
 	}
 	return e
 }
+
+// apiBodyLimit caps the bodies of the agent and admin APIs, which are
+// small JSON objects: a larger one is answered 413.
+var apiBodyLimit = middleware.BodyLimit("1M")
 
 // requestLogger gives every request a logger carrying its request id and
 // logs one line when it ends.

@@ -102,7 +102,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fmt.Errorf("token needs a subcommand: create, list or revoke")
 	}
 	cfg := config.Default()
-	var accountName, scope, name, userName string
+	var accountName, scope, name, userName, privileges string
 	sub := args[0]
 	purposes := map[string]string{
 		"create": "Make a token for an account and print it once; only its hash is stored.",
@@ -117,9 +117,10 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	cfg.BindDatabase(fs)
 	fs.StringVar(&accountName, "account", licensing.DefaultAccountName, "account name")
 	if sub == "create" {
-		fs.StringVar(&scope, "scope", string(licensing.ScopeSCIM), "scope: scim (for an identity provider) or agent (signs in to the agent app as --user)")
+		fs.StringVar(&scope, "scope", string(licensing.ScopeSCIM), "scope: scim (for an identity provider), admin (the admin API, with --privileges) or agent (signs in to the agent app as --user)")
 		fs.StringVar(&name, "name", "", "a name that says who uses the token, e.g. okta")
 		fs.StringVar(&userName, "user", "", "with --scope agent: the userName the token signs in as")
+		fs.StringVar(&privileges, "privileges", "", "with --scope admin: comma-separated privileges of users, products, sessions, billing, read, tokens, or all")
 	}
 	if err := config.Parse(fs, args[1:], getenv); err != nil {
 		return err
@@ -141,7 +142,19 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 		var t licensing.Token
 		var bearer string
+		if privileges != "" && sc != licensing.ScopeAdmin {
+			return fmt.Errorf("--privileges goes with --scope admin only")
+		}
 		switch {
+		case sc == licensing.ScopeAdmin && userName == "":
+			privs, perr := licensing.ParsePrivileges(privileges)
+			if perr != nil {
+				return perr
+			}
+			if len(privs) == 0 {
+				return fmt.Errorf("an admin token needs --privileges (users, products, sessions, billing, read, tokens, or all)")
+			}
+			t, bearer, err = licensing.IssueAdminToken(ctx, store, licensing.SystemClock{}, acct.ID, name, privs)
 		case sc == licensing.ScopeSCIM && userName == "":
 			t, bearer, err = licensing.IssueToken(ctx, store, licensing.SystemClock{}, acct.ID, name, sc)
 		case sc == licensing.ScopeAgent && userName != "":
@@ -155,16 +168,14 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			t, bearer, err = licensing.IssueAgentToken(ctx, store, licensing.SystemClock{}, acct.ID, u.ID, name, 0)
 		case sc == licensing.ScopeAgent:
 			return fmt.Errorf("an agent token needs --user USERNAME")
-		case userName != "":
+		default: // a user with another scope
 			return fmt.Errorf("--user goes with --scope agent only")
-		default:
-			return fmt.Errorf("scope %q is not served yet: make scim or agent tokens", sc)
 		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\n", bearer)
-		fmt.Fprintf(stderr, "token %s (%s, scope %s) for account %s: shown only now\n", t.ID, t.Name, t.Scope, acct.Name)
+		fmt.Fprintf(stderr, "token %s (%s, scope %s%s) for account %s: shown only now\n", t.ID, t.Name, t.Scope, privilegeNote(t), acct.Name)
 		return nil
 	case "list":
 		tokens, err := store.Tokens(ctx, acct.ID)
@@ -172,13 +183,17 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tPRIVILEGES\tCREATED\tREVOKED")
 		for _, t := range tokens {
 			revoked := "-"
 			if t.RevokedAt != nil {
 				revoked = t.RevokedAt.Format("2006-01-02 15:04:05Z")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, t.CreatedAt.Format("2006-01-02 15:04:05Z"), revoked)
+			privs := licensing.FormatPrivileges(t.Privileges)
+			if privs == "" {
+				privs = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, privs, t.CreatedAt.Format("2006-01-02 15:04:05Z"), revoked)
 		}
 		return tw.Flush()
 	default:
@@ -191,4 +206,12 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		fmt.Fprintf(stdout, "revoked token %s\n", fs.Arg(0))
 		return nil
 	}
+}
+
+// privilegeNote names an admin token's privileges for the creation message.
+func privilegeNote(t licensing.Token) string {
+	if len(t.Privileges) == 0 {
+		return ""
+	}
+	return ", privileges " + licensing.FormatPrivileges(t.Privileges)
 }

@@ -129,6 +129,22 @@ func TestAccountAndTokenCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, id) || strings.Contains(out, bearer) {
 		t.Fatalf("token list must show the id and never the secret: %v %s", err, out)
 	}
+	out, err = cmd("token", "create", "--account", "acme", "--scope", "admin", "--name", "console", "--privileges", "sessions, read")
+	if err != nil || !strings.Contains(out, "privileges read,sessions") {
+		t.Fatalf("admin token create: %v %s", err, out)
+	}
+	if out, _ := cmd("token", "list", "--account", "acme"); !strings.Contains(out, "read,sessions") {
+		t.Fatalf("token list does not show the admin token's privileges:\n%s", out)
+	}
+	for _, bad := range [][]string{
+		{"--scope", "admin", "--name", "x"},
+		{"--scope", "admin", "--name", "x", "--privileges", "root"},
+		{"--scope", "scim", "--name", "x", "--privileges", "read"},
+	} {
+		if out, err := cmd(append([]string{"token", "create", "--account", "acme"}, bad...)...); err == nil {
+			t.Errorf("token create %v was accepted: %s", bad, out)
+		}
+	}
 	if _, err := cmd("token", "revoke", "--account", "acme", "ffffffffffffffff"); err == nil {
 		t.Fatal("revoking an unknown token succeeded")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/elimity-com/scim/schema"
 
+	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/config"
 	"github.com/scimd/scimd/internal/password"
@@ -92,7 +93,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxWait:     cfg.MaxWait,
 	}, nil)
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	handler := server.New(server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI})
+	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash})
+	handler := server.New(server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument})
 	go reap(ctx, store, clock, cfg.ReapInterval, log)
 	srv := &http.Server{
 		Handler:           handler,

@@ -1,0 +1,168 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/internal/problem"
+	"github.com/scimd/scimd/licensing"
+)
+
+// Options configure the admin API.
+type Options struct {
+	Store   licensing.Store
+	Clock   licensing.Clock
+	Catalog licensing.Catalog
+	// HashPassword turns a password set by an admin into the slow hash the
+	// agent app's sign-in checks (internal/password.Hash). Nil: users made
+	// here cannot be given a password.
+	HashPassword func(password string) (string, error)
+}
+
+// Handler serves the admin API.
+type Handler struct {
+	opts Options
+}
+
+// New returns the admin API handler.
+func New(opts Options) *Handler {
+	if opts.Clock == nil {
+		opts.Clock = licensing.SystemClock{}
+	}
+	return &Handler{opts: opts}
+}
+
+// Route describes one endpoint of the admin API and the privileges that
+// open it: a caller needs any one of them.
+type Route struct {
+	Method string
+	// Path is relative to the admin API's root, in echo's syntax
+	// (/users/:id).
+	Path       string
+	Privileges []licensing.Privilege
+	handler    echo.HandlerFunc
+}
+
+// Routes lists every endpoint with the privileges it needs.
+func (h *Handler) Routes() []Route {
+	var all []Route
+	for _, part := range [][]Route{h.userRoutes(), h.productRoutes(), h.sessionRoutes(), h.usageRoutes(), h.auditRoutes(), h.tokenRoutes()} {
+		all = append(all, part...)
+	}
+	return all
+}
+
+// reading is the privileges that open a read endpoint of the area of
+// privilege p: read, or p itself (or any of ps).
+func reading(ps ...licensing.Privilege) []licensing.Privilege {
+	return append([]licensing.Privilege{licensing.PrivRead}, ps...)
+}
+
+// writing is the privilege that opens a write endpoint.
+func writing(p licensing.Privilege) []licensing.Privilege { return []licensing.Privilege{p} }
+
+// Register mounts the routes on g (the /api/v1/admin group). auth must
+// authenticate admin tokens and put their licensing.Principal in the
+// request context.
+func (h *Handler) Register(g *echo.Group, auth echo.MiddlewareFunc) {
+	for _, r := range h.Routes() {
+		g.Add(r.Method, r.Path, r.handler, auth, require(r.Privileges))
+	}
+	// Unknown paths under the API answer a problem, not echo's default.
+	g.Any("/*", func(c echo.Context) error {
+		return writeProblem(c, &problem.Error{Status: http.StatusNotFound, Code: CodeNotFound, Detail: "No such endpoint of the admin API; see /api/v1/openapi.json."})
+	})
+}
+
+// require refuses callers without any of the privileges.
+func require(privileges []licensing.Privilege) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p, ok := licensing.PrincipalFrom(c.Request().Context())
+			if !ok || p.Scope != licensing.ScopeAdmin {
+				return writeProblem(c, licensing.ErrUnauthenticated)
+			}
+			if !p.Has(privileges...) {
+				return writeProblem(c, &problem.Error{Status: http.StatusForbidden, Code: CodeForbidden,
+					Detail: "This token lacks the privilege this endpoint needs: one of " + licensing.FormatPrivileges(privileges) + "."})
+			}
+			return next(c)
+		}
+	}
+}
+
+// principal is the calling admin token.
+func principal(c echo.Context) licensing.Principal {
+	p, _ := licensing.PrincipalFrom(c.Request().Context())
+	return p
+}
+
+// audit records a write that succeeded. The write is done: a failure to
+// record it is logged, not answered.
+func (h *Handler) audit(c echo.Context, action, targetType, targetID, detail string) {
+	ctx := c.Request().Context()
+	if err := licensing.Record(ctx, h.opts.Store, h.opts.Clock, action, targetType, targetID, detail); err != nil {
+		logctx.From(ctx).Error("audit entry not recorded", "action", action, "target", targetID, "err", err)
+	}
+}
+
+// Paging of every list: ?limit=N (1-500, default 50) and ?cursor=C, the
+// nextCursor of the previous page.
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+// list is the envelope of every list answer.
+type list[T any] struct {
+	Items []T `json:"items"`
+	// NextCursor continues the listing; absent on the last page.
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+func newList[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items, NextCursor: next}
+}
+
+// paging reads ?limit and ?cursor.
+func paging(c echo.Context) (limit int, cursor string, err error) {
+	limit = defaultLimit
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return 0, "", problem.Invalid("limit must be an integer from 1 to " + strconv.Itoa(maxLimit) + ".")
+		}
+		limit = n
+	}
+	return limit, c.QueryParam("cursor"), nil
+}
+
+// timeParam reads an RFC 3339 time from the query; zero when absent.
+func timeParam(c echo.Context, name string) (time.Time, error) {
+	s := c.QueryParam(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, problem.Invalid(name + " must be an RFC 3339 time such as 2026-11-26T09:00:00Z.")
+	}
+	return t, nil
+}
+
+// product resolves a product id of the catalog.
+func (h *Handler) product(id string) (licensing.Product, error) {
+	p, ok := h.opts.Catalog.Product(id)
+	if !ok {
+		return licensing.Product{}, &problem.Error{Status: http.StatusNotFound, Code: CodeUnknownProduct,
+			Detail: "No product " + strconv.Quote(id) + " in the catalog; GET /api/v1/admin/products lists them."}
+	}
+	return p, nil
+}

@@ -1,0 +1,4 @@
+package admin
+
+// usageRoutes lists the endpoints of this file.
+func (h *Handler) usageRoutes() []Route { return nil }

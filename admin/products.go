@@ -1,4 +1,142 @@
 package admin
 
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/scimd/scimd/internal/problem"
+	"github.com/scimd/scimd/licensing"
+)
+
+// This file is the catalog's products with the account's usage of each,
+// and the plan (seat numbers) of a product.
+
 // productRoutes lists the endpoints of this file.
-func (h *Handler) productRoutes() []Route { return nil }
+func (h *Handler) productRoutes() []Route {
+	read := reading(licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions)
+	return []Route{
+		{http.MethodGet, "/products", read, h.listProducts},
+		{http.MethodGet, "/products/:product", read, h.getProduct},
+		{http.MethodPut, "/products/:product/plan", writing(licensing.PrivBilling), h.setPlan},
+	}
+}
+
+// productView is a product with the account's usage of it. A product
+// without a plan has no seats: its totals are 0.
+type productView struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Named      namedUsage      `json:"named"`
+	Concurrent concurrentUsage `json:"concurrent"`
+}
+
+type namedUsage struct {
+	Assigned int `json:"assigned"`
+	Total    int `json:"total"`
+}
+
+type concurrentUsage struct {
+	Occupied int `json:"occupied"`
+	Total    int `json:"total"`
+	// Waiting counts the agents waiting for a seat now.
+	Waiting int `json:"waiting"`
+}
+
+// productViews shows the products with the account's usage at now.
+func (h *Handler) productViews(ctx context.Context, accountID string, products []licensing.Product, now time.Time) ([]productView, error) {
+	usage, err := h.opts.Store.Usage(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	byProduct := make(map[string]licensing.Usage, len(usage))
+	for _, u := range usage {
+		byProduct[u.ProductID] = u
+	}
+	out := make([]productView, 0, len(products))
+	for _, p := range products {
+		waiting, err := h.opts.Store.Waiting(ctx, accountID, p.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		u := byProduct[p.ID]
+		out = append(out, productView{ID: p.ID, Name: p.Name,
+			Named:      namedUsage{Assigned: u.NamedAssigned, Total: u.NamedSeats},
+			Concurrent: concurrentUsage{Occupied: u.ConcurrentOccupied, Total: u.ConcurrentSeats, Waiting: waiting}})
+	}
+	return out, nil
+}
+
+// listProducts lists the whole catalog, in catalog order, with the
+// account's usage. The catalog is a handful of products, so the answer is
+// always one page with no nextCursor: limit and cursor are checked like
+// those of every list, and otherwise ignored.
+func (h *Handler) listProducts(c echo.Context) error {
+	if _, _, err := paging(c); err != nil {
+		return writeProblem(c, err)
+	}
+	views, err := h.productViews(c.Request().Context(), principal(c).AccountID, h.opts.Catalog.Products, h.opts.Clock.Now())
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	return c.JSON(http.StatusOK, newList(views, ""))
+}
+
+// getProduct shows one product with the account's usage.
+func (h *Handler) getProduct(c echo.Context) error {
+	return h.answerProduct(c, http.StatusOK)
+}
+
+// answerProduct answers the product of the path with its usage.
+func (h *Handler) answerProduct(c echo.Context, status int) error {
+	p, err := h.product(c.Param("product"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	views, err := h.productViews(c.Request().Context(), principal(c).AccountID, []licensing.Product{p}, h.opts.Clock.Now())
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	return c.JSON(status, views[0])
+}
+
+type planRequest struct {
+	NamedSeats      *int `json:"namedSeats"`
+	ConcurrentSeats *int `json:"concurrentSeats"`
+}
+
+// maxSeats bounds the seat numbers of a plan (the database keeps them in
+// 32-bit integers).
+const maxSeats = 1_000_000
+
+// setPlan sets the named and concurrent seats of the product. Lowering the
+// named seats below those assigned is refused with the numbers; lowering
+// the concurrent seats below those occupied ends nobody (new claims wait
+// until occupancy is below the new number).
+func (h *Handler) setPlan(c echo.Context) error {
+	p, err := h.product(c.Param("product"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	var req planRequest
+	if err := problem.Decode(c, &req); err != nil {
+		return writeProblem(c, err)
+	}
+	for _, n := range []struct {
+		name string
+		v    *int
+	}{{"namedSeats", req.NamedSeats}, {"concurrentSeats", req.ConcurrentSeats}} {
+		if n.v == nil || *n.v < 0 || *n.v > maxSeats {
+			return writeProblem(c, problem.Invalid(n.name+" is required: an integer from 0 to "+strconv.Itoa(maxSeats)+"."))
+		}
+	}
+	plan := licensing.Plan{AccountID: principal(c).AccountID, ProductID: p.ID, NamedSeats: *req.NamedSeats, ConcurrentSeats: *req.ConcurrentSeats}
+	if err := h.opts.Store.SetPlan(c.Request().Context(), plan); err != nil {
+		return writeProblem(c, h.nameProducts(err))
+	}
+	h.audit(c, "plan.change", "plan", p.ID, "named "+strconv.Itoa(plan.NamedSeats)+", concurrent "+strconv.Itoa(plan.ConcurrentSeats))
+	return h.answerProduct(c, http.StatusOK)
+}

@@ -12,6 +12,8 @@ import (
 func groupKind(store licensing.Store) kind[licensing.Group] {
 	return kind[licensing.Group]{
 		rt:             schemas.Group(),
+		noun:           "group",
+		name:           func(g licensing.Group) string { return g.DisplayName },
 		get:            store.Group,
 		create:         store.CreateGroup,
 		replace:        store.ReplaceGroup,

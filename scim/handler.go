@@ -5,19 +5,30 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 
+	"github.com/scimd/scimd/internal/logctx"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
 // kind tells the generic resource handler how to store one resource type.
 type kind[T any] struct {
-	rt      schemas.Resource
+	rt schemas.Resource
+	// noun names the resource type in the audit log: the target type and
+	// the first part of the action ("user" makes "user.create").
+	noun string
+	// name is what the audit log's detail calls a value (a user's
+	// userName, a group's displayName).
+	name    func(v T) string
 	get     func(ctx context.Context, accountID, id string) (T, error)
 	create  func(ctx context.Context, v T) error
 	replace func(ctx context.Context, v T, expect int64) error
@@ -74,6 +85,7 @@ func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttribute
 	if err := h.k.create(ctx, v); err != nil {
 		return scim.Resource{}, h.scimError(ctx, err)
 	}
+	h.record(ctx, "create", h.k.id(v), h.k.name(v))
 	return h.renderWritten(r, p.AccountID, v)
 }
 
@@ -109,11 +121,11 @@ func (h resourceHandler[T]) Replace(r *http.Request, id string, attrs scim.Resou
 	if err != nil {
 		return scim.Resource{}, h.scimError(r.Context(), err)
 	}
-	return h.update(r, id, func(T, scim.Resource) (T, scim.ResourceAttributes, bool, error) { return next, attrs, true, nil })
+	return h.update(r, id, "replace", func(T, scim.Resource) (T, scim.ResourceAttributes, bool, error) { return next, attrs, true, nil })
 }
 
 func (h resourceHandler[T]) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	return h.update(r, id, func(_ T, cur scim.Resource) (T, scim.ResourceAttributes, bool, error) {
+	return h.update(r, id, "patch", func(_ T, cur scim.Resource) (T, scim.ResourceAttributes, bool, error) {
 		var zero T
 		m := patchable(h.k.rt, cur)
 		changed, err := applyPatch(m, ops, h.k.rt)
@@ -133,9 +145,10 @@ func (h resourceHandler[T]) Patch(r *http.Request, id string, ops []scim.PatchOp
 // the validated attributes it came from) with change, and stores it if it
 // differs, retrying when another write won a race and the client did not
 // pin a version with If-Match. A change that yields the same
-// representation, and no new secret, stores nothing and keeps
-// lastModified.
-func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T, res scim.Resource) (T, scim.ResourceAttributes, bool, error)) (scim.Resource, error) {
+// representation, and no new secret, stores nothing, keeps lastModified
+// and records nothing in the audit log; a stored one is recorded as the
+// action verb ("replace" or "patch") with the attributes it changed.
+func (h resourceHandler[T]) update(r *http.Request, id, verb string, change func(cur T, res scim.Resource) (T, scim.ResourceAttributes, bool, error)) (scim.Resource, error) {
 	ctx := r.Context()
 	accountID := principal(ctx).AccountID
 	ifMatch := r.Header.Get("If-Match")
@@ -169,11 +182,14 @@ func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T
 				return scim.Resource{}, h.scimError(ctx, err)
 			}
 		}
-		same, err := h.sameRepresentation(r, cur, next)
+		changed, err := h.changedAttributes(r, cur, next)
 		if err != nil {
 			return scim.Resource{}, h.scimError(ctx, err)
 		}
-		if same && !newSecret {
+		if newSecret {
+			changed = append(changed, "password")
+		}
+		if len(changed) == 0 {
 			return h.render(r, cur)
 		}
 		err = h.k.replace(ctx, next, v)
@@ -183,48 +199,103 @@ func (h resourceHandler[T]) update(r *http.Request, id string, change func(cur T
 		if err != nil {
 			return scim.Resource{}, h.scimError(ctx, err)
 		}
+		h.record(ctx, verb, id, h.k.name(next)+": "+listAttributes(changed))
 		return h.renderWritten(r, accountID, next)
 	}
 }
 
-// sameRepresentation reports whether a and b render to the same SCIM
-// attributes (meta aside).
-func (h resourceHandler[T]) sameRepresentation(r *http.Request, a, b T) (bool, error) {
+// changedAttributes names, sorted, the attributes whose SCIM
+// representation differs between a and b (meta aside): top-level
+// attributes, and an extension's sub-attributes by their own name. None
+// when a and b render the same.
+func (h resourceHandler[T]) changedAttributes(r *http.Request, a, b T) ([]string, error) {
 	ra, err := h.k.toResource(a, h.srv.base(r))
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	rb, err := h.k.toResource(b, h.srv.base(r))
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	ja, err := json.Marshal(representationWithoutMeta(ra))
-	if err != nil {
-		return false, err
-	}
-	jb, err := json.Marshal(representationWithoutMeta(rb))
-	if err != nil {
-		return false, err
-	}
-	return bytes.Equal(ja, jb), nil
+	return diffAttributes(representationWithoutMeta(ra), representationWithoutMeta(rb), true)
 }
 
 func representationWithoutMeta(r scim.Resource) map[string]any {
-	m := map[string]any{"attributes": map[string]any(r.Attributes)}
+	m := make(map[string]any, len(r.Attributes)+1)
+	maps.Copy(m, r.Attributes)
 	if r.ExternalID.Present() {
 		m["externalId"] = r.ExternalID.Value()
 	}
 	return m
 }
 
+// diffAttributes names the keys whose values differ between a and b (a
+// key present on one side only differs), compared as JSON. With
+// extensions, a key naming a schema URN whose value is an object on
+// either side is compared by its own keys instead.
+func diffAttributes(a, b map[string]any, extensions bool) ([]string, error) {
+	keys := slices.Collect(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var changed []string
+	for _, k := range keys {
+		va, inA := a[k]
+		vb, inB := b[k]
+		oa, isA := va.(map[string]any)
+		ob, isB := vb.(map[string]any)
+		if extensions && strings.Contains(k, ":") && (isA || isB) && (isA || !inA) && (isB || !inB) {
+			sub, err := diffAttributes(oa, ob, false)
+			if err != nil {
+				return nil, err
+			}
+			changed = append(changed, sub...)
+			continue
+		}
+		if inA != inB {
+			changed = append(changed, k)
+			continue
+		}
+		ja, err := json.Marshal(va)
+		if err != nil {
+			return nil, err
+		}
+		jb, err := json.Marshal(vb)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(ja, jb) {
+			changed = append(changed, k)
+		}
+	}
+	return changed, nil
+}
+
+// maxAuditAttributes bounds the attribute names an audit detail lists.
+const maxAuditAttributes = 8
+
+// listAttributes is the short form of changed attribute names for an
+// audit detail.
+func listAttributes(names []string) string {
+	if len(names) <= maxAuditAttributes {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:maxAuditAttributes], ", ") + fmt.Sprintf(" and %d more", len(names)-maxAuditAttributes)
+}
+
 func (h resourceHandler[T]) Delete(r *http.Request, id string) error {
 	ctx := r.Context()
 	accountID := principal(ctx).AccountID
+	// Read first: If-Match compares the version, and the audit log names
+	// what was deleted.
+	cur, err := h.k.get(ctx, accountID, id)
+	if err != nil {
+		return h.scimError(ctx, err)
+	}
 	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
-		cur, err := h.k.get(ctx, accountID, id)
-		if err != nil {
-			return h.scimError(ctx, err)
-		}
 		res, err := h.k.toResource(cur, h.srv.base(r))
 		if err != nil {
 			return h.scimError(ctx, err)
@@ -236,7 +307,18 @@ func (h resourceHandler[T]) Delete(r *http.Request, id string) error {
 	if err := h.k.delete(ctx, accountID, id, h.srv.clock.Now()); err != nil {
 		return h.scimError(ctx, err)
 	}
+	h.record(ctx, "delete", id, h.k.name(cur))
 	return nil
+}
+
+// record appends the audit entry of a write that succeeded, action
+// noun.verb on the value with the id. The write is done: a failure to
+// record it is logged, and the answer stays the write's.
+func (h resourceHandler[T]) record(ctx context.Context, verb, id, detail string) {
+	action := h.k.noun + "." + verb
+	if err := licensing.Record(ctx, h.srv.store, h.srv.clock, action, h.k.noun, id, detail); err != nil {
+		logctx.From(ctx).Error("audit entry not recorded", "action", action, "target", id, "err", err)
+	}
 }
 
 // renderWritten answers a value just written, read back first if the

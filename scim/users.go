@@ -23,6 +23,8 @@ type passwords struct {
 func userKind(store licensing.Store, rt schemas.Resource, pw passwords) kind[licensing.User] {
 	return kind[licensing.User]{
 		rt:      rt,
+		noun:    "user",
+		name:    func(u licensing.User) string { return u.UserName },
 		get:     store.User,
 		create:  store.CreateUser,
 		replace: store.ReplaceUser,

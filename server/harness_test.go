@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/elimity-com/scim/schema"
+	"github.com/labstack/echo/v4"
 
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/agent"
@@ -32,6 +33,10 @@ func TestMain(m *testing.M) {
 // harness is a scimd HTTP server over one store.
 type harness struct {
 	store *sqlstore.Store
+	echo  *echo.Echo
+	// hits counts the successful answers of the agent and admin APIs per
+	// documented operation.
+	hits *opHits
 	// url is the SCIM base URL; base the server's root.
 	url  string
 	base string
@@ -60,9 +65,10 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
 	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash})
 	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})
-	ts := httptest.NewServer(h)
+	hits := &opHits{}
+	ts := httptest.NewServer(checkAgainstOpenAPI(t, h, hits))
 	t.Cleanup(ts.Close)
-	return &harness{store: store, url: ts.URL + server.SCIMPath, base: ts.URL}
+	return &harness{store: store, echo: h, hits: hits, url: ts.URL + server.SCIMPath, base: ts.URL}
 }
 
 func (h *harness) account(t testing.TB) (licensing.Account, string) {

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -142,6 +144,28 @@ func paging(c echo.Context) (limit int, cursor string, err error) {
 		limit = n
 	}
 	return limit, c.QueryParam("cursor"), nil
+}
+
+// position is the cursor of the lists the handlers cut into pages
+// themselves (tokens, shared sessions): the time and id of the last item
+// of the previous page, in a listing ordered by time, then id.
+type position struct {
+	At time.Time `json:"c"`
+	ID string    `json:"i"`
+}
+
+func (k position) encode() string {
+	b, _ := json.Marshal(k)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePosition(s string) (position, error) {
+	var k position
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" {
+		return k, problem.Invalid("Malformed cursor: pass the nextCursor of a previous page as it came.")
+	}
+	return k, nil
 }
 
 // timeParam reads an RFC 3339 time from the query; zero when absent.

@@ -102,10 +102,10 @@ func (h *Handler) listSharedSessions(c echo.Context) error {
 		}
 	}
 	// The cursor is the position after the last shared session of the
-	// previous page, (since, id), as a token's is (creation, id).
-	var after *tokenCursor
+	// previous page: (since, id).
+	var after *position
 	if cursor != "" {
-		k, err := decodeTokenCursor(cursor)
+		k, err := decodePosition(cursor)
 		if err != nil {
 			return writeProblem(c, err)
 		}
@@ -120,10 +120,10 @@ func (h *Handler) listSharedSessions(c echo.Context) error {
 	if after != nil {
 		// The first shared session past the cursor: later since, or the
 		// same since and a greater id.
-		i, _ := slices.BinarySearchFunc(all, *after, func(s sharedSession, k tokenCursor) int {
-			return cmp.Or(s.Since.Compare(k.CreatedAt), strings.Compare(s.ID, k.ID))
+		i, _ := slices.BinarySearchFunc(all, *after, func(s sharedSession, k position) int {
+			return cmp.Or(s.Since.Compare(k.At), strings.Compare(s.ID, k.ID))
 		})
-		for i < len(all) && all[i].Since.Equal(after.CreatedAt) && all[i].ID == after.ID {
+		for i < len(all) && all[i].Since.Equal(after.At) && all[i].ID == after.ID {
 			i++
 		}
 		all = all[i:]
@@ -132,7 +132,7 @@ func (h *Handler) listSharedSessions(c echo.Context) error {
 	if len(all) > limit {
 		page = all[:limit]
 		last := page[limit-1]
-		next = tokenCursor{CreatedAt: last.Since, ID: last.ID}.encode()
+		next = position{At: last.Since, ID: last.ID}.encode()
 	}
 	if err := h.fillAgents(ctx, accountID, page); err != nil {
 		return writeProblem(c, err)

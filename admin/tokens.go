@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -64,30 +62,9 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// tokenCursor is the position after the last token of a page: tokens are
-// listed by creation, then id, as the store keeps them.
-type tokenCursor struct {
-	CreatedAt time.Time `json:"c"`
-	ID        string    `json:"i"`
-}
-
-func (k tokenCursor) encode() string {
-	b, _ := json.Marshal(k)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeTokenCursor(s string) (tokenCursor, error) {
-	var k tokenCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" {
-		return k, problem.Invalid("Malformed cursor: pass the nextCursor of a previous page as it came.")
-	}
-	return k, nil
-}
-
-// after reports whether t comes after the cursor in the store's order.
-func (k tokenCursor) after(t licensing.Token) bool {
-	if c := t.CreatedAt.Compare(k.CreatedAt); c != 0 {
+// tokenAfter reports whether t comes after the cursor in the store's order.
+func tokenAfter(k position, t licensing.Token) bool {
+	if c := t.CreatedAt.Compare(k.At); c != 0 {
 		return c > 0
 	}
 	return t.ID > k.ID
@@ -107,9 +84,9 @@ func (h *Handler) listTokens(c echo.Context) error {
 			return writeProblem(c, problem.Invalid("scope must be scim, admin or agent."))
 		}
 	}
-	var from *tokenCursor
+	var from *position
 	if cursor != "" {
-		k, err := decodeTokenCursor(cursor)
+		k, err := decodePosition(cursor)
 		if err != nil {
 			return writeProblem(c, err)
 		}
@@ -122,12 +99,12 @@ func (h *Handler) listTokens(c echo.Context) error {
 	var items []tokenView
 	next := ""
 	for _, t := range all {
-		if (scope != "" && t.Scope != scope) || (from != nil && !from.after(t)) {
+		if (scope != "" && t.Scope != scope) || (from != nil && !tokenAfter(*from, t)) {
 			continue
 		}
 		if len(items) == limit {
 			last := items[limit-1]
-			next = tokenCursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
+			next = position{At: last.CreatedAt, ID: last.ID}.encode()
 			break
 		}
 		items = append(items, viewToken(t))

@@ -142,3 +142,52 @@ func testConcurrentMembershipAndDelete(t *testing.T, s licensing.Store) {
 		}
 	}
 }
+
+// testUserTotals checks the total of unfiltered listings, which a store
+// may keep as a count of its own rather than count the users each time:
+// it must follow creates (concurrent ones too), refused creates and
+// deletes, and stay per account.
+func testUserTotals(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	total := func(accountID string) int {
+		t.Helper()
+		page, err := s.Users(ctx, accountID, licensing.Query{Limit: 0})
+		wantErr(t, "Users", err, nil)
+		all, err := s.Users(ctx, accountID, licensing.Query{Limit: 1000})
+		wantErr(t, "Users", err, nil)
+		if page.Total != len(all.Items) {
+			t.Errorf("unfiltered total %d, but %d users listed", page.Total, len(all.Items))
+		}
+		return page.Total
+	}
+	if n := total(a.ID); n != 0 {
+		t.Fatalf("new account total %d, want 0", n)
+	}
+	errs := race(func(i int) error {
+		return s.CreateUser(ctx, newUser(a.ID, fmt.Sprintf("total%02d@example.com", i)))
+	})
+	created := 0
+	for _, err := range errs {
+		wantErr(t, "concurrent CreateUser", err, nil)
+		created++
+	}
+	// A refused create (userName taken) counts nothing.
+	wantErr(t, "CreateUser with a taken userName", s.CreateUser(ctx, newUser(a.ID, "TOTAL00@example.com")), licensing.ErrConflict)
+	other := createUser(t, s, newUser(b.ID, "total00@example.com"))
+	if n := total(a.ID); n != created {
+		t.Errorf("total after %d creates = %d", created, n)
+	}
+	all, err := s.Users(ctx, a.ID, licensing.Query{Limit: 1000})
+	wantErr(t, "Users", err, nil)
+	for _, u := range all.Items[:3] {
+		wantErr(t, "DeleteUser", s.DeleteUser(ctx, a.ID, u.ID, now()), nil)
+	}
+	if n := total(a.ID); n != created-3 {
+		t.Errorf("total after 3 deletes = %d, want %d", n, created-3)
+	}
+	wantErr(t, "DeleteUser", s.DeleteUser(ctx, b.ID, other.ID, now()), nil)
+	if n := total(b.ID); n != 0 {
+		t.Errorf("other account's total = %d, want 0", n)
+	}
+}

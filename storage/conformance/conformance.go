@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"OffsetLimit", testOffsetLimit},
 		{"CursorPaging", testCursorPaging},
 		{"ConcurrentCreateUser", testConcurrentCreateUser},
+		{"UserTotals", testUserTotals},
 		{"ConcurrentReplaceUser", testConcurrentReplaceUser},
 		{"ConcurrentCreateGroup", testConcurrentCreateGroup},
 		{"ConcurrentMembershipAndDelete", testConcurrentMembershipAndDelete},

@@ -52,6 +52,9 @@ func (s *Store) planList(res *resource, cols, accountID string, q licensing.Quer
 		countArgs: args,
 		order:     orderFingerprint(res, q),
 	}
+	if q.Filter == nil && res.totals != "" {
+		p.count = "SELECT COALESCE(SUM(n), 0) FROM " + res.totals + " WHERE account_id = ?"
+	}
 	if q.SortBy != nil {
 		key, err := t.sortKey(*q.SortBy)
 		if err != nil {
@@ -83,9 +86,18 @@ func (s *Store) planList(res *resource, cols, accountID string, q licensing.Quer
 		}
 		orderBy = p.sortKey + " " + dir + ", r.seq"
 	}
-	p.page = "SELECT " + sel + " FROM " + res.table + " AS r WHERE " + where + " ORDER BY " + orderBy + " LIMIT ? OFFSET ?"
 	// One more than asked tells whether there is a next page.
-	p.pageArgs = append(pageArgs, min(q.Limit, maxLimit)+1, offset)
+	pageArgs = append(pageArgs, min(q.Limit, maxLimit)+1, offset)
+	if offset == 0 {
+		p.page = "SELECT " + sel + " FROM " + res.table + " AS r WHERE " + where + " ORDER BY " + orderBy + " LIMIT ? OFFSET ?"
+	} else {
+		// A deep page skips its offset over the index alone, reading
+		// only the seqs, then reads the rows of the page: skipping whole
+		// rows costs twice as much at a million users.
+		p.page = "SELECT " + sel + " FROM " + res.table + " AS r WHERE r.seq IN (SELECT r.seq FROM " + res.table + " AS r WHERE " + where +
+			" ORDER BY " + orderBy + " LIMIT ? OFFSET ?) ORDER BY " + orderBy
+	}
+	p.pageArgs = pageArgs
 	return p, nil
 }
 

@@ -40,6 +40,10 @@ type resource struct {
 	// assignments says the licensing extension's attributes are the rows
 	// of assignments (users).
 	assignments bool
+	// totals is the table of per-account counts the triggers of migration
+	// 0005 keep, "" when the resource has none: an unfiltered listing's
+	// total is their sum rather than a count over the account.
+	totals string
 }
 
 // licensingURN is the SCIM licensing extension of User. An attribute path
@@ -105,6 +109,7 @@ var (
 		},
 		link:        groupsLink,
 		assignments: true,
+		totals:      "user_totals",
 	}
 	groupsResource = &resource{
 		table: `"groups"`,

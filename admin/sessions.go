@@ -157,7 +157,7 @@ func (h *Handler) fillAgents(ctx context.Context, accountID string, page []share
 			})
 		}
 	}
-	users, err := h.opts.Store.Users(ctx, accountID, licensing.Query{Filter: anyOf(conds), Limit: len(conds), WithoutGroups: true})
+	users, err := h.opts.Store.Users(ctx, accountID, licensing.Query{Filter: anyOf(conds), Limit: len(conds), WithoutGroups: true, WithoutTotal: true})
 	if err != nil {
 		return err
 	}

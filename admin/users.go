@@ -112,7 +112,7 @@ func (h *Handler) listUsers(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	page, err := h.opts.Store.Users(c.Request().Context(), principal(c).AccountID,
-		licensing.Query{Filter: filter, Limit: limit, After: cursor, WithoutGroups: true})
+		licensing.Query{Filter: filter, Limit: limit, After: cursor, WithoutGroups: true, WithoutTotal: true})
 	if cursor != "" && errors.Is(err, licensing.ErrInvalid) {
 		return writeProblem(c, problem.Invalid("cursor must be the nextCursor of an earlier page, unchanged."))
 	}

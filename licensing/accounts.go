@@ -108,7 +108,7 @@ func Bootstrap(ctx context.Context, store Store, clock Clock) (Account, string, 
 func UserByName(ctx context.Context, store Store, accountID, userName string) (User, error) {
 	page, err := store.Users(ctx, accountID, Query{
 		Filter: Compare{Attr: Attr{Path: []string{"userName"}}, Op: OpEq, Value: userName},
-		Limit:  1, WithoutGroups: true,
+		Limit:  1, WithoutGroups: true, WithoutTotal: true,
 	})
 	if err != nil {
 		return User{}, err

@@ -105,6 +105,10 @@ type Query struct {
 	// WithoutGroups leaves User.Groups empty, sparing the query that reads
 	// them when the caller will not return the users' groups.
 	WithoutGroups bool
+	// WithoutTotal leaves Page.Total 0, sparing the count of what the
+	// filter selects (a scan of the account for a broad filter) when the
+	// caller does not show it.
+	WithoutTotal bool
 }
 
 // Page is one page of a listing.

@@ -186,6 +186,11 @@ func testUserTotals(t *testing.T, s licensing.Store) {
 	if n := total(a.ID); n != created-3 {
 		t.Errorf("total after 3 deletes = %d, want %d", n, created-3)
 	}
+	bare, err := s.Users(ctx, a.ID, licensing.Query{Limit: 1000, WithoutTotal: true})
+	wantErr(t, "Users without total", err, nil)
+	if bare.Total != 0 || len(bare.Items) != created-3 {
+		t.Errorf("Users without total: total %d and %d users, want 0 and %d", bare.Total, len(bare.Items), created-3)
+	}
 	wantErr(t, "DeleteUser", s.DeleteUser(ctx, b.ID, other.ID, now()), nil)
 	if n := total(b.ID); n != 0 {
 		t.Errorf("other account's total = %d, want 0", n)

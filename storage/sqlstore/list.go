@@ -111,9 +111,11 @@ func list[T any](ctx context.Context, s *Store, res *resource, cols, accountID s
 		return page, err
 	}
 	db := s.conn(ctx)
-	err = query(db, "count", p.count, p.countArgs, func(rows *sql.Rows) error {
-		return rows.Scan(&page.Total)
-	})
+	if !q.WithoutTotal {
+		err = query(db, "count", p.count, p.countArgs, func(rows *sql.Rows) error {
+			return rows.Scan(&page.Total)
+		})
+	}
 	if err != nil || q.Limit == 0 {
 		return page, err
 	}

@@ -216,12 +216,12 @@ func (h *Handler) endSeat(c echo.Context, id string) (int, error) {
 	// Only a seat held through a concurrent license is a shared session:
 	// a user holds one license type per product, so their open sessions
 	// of it are all of that type.
-	open, err := h.opts.Store.OpenSessions(ctx, p.AccountID, productID)
+	open, err := h.opts.Store.UserOpenSessions(ctx, p.AccountID, userID)
 	if err != nil {
 		return 0, err
 	}
 	if !slices.ContainsFunc(open, func(s licensing.Session) bool {
-		return s.UserID == userID && s.License == licensing.LicenseConcurrent
+		return s.ProductID == productID && s.License == licensing.LicenseConcurrent
 	}) {
 		return 0, errNoSharedSession
 	}

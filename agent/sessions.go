@@ -89,15 +89,13 @@ func (h *Handler) listSessions(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	all, err := h.opts.Store.OpenSessions(c.Request().Context(), p.AccountID, "")
+	open, err := h.opts.Store.UserOpenSessions(c.Request().Context(), p.AccountID, p.UserID)
 	if err != nil {
 		return writeProblem(c, err)
 	}
 	mine := []sessionView{}
-	for _, s := range all {
-		if s.UserID == p.UserID {
-			mine = append(mine, view(s))
-		}
+	for _, s := range open {
+		mine = append(mine, view(s))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"sessions": mine})
 }

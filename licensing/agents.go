@@ -281,15 +281,13 @@ func (a *Agents) seatState(ctx context.Context, u User) (map[string]Usage, map[s
 	for _, us := range list {
 		usage[us.ProductID] = us
 	}
-	sessions, err := a.store.OpenSessions(ctx, u.AccountID, "")
+	sessions, err := a.store.UserOpenSessions(ctx, u.AccountID, u.ID)
 	if err != nil {
 		return nil, nil, err
 	}
 	open := map[string]bool{}
 	for _, s := range sessions {
-		if s.UserID == u.ID {
-			open[s.ProductID] = true
-		}
+		open[s.ProductID] = true
 	}
 	return usage, open, nil
 }

@@ -190,6 +190,9 @@ type Seats interface {
 	// OpenSessions lists the account's pending and connected sessions, of
 	// one product or (productID "") all, ordered by creation.
 	OpenSessions(ctx context.Context, accountID, productID string) ([]Session, error)
+	// UserOpenSessions lists the pending and connected sessions of the
+	// account's user, of every product, ordered by creation.
+	UserOpenSessions(ctx context.Context, accountID, userID string) ([]Session, error)
 
 	// JoinQueue puts the user in the product's line of waiters, first come
 	// first served across processes, and returns the ticket. The waiter is

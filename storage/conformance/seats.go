@@ -529,6 +529,15 @@ func testSessionLifecycle(t *testing.T, s licensing.Store) {
 	if len(open) != 1 || open[0].ID != ds.ID {
 		t.Errorf("OpenSessions(%s) = %+v", productDesk, open)
 	}
+	for _, c := range []struct {
+		account, user, want string
+	}{{a.ID, shared.ID, ds.ID}, {a.ID, named.ID, ns.ID}, {newAccount(t, s).ID, shared.ID, ""}} {
+		open, err = s.UserOpenSessions(ctx, c.account, c.user)
+		wantErr(t, "UserOpenSessions", err, nil)
+		if (c.want == "" && len(open) != 0) || (c.want != "" && (len(open) != 1 || open[0].ID != c.want)) {
+			t.Errorf("UserOpenSessions(%s) = %+v, want only %q", c.user, open, c.want)
+		}
+	}
 	// A named session ends without a seat event.
 	_, err = s.EndSession(ctx, a.ID, "", ns.ID, licensing.EndedByAgent, "", t2)
 	wantErr(t, "EndSession of the named session", err, nil)

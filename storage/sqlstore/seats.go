@@ -492,6 +492,14 @@ func (s *Store) OpenSessions(ctx context.Context, accountID, productID string) (
 	return s.sessions(s.conn(ctx), "open sessions", q+` ORDER BY created_at, `+s.byteOrder("id"), args...)
 }
 
+// UserOpenSessions lists the user's pending and connected sessions, by
+// creation.
+func (s *Store) UserOpenSessions(ctx context.Context, accountID, userID string) ([]licensing.Session, error) {
+	return s.sessions(s.conn(ctx), "user open sessions",
+		`SELECT `+sessionColumns+` FROM sessions WHERE account_id = ? AND user_id = ? AND state <> 'ended' ORDER BY created_at, `+s.byteOrder("id"),
+		accountID, userID)
+}
+
 // JoinQueue puts the user at the end of the product's line and returns
 // the ticket; the waiters whose time ran out leave the line on the way.
 // ErrNotFound if the account has no such user.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/scimd/scimd/licensing"
 )
 
@@ -101,8 +103,11 @@ func (s *Store) planList(res *resource, cols, accountID string, q licensing.Quer
 	return p, nil
 }
 
-// list runs the plan of q: the total, then the page, each row read by
-// scan with the destinations for r.seq and the sort key appended.
+// list runs the plan of q: the page, each row read by scan with the
+// destinations for r.seq and the sort key appended, then the total. A
+// page that is the last of an offset listing and holds something (or
+// starts at 0) tells the total itself: offset + its items; only the other
+// pages pay for the count (a lookup by userName never does).
 func list[T any](ctx context.Context, s *Store, res *resource, cols, accountID string, q licensing.Query,
 	scan func(rows *sql.Rows, extra ...any) (T, error)) (licensing.Page[T], error) {
 	var page licensing.Page[T]
@@ -111,21 +116,33 @@ func list[T any](ctx context.Context, s *Store, res *resource, cols, accountID s
 		return page, err
 	}
 	db := s.conn(ctx)
-	if !q.WithoutTotal {
+	if q.Limit > 0 {
+		if page, err = listPage(db, p, q, scan); err != nil {
+			return licensing.Page[T]{}, err
+		}
+	}
+	switch {
+	case q.WithoutTotal:
+	case q.Limit > 0 && page.Next == "" && q.After == "" && (len(page.Items) > 0 || q.Offset == 0):
+		page.Total = q.Offset + len(page.Items)
+	default:
 		err = query(db, "count", p.count, p.countArgs, func(rows *sql.Rows) error {
 			return rows.Scan(&page.Total)
 		})
 	}
-	if err != nil || q.Limit == 0 {
-		return page, err
-	}
+	return page, err
+}
+
+// listPage reads the page of the plan.
+func listPage[T any](db *gorm.DB, p listPlan, q licensing.Query, scan func(rows *sql.Rows, extra ...any) (T, error)) (licensing.Page[T], error) {
+	var page licensing.Page[T]
 	type position struct {
 		seq int64
 		key any
 	}
 	var last position
 	more := false
-	err = query(db, "list", p.page, p.pageArgs, func(rows *sql.Rows) error {
+	err := query(db, "list", p.page, p.pageArgs, func(rows *sql.Rows) error {
 		var pos position
 		extra := []any{&pos.seq}
 		if p.sortKey != "" {

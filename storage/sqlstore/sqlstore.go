@@ -81,8 +81,12 @@ func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 	}
 	switch {
 	case target.dialect == DialectPostgres:
+		// As many idle connections as open ones: a burst beyond the idle
+		// count would otherwise close connections as it ends and open new
+		// ones (a PostgreSQL backend each) at the next burst. Connections
+		// idle for 5 minutes still close.
 		sqlDB.SetMaxOpenConns(25)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxIdleConns(25)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	case target.memory:
 		// Every connection to an in-memory database sees its own

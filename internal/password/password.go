@@ -16,6 +16,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -46,6 +47,19 @@ const (
 
 var b64 = base64.RawStdEncoding
 
+// slots bounds the hashes computed at once to the CPUs: each takes 19 MiB
+// and a core for its whole run, so more at once would only add memory (16
+// concurrent provisioning writes with passwords grew the server past 500
+// MB) without finishing any sooner. Callers beyond it wait their turn.
+var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// idKey is argon2.IDKey within a slot.
+func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+}
+
 // Hash returns the argon2id hash of password as a PHC string, with a new
 // random salt (so two hashes of one password differ).
 func Hash(password string) (string, error) {
@@ -53,7 +67,7 @@ func Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: read random salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, Time, Memory, Threads, KeyLen)
+	key := idKey([]byte(password), salt, Time, Memory, Threads, KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, Memory, Time, Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -68,10 +82,10 @@ func Hash(password string) (string, error) {
 func Verify(hash, password string) bool {
 	p, ok := parse(hash)
 	if !ok {
-		argon2.IDKey([]byte(password), make([]byte, SaltLen), Time, Memory, Threads, KeyLen)
+		idKey([]byte(password), make([]byte, SaltLen), Time, Memory, Threads, KeyLen)
 		return false
 	}
-	got := argon2.IDKey([]byte(password), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
+	got := idKey([]byte(password), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
 	return subtle.ConstantTimeCompare(got, p.key) == 1
 }
 

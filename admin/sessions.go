@@ -146,23 +146,17 @@ func (h *Handler) fillAgents(ctx context.Context, accountID string, page []share
 	if len(page) == 0 {
 		return nil
 	}
-	ids := map[string]bool{}
-	var conds []licensing.Cond
+	ids := make([]string, 0, len(page))
 	for _, s := range page {
-		if !ids[s.UserID] {
-			ids[s.UserID] = true
-			conds = append(conds, licensing.Compare{
-				Attr: licensing.Attr{Path: []string{"id"}, Kind: licensing.KindString, CaseExact: true},
-				Op:   licensing.OpEq, Value: s.UserID,
-			})
-		}
+		ids = append(ids, s.UserID)
 	}
-	users, err := h.opts.Store.Users(ctx, accountID, licensing.Query{Filter: anyOf(conds), Limit: len(conds), WithoutGroups: true, WithoutTotal: true})
+	slices.Sort(ids)
+	users, err := h.opts.Store.UsersByID(ctx, accountID, slices.Compact(ids))
 	if err != nil {
 		return err
 	}
 	byID := map[string]licensing.User{}
-	for _, u := range users.Items {
+	for _, u := range users {
 		byID[u.ID] = u
 	}
 	for i := range page {
@@ -173,16 +167,6 @@ func (h *Handler) fillAgents(ctx context.Context, accountID string, page []share
 		}
 	}
 	return nil
-}
-
-// anyOf is the Or of the conditions as a balanced tree, so that a page of
-// ids nests a few levels deep, not one per id. conds must not be empty.
-func anyOf(conds []licensing.Cond) licensing.Cond {
-	if len(conds) == 1 {
-		return conds[0]
-	}
-	mid := len(conds) / 2
-	return licensing.Or{Left: anyOf(conds[:mid]), Right: anyOf(conds[mid:])}
 }
 
 // endResult is the outcome of ending one shared session.

@@ -68,6 +68,10 @@ type Store interface {
 	// (seat rules of CreateUser). It returns ErrNotFound if there is no
 	// such user.
 	DeleteUser(ctx context.Context, accountID, id string, at time.Time) error
+	// UsersByID returns the account's users with the ids (those that
+	// exist; ids of other accounts are not found), with their assignments
+	// but without Groups, in no particular order.
+	UsersByID(ctx context.Context, accountID string, ids []string) ([]User, error)
 	// Users lists the account's users selected by q, with their Groups
 	// filled as User fills them unless q.WithoutGroups; the groups of a
 	// whole page are read at once, never with one query per user. A filter

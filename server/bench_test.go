@@ -112,3 +112,107 @@ func BenchmarkUserNameLookup(b *testing.B) {
 		})
 	}
 }
+
+// getJSON sends an authorized GET and fails the benchmark unless it
+// answers 200.
+func getJSON(b *testing.B, client *http.Client, url, bearer string) {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf [16 << 10]byte
+	for {
+		if _, err := resp.Body.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("GET %s: status %d", url, resp.StatusCode)
+	}
+}
+
+// BenchmarkAdminSharedSessions measures the admin's list of shared
+// sessions over HTTP with 200 agents each holding one of 200 concurrent
+// seats: the first page of 50 and the whole list (limit 500).
+//
+//	SCIMD_TEST_POSTGRES=postgres://... go test ./server -run '^$' -bench AdminSharedSessions -benchtime 500x
+func BenchmarkAdminSharedSessions(b *testing.B) {
+	const agents = 200
+	for _, be := range testenv.Backends(b) {
+		store := be.Open(b)
+		h := newHarness(b, store)
+		acct, _ := h.account(b)
+		ctx := context.Background()
+		if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: agents}); err != nil {
+			b.Fatal(err)
+		}
+		for i := range agents {
+			now := time.Now().UTC()
+			u := licensing.User{AccountID: acct.ID, ID: licensing.NewID(), UserName: fmt.Sprintf("agent%03d@example.com", i), Active: true,
+				Doc:     []byte(fmt.Sprintf(`{"emails":[{"value":"agent%03d@example.com","primary":true}]}`, i)),
+				Created: now, LastModified: now, Version: 1, Assignments: licensing.Assignments{rs5: licensing.LicenseConcurrent}}
+			if err := store.CreateUser(ctx, u); err != nil {
+				b.Fatal(err)
+			}
+			s := licensing.Session{ID: licensing.NewID(), AccountID: acct.ID, ProductID: rs5, UserID: u.ID, Platform: licensing.PlatformWindows,
+				CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+			if err := store.StartSession(ctx, &s, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bearer := h.adminToken(b, acct.ID, licensing.PrivRead)
+		client := &http.Client{}
+		for _, limit := range []int{50, 500} {
+			b.Run(fmt.Sprintf("%s/seats=%d/limit=%d", be.Name, agents, limit), func(b *testing.B) {
+				url := fmt.Sprintf("%s%s/sessions?product=%s&limit=%d", h.base, "/api/v1/admin", rs5, limit)
+				for b.Loop() {
+					getJSON(b, client, url, bearer)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkAdminUsersByProduct measures the admin's "agents of Remote
+// Support v5 with a concurrent license" (first page of 50) over HTTP in
+// an account of SCIMD_BENCH_USERS users, one in ten of them holding it.
+//
+//	SCIMD_TEST_POSTGRES=postgres://... SCIMD_BENCH_USERS=100000 go test ./server -run '^$' -bench AdminUsersByProduct -benchtime 500x
+func BenchmarkAdminUsersByProduct(b *testing.B) {
+	n := benchUsers(b)
+	for _, be := range testenv.Backends(b) {
+		b.Run(fmt.Sprintf("%s/users=%d", be.Name, n), func(b *testing.B) {
+			store := be.Open(b)
+			h := newHarness(b, store)
+			acct, _ := h.account(b)
+			ctx := context.Background()
+			if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 10}); err != nil {
+				b.Fatal(err)
+			}
+			seedUsers(b, store, acct.ID, n)
+			page, err := store.Users(ctx, acct.ID, licensing.Query{Limit: n, WithoutGroups: true, WithoutTotal: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i, u := range page.Items {
+				if i%10 != 0 {
+					continue
+				}
+				u.Assignments = licensing.Assignments{rs5: licensing.LicenseConcurrent}
+				u.Version++
+				if err := store.ReplaceUser(ctx, u, u.Version-1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			bearer := h.adminToken(b, acct.ID, licensing.PrivRead)
+			client := &http.Client{}
+			url := fmt.Sprintf("%s%s/users?product=%s&license=concurrent&limit=50", h.base, "/api/v1/admin", rs5)
+			for b.Loop() {
+				getJSON(b, client, url, bearer)
+			}
+		})
+	}
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"UserNameUnique", testUserNameUnique},
 		{"UserStale", testUserStale},
 		{"UserCrossAccount", testUserCrossAccount},
+		{"UsersByID", testUsersByID},
 		{"GroupMembers", testGroupMembers},
 		{"GroupInvalidMembers", testGroupInvalidMembers},
 		{"GroupReplace", testGroupReplace},

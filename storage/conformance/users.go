@@ -146,3 +146,30 @@ func testUserCrossAccount(t *testing.T, s licensing.Store) {
 		t.Errorf("filter in another account found %d users, want none", page.Total)
 	}
 }
+
+func testUsersByID(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	u1 := newUser(a.ID, "byid1@example.com")
+	u1.Assignments = licensing.Assignments{"remote-support-v4": licensing.LicenseConcurrent}
+	u1 = createUser(t, s, u1)
+	u2 := createUser(t, s, newUser(a.ID, "byid2@example.com"))
+	other := createUser(t, s, newUser(b.ID, "byid3@example.com"))
+	got, err := s.UsersByID(ctx, a.ID, []string{u2.ID, newID(), u1.ID, other.ID})
+	wantErr(t, "UsersByID", err, nil)
+	byID := map[string]licensing.User{}
+	for _, u := range got {
+		byID[u.ID] = u
+	}
+	if len(got) != 2 || byID[u1.ID].UserName != u1.UserName || byID[u2.ID].UserName != u2.UserName {
+		t.Fatalf("UsersByID = %+v, want exactly the account's two users", got)
+	}
+	if byID[u1.ID].Assignments.Of("remote-support-v4") != licensing.LicenseConcurrent || len(byID[u2.ID].Assignments) != 0 {
+		t.Errorf("UsersByID assignments: %v and %v", byID[u1.ID].Assignments, byID[u2.ID].Assignments)
+	}
+	got, err = s.UsersByID(ctx, a.ID, nil)
+	wantErr(t, "UsersByID of no ids", err, nil)
+	if len(got) != 0 {
+		t.Errorf("UsersByID(nil) = %+v", got)
+	}
+}

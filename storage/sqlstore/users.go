@@ -62,6 +62,30 @@ func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
 	})
 }
 
+// UsersByID returns the account's users with the ids, with their
+// assignments and without groups: one query per batch of ids, through
+// the primary key.
+func (s *Store) UsersByID(ctx context.Context, accountID string, ids []string) ([]licensing.User, error) {
+	db := s.conn(ctx)
+	var found []licensing.User
+	for chunk := range slices.Chunk(ids, batch) {
+		err := query(db, "users by id",
+			`SELECT `+userColumns+` FROM users AS r WHERE r.account_id = ? AND r.id IN ?`, []any{accountID, chunk},
+			func(rows *sql.Rows) error {
+				u, err := scanUser(accountID)(rows)
+				found = append(found, u)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := loadAssignments(db, accountID, found); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
 // User returns the account's user with the id, its groups filled
 // (ordered by group id), or ErrNotFound.
 func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User, error) {

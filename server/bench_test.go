@@ -84,22 +84,7 @@ func BenchmarkUserNameLookup(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				start := time.Now()
 				url := fmt.Sprintf("%s/Users?filter=userName%%20eq%%20%%22USER%07d%%40example.com%%22", h.url, (i*7919)%n)
-				req, _ := http.NewRequest("GET", url, nil)
-				req.Header.Set("Authorization", "Bearer "+bearer)
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var buf [4096]byte
-				for {
-					if _, err := resp.Body.Read(buf[:]); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
+				getJSON(b, client, url, bearer)
 				took = append(took, time.Since(start))
 			}
 			slices.Sort(took)

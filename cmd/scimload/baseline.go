@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +60,22 @@ type baselineRun struct {
 // openBaseline connects with up to concurrency connections and makes the
 // baseline's account.
 func openBaseline(ctx context.Context, url string, concurrency int) (*baselineRun, error) {
+	db, err := openPostgres(url, concurrency)
+	if err != nil {
+		return nil, err
+	}
+	id := licensing.NewID()
+	if _, err := db.ExecContext(ctx, `INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)`,
+		id, "scimload-baseline-"+runID(), time.Now().UTC()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("baseline database: make the baseline account (is it a migrated scimd database?): %w", err)
+	}
+	return &baselineRun{db: db, accountID: id}, nil
+}
+
+// openPostgres connects to the baseline's PostgreSQL, keeping up to conns
+// connections open and idle.
+func openPostgres(url string, conns int) (*sql.DB, error) {
 	g, err := gorm.Open(postgres.Open(url), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		return nil, fmt.Errorf("baseline database: %w", err)
@@ -69,15 +84,9 @@ func openBaseline(ctx context.Context, url string, concurrency int) (*baselineRu
 	if err != nil {
 		return nil, fmt.Errorf("baseline database: %w", err)
 	}
-	db.SetMaxOpenConns(concurrency)
-	db.SetMaxIdleConns(concurrency)
-	id := licensing.NewID()
-	if _, err := db.ExecContext(ctx, `INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)`,
-		id, "scimload-baseline-"+runID(), time.Now().UTC()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("baseline database: make the baseline account (is it a migrated scimd database?): %w", err)
-	}
-	return &baselineRun{db: db, accountID: id}, nil
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	return db, nil
 }
 
 // close deletes the baseline account with its users and disconnects.
@@ -106,50 +115,38 @@ func (b *baselineRun) run(ctx context.Context, p provisionConfig, scimd OpReport
 	defer cancel()
 	pattern := "raw-" + runID() + "-%07d@example.com"
 	var next atomic.Int64
-	recs := make([]*recorder, p.concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range p.concurrency {
-		rec := newRecorder("raw SQL insert")
-		recs[w] = rec
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := next.Add(1) - 1
-				if i >= int64(p.users) {
-					return
-				}
-				body := userBody(fmt.Sprintf(pattern, i), int(i), p.attributes, nil)
-				doc, err := storedDoc(body)
-				if err != nil {
-					panic(err)
-				}
-				var hash any
-				if p.password {
-					hash = baselineHash
-				}
-				now := time.Now().UTC().Truncate(time.Microsecond)
-				t0 := time.Now()
-				_, err = b.db.ExecContext(ctx, baselineInsert, b.accountID, licensing.NewID(), body["userName"], body["externalId"],
-					body["displayName"], true, string(doc), now, now, hash)
-				took := time.Since(t0)
-				switch {
-				case err != nil && ctx.Err() != nil:
-					return
-				case err != nil:
-					rec.failDetail("sql-error", err.Error())
-				default:
-					rec.ok(took)
-				}
+	recs, elapsed := runWorkers(p.concurrency, []string{"raw SQL insert"}, func(_ int, recs []*recorder) {
+		rec := recs[0]
+		for ctx.Err() == nil {
+			i := next.Add(1) - 1
+			if i >= int64(p.users) {
+				return
 			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := newRecorder("raw SQL insert")
-	for _, r := range recs {
-		all.merge(r)
-	}
-	rep.Op = all.report(elapsed)
+			body := userBody(fmt.Sprintf(pattern, i), int(i), p.attributes, nil)
+			doc, err := storedDoc(body)
+			if err != nil {
+				panic(err)
+			}
+			var hash any
+			if p.password {
+				hash = baselineHash
+			}
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			t0 := time.Now()
+			_, err = b.db.ExecContext(ctx, baselineInsert, b.accountID, licensing.NewID(), body["userName"], body["externalId"],
+				body["displayName"], true, string(doc), now, now, hash)
+			took := time.Since(t0)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return
+			case err != nil:
+				rec.failDetail(errSQL, err.Error())
+			default:
+				rec.ok(took)
+			}
+		}
+	})
+	rep.Op = recs[0].report(elapsed)
 	rep.ThroughputRatio = ratio(scimd.RatePerSec, rep.Op.RatePerSec)
 	rep.P50Ratio = ratio(scimd.P50Ms, rep.Op.P50Ms)
 	rep.P99Ratio = ratio(scimd.P99Ms, rep.Op.P99Ms)

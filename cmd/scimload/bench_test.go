@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -154,4 +156,41 @@ func BenchmarkServerCreate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkServerSeats runs the seats scenario once against two
+// in-process replicas over the benchmark's database, so that
+// -cpuprofile sees the servers' seat paths beside scimload's own:
+// SCIMLOAD_BENCH_AGENTS agents (default 200) race for
+// SCIMLOAD_BENCH_SEATS seats (default 20) of account seats for
+// SCIMLOAD_BENCH_DURATION (default 20s), hold and pause 50 ms, no wait.
+// Run it with -benchtime 1x; it reports seat cycles and denials per
+// second.
+//
+//	SCIMLOAD_BENCH_DATABASE='postgres://postgres@127.0.0.1:5432/scimload_seats?sslmode=disable' \
+//	go test ./cmd/scimload -run '^$' -bench ServerSeats -benchtime 1x -cpuprofile seats.cpu
+func BenchmarkServerSeats(b *testing.B) {
+	db := os.Getenv("SCIMLOAD_BENCH_DATABASE")
+	if db == "" {
+		db = "sqlite:" + filepath.Join(b.TempDir(), "bench.db")
+	}
+	setting := func(name, def string) string {
+		if v := os.Getenv("SCIMLOAD_BENCH_" + name); v != "" {
+			return v
+		}
+		return def
+	}
+	store := openMigrated(b, db)
+	urls := startScimd(b, store) + "," + startScimd(b, store)
+	for b.Loop() {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"seats", "--url", urls, "--database-url", db, "--agents", setting("AGENTS", "200"),
+			"--seats", setting("SEATS", "20"), "--duration", setting("DURATION", "20s"), "--json"}, &out, io.Discard, noEnv, net.DefaultResolver.LookupIPAddr)
+		var rep Report
+		if jerr := json.Unmarshal(out.Bytes(), &rep); err != nil || jerr != nil || rep.Seats == nil {
+			b.Fatalf("seats: %v %v\n%s", err, jerr, out.String())
+		}
+		b.ReportMetric(rep.Seats.Scimd.CyclesPerSec, "cycles/s")
+		b.ReportMetric(float64(rep.Seats.Scimd.Denials)/rep.Seconds, "denials/s")
+	}
 }

@@ -65,21 +65,33 @@ type answer struct {
 	took time.Duration
 }
 
-// do sends one request to the next target. pathQuery is relative to the
-// SCIM base URL ("/Users?count=0").
+// do sends one SCIM request to the next target. pathQuery is relative to
+// the SCIM base URL ("/Users?count=0").
 func (c *client) do(ctx context.Context, method, pathQuery string, body []byte) (answer, error) {
+	return c.send(ctx, method, c.targets.pick()+pathQuery, c.auth, scimMediaType, body)
+}
+
+// Media types of the requests.
+const (
+	scimMediaType = "application/scim+json"
+	jsonMediaType = "application/json"
+)
+
+// send sends one request to url with the Authorization header value auth;
+// mediaType is what it accepts and, with a body, what it sends.
+func (c *client) send(ctx context.Context, method, url, auth, mediaType string, body []byte) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.targets.pick()+pathQuery, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return answer{}, err
 	}
-	req.Header.Set("Authorization", c.auth)
-	req.Header.Set("Accept", "application/scim+json")
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Accept", mediaType)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
+		req.Header.Set("Content-Type", mediaType)
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -104,22 +116,31 @@ func classify(err error) string {
 	return errTransport
 }
 
-// outcome records one request's result in rec: a transport failure, a
-// status other than want, or a success with its latency. It returns
-// whether the request succeeded. A request cut short because the run
-// ended (ctx done) is not recorded at all.
+// outcome records one request's failure in rec: a transport failure or a
+// status other than want. It returns whether the request succeeded (the
+// caller records the success, once it has checked the body). A request
+// cut short because the run ended (ctx done) is not recorded at all.
 func outcome(ctx context.Context, rec *recorder, a answer, err error, want int) bool {
+	r := httpResult(ctx, a, err, want)
+	if r.class != "" && !r.cut {
+		rec.failDetail(r.class, r.detail)
+	}
+	return r.class == "" && !r.cut
+}
+
+// httpResult is the result of a request that should answer want: a
+// success with its latency, a failure by status or class, or cut short
+// because ctx ended.
+func httpResult(ctx context.Context, a answer, err error, want int) result {
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return false
+		return result{cut: true}
 	case err != nil:
-		rec.failDetail(classify(err), err.Error())
-		return false
+		return result{class: classify(err), detail: err.Error()}
 	case a.status != want:
-		rec.failDetail(strconv.Itoa(a.status), snippet(a.body))
-		return false
+		return result{class: strconv.Itoa(a.status), detail: snippet(a.body)}
 	}
-	return true
+	return result{took: a.took}
 }
 
 // snippet is the start of a response body, for error messages.

@@ -14,6 +14,11 @@
 // scimload only talks to loopback addresses (127.0.0.0/8, ::1,
 // localhost): it is a benchmark for a machine of one's own, not a tool to
 // point at a production server. Every run is bounded by a count and by
-// --duration. It owns nothing outside cmd/scimload; the seat scenario
-// waits for the seat engine.
+// --duration. It owns nothing outside cmd/scimload.
+//
+// The seats scenario races agents for a product's concurrent seats
+// through the agent API across replicas, checking through the admin API
+// (and by counting what the agents hold) that no more seats are occupied
+// than the plan has; with --baseline-sql it also runs the same seat cycle
+// as raw SQL on scratch tables and prints the ratio.
 package main

@@ -7,11 +7,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/scimd/scimd/admin"
+	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/scim"
@@ -20,18 +24,30 @@ import (
 )
 
 // startScimd serves scimd over the store on a loopback port, wired as
-// scimd serve wires it, and returns the SCIM base URL.
+// scimd serve wires it (SCIM, agent and admin APIs), and returns the SCIM
+// base URL.
 func startScimd(t testing.TB, store *sqlstore.Store) string {
 	t.Helper()
+	ts := httptest.NewServer(scimdHandler(t, store))
+	t.Cleanup(ts.Close)
+	return ts.URL + server.SCIMPath
+}
+
+// scimdHandler is scimd's HTTP handler over the store. A waiting agent
+// tries again every 10 ms instead of 250, to keep the tests short.
+func scimdHandler(t testing.TB, store *sqlstore.Store) http.Handler {
+	t.Helper()
+	clock, catalog := licensing.SystemClock{}, licensing.DefaultCatalog()
 	s, err := scim.New(store, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 100, MaxPageSize: 1000,
-		MaxBodyBytes: 1 << 20, Clock: licensing.SystemClock{}, Catalog: licensing.DefaultCatalog(),
+		MaxBodyBytes: 1 << 20, Clock: clock, Catalog: catalog,
 		HashPassword: password.Hash, VerifyPassword: password.Verify})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: s}))
-	t.Cleanup(ts.Close)
-	return ts.URL + server.SCIMPath
+	agents := licensing.NewAgents(store, clock, catalog, licensing.AgentConfig{Poll: 10 * time.Millisecond}, nil)
+	return server.New(server.Options{Store: store, Clock: clock, Logger: slog.New(slog.DiscardHandler), SCIM: s,
+		Agent: agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify}),
+		Admin: admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog})})
 }
 
 // seeded seeds an SQLite account through "scimload seed" and returns the

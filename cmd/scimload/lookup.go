@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -86,34 +85,22 @@ func (c lookupConfig) run(ctx context.Context, cl *client) (Report, error) {
 	defer cancel()
 	tag := runID()
 	var next atomic.Int64
-	hits, misses := make([]*recorder, c.concurrency), make([]*recorder, c.concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range c.concurrency {
-		hit, miss := newRecorder("lookup hit"), newRecorder("lookup miss")
-		hits[w], misses[w] = hit, miss
+	recs, elapsed := runWorkers(c.concurrency, []string{"lookup hit", "lookup miss"}, func(w int, recs []*recorder) {
+		hit, miss := recs[0], recs[1]
 		rng := rand.New(rand.NewPCG(c.seed, uint64(w)))
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				k := next.Add(1)
-				if k > int64(c.requests) {
-					return
-				}
-				if rng.Float64() < c.missRatio {
-					lookup(ctx, cl, miss, fmt.Sprintf("absent-%s-%d@example.invalid", tag, k), 0)
-				} else {
-					lookup(ctx, cl, hit, c.name(rng.IntN(c.users)), 1)
-				}
+		for ctx.Err() == nil {
+			k := next.Add(1)
+			if k > int64(c.requests) {
+				return
 			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	hit, miss := newRecorder("lookup hit"), newRecorder("lookup miss")
-	for w := range hits {
-		hit.merge(hits[w])
-		miss.merge(misses[w])
-	}
+			if rng.Float64() < c.missRatio {
+				lookup(ctx, cl, miss, fmt.Sprintf("absent-%s-%d@example.invalid", tag, k), 0)
+			} else {
+				lookup(ctx, cl, hit, c.name(rng.IntN(c.users)), 1)
+			}
+		}
+	})
+	hit, miss := recs[0], recs[1]
 	rep.Ops = append(rep.Ops, hit.report(elapsed))
 	if c.missRatio > 0 {
 		rep.Ops = append(rep.Ops, miss.report(elapsed))

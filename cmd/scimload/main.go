@@ -24,7 +24,7 @@ func main() {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	case errors.Is(err, errFailures):
+	case errors.Is(err, errFailures), errors.Is(err, errSeatCheck):
 		fmt.Fprintln(os.Stderr, "scimload:", err)
 		os.Exit(1)
 	default:
@@ -55,8 +55,11 @@ Scenarios:
   mixed       a blend of lookups, creates and index pages
   seed        fill an account with N users fast, straight into the database
               (setup for lookup, import and mixed; not a measurement)
-  seats       NOT YET: agents racing for concurrent seats across replicas; the
-              seat engine exists now, this scenario is the load tool's next step
+  seats       agents racing for a product's concurrent seats across replicas
+              through the agent API, a monitor checking through the admin API
+              that occupied never exceeds the seats (OVERSELL fails the run);
+              --baseline-sql also runs the same seat cycle as raw SQL on the
+              same PostgreSQL and prints scimd/raw-SQL
 
 A typical session (see docs/performance.md):
   scimload seed --database-url sqlite:bench.db --account load --users 100000
@@ -64,11 +67,14 @@ A typical session (see docs/performance.md):
   scimd serve --database-url sqlite:bench.db --listen 127.0.0.1:8080 &
   scimload lookup --users 100000
   scimload import
+  # seats: two replicas (scimd serve --listen 127.0.0.1:8080 and :8081) on one PostgreSQL, $DB
+  scimload seats --url http://127.0.0.1:8080,http://127.0.0.1:8081 \
+      --database-url "$DB" --agents 200 --seats 20 --duration 1m --baseline-sql "$DB"
 
 Every flag is also an environment variable: --token is SCIMLOAD_TOKEN,
 --baseline-sql is SCIMLOAD_BASELINE_SQL, and so on; a flag given wins.
-Exit status: 0 when every request succeeded, 1 when some failed (the report
-says which), 2 for a usage or setup error.
+Exit status: 0 when every request succeeded, 1 when some failed or a seat
+check failed (the report says which), 2 for a usage or setup error.
 `
 
 // scenario is a subcommand: its name, purpose and flags.
@@ -84,14 +90,10 @@ func scenarios() []scenario {
 		{"import", importPurpose, func(fs *flag.FlagSet) { new(importConfig).bindAll(fs) }},
 		{"lookup", lookupPurpose, func(fs *flag.FlagSet) { new(lookupConfig).bindAll(fs) }},
 		{"mixed", mixedPurpose, func(fs *flag.FlagSet) { new(mixConfig).bindAll(fs) }},
+		{"seats", seatsPurpose, func(fs *flag.FlagSet) { new(seatsConfig).bindAll(fs) }},
 		{"seed", seedPurpose, func(fs *flag.FlagSet) { new(seedConfig).bindAll(fs) }},
 	}
 }
-
-const seatsNotYet = `the seats scenario (A agents racing for S concurrent seats across replicas,
-checking through the admin API that occupied never exceeds S, against a
-raw-SQL baseline) is not built yet: it is the load tool's next step, now
-that scimd has its seat engine and agent API`
 
 // help prints the usage and every scenario's purpose and flags.
 func help(w io.Writer) {
@@ -103,7 +105,6 @@ func help(w io.Writer) {
 		s.bind(fs)
 		fs.PrintDefaults()
 	}
-	fmt.Fprintf(w, "\n%s\nscimload seats\n\nNot yet: %s.\n", strings.Repeat("-", 78), seatsNotYet)
 }
 
 // run is the program without its process: tests call it.
@@ -148,7 +149,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return c.run(ctx, stdout, stderr)
 	case "seats":
-		return errors.New(strings.ReplaceAll(seatsNotYet, "\n", " "))
+		c, err := parseSeats(ctx, rest, stderr, getenv, resolve)
+		if err != nil {
+			return err
+		}
+		return runHTTP(ctx, c.common, c.run, stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown scenario %q", name)
@@ -193,10 +198,7 @@ func runHTTP(ctx context.Context, c common, scenario func(context.Context, *clie
 	if err != nil {
 		return err
 	}
-	if rep.failed() > 0 {
-		return errFailures
-	}
-	return nil
+	return rep.verdict()
 }
 
 // machineNote says how busy the machine was when the run started.

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -119,49 +118,33 @@ func (c mixConfig) run(ctx context.Context, cl *client) (Report, error) {
 	}
 	pattern := "mix-" + runID() + "-%07d@example.com"
 	var next, created atomic.Int64
-	recs := make([][]*recorder, c.concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range c.concurrency {
-		mine := make([]*recorder, len(mixedOps))
-		for i, op := range mixedOps {
-			mine[i] = newRecorder(op)
-		}
-		recs[w] = mine
+	recs, elapsed := runWorkers(c.concurrency, mixedOps, func(w int, mine []*recorder) {
 		rng := rand.New(rand.NewPCG(c.seed, uint64(w)))
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if next.Add(1) > int64(c.requests) {
-					return
+		for ctx.Err() == nil {
+			if next.Add(1) > int64(c.requests) {
+				return
+			}
+			switch i := draw(c.weights, rng.IntN(total)); mixedOps[i] {
+			case opLookup:
+				lookup(ctx, cl, mine[i], c.name(rng.IntN(c.users)), 1)
+			case opProvision:
+				n := created.Add(1) - 1
+				body, _ := json.Marshal(userBody(fmt.Sprintf(pattern, n), int(n), c.attributes, nil))
+				a, err := cl.do(ctx, "POST", "/Users", body)
+				if outcome(ctx, mine[i], a, err, 201) {
+					mine[i].ok(a.took)
 				}
-				switch i := draw(c.weights, rng.IntN(total)); mixedOps[i] {
-				case opLookup:
-					lookup(ctx, cl, mine[i], c.name(rng.IntN(c.users)), 1)
-				case opProvision:
-					n := created.Add(1) - 1
-					body, _ := json.Marshal(userBody(fmt.Sprintf(pattern, n), int(n), c.attributes, nil))
-					a, err := cl.do(ctx, "POST", "/Users", body)
-					if outcome(ctx, mine[i], a, err, 201) {
-						mine[i].ok(a.took)
-					}
-				case opPage:
-					startIndex := 1 + rng.IntN(c.users)
-					a, err := cl.do(ctx, "GET", fmt.Sprintf("/Users?startIndex=%d&count=100", startIndex), nil)
-					if outcome(ctx, mine[i], a, err, 200) {
-						mine[i].ok(a.took)
-					}
+			case opPage:
+				startIndex := 1 + rng.IntN(c.users)
+				a, err := cl.do(ctx, "GET", fmt.Sprintf("/Users?startIndex=%d&count=100", startIndex), nil)
+				if outcome(ctx, mine[i], a, err, 200) {
+					mine[i].ok(a.took)
 				}
 			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := newRecorder("all")
-	for i, op := range mixedOps {
-		r := newRecorder(op)
-		for w := range recs {
-			r.merge(recs[w][i])
 		}
+	})
+	all := newRecorder("all")
+	for i, r := range recs {
 		all.merge(r)
 		if c.weights[i] > 0 {
 			rep.Ops = append(rep.Ops, r.report(elapsed))

@@ -97,11 +97,16 @@ type common struct {
 	pids []int
 	// bases are the checked base URLs, set by validate.
 	bases []string
+	// noToken, set before bind, leaves out --token: the scenario
+	// authenticates otherwise (seats: agent and admin tokens).
+	noToken bool
 }
 
 func (c *common) bind(fs *flag.FlagSet, concurrency int) {
 	fs.Var(&c.urls, "url", "SCIM base URL of a scimd server, loopback only; repeat or separate by commas to spread requests round robin over replicas (default "+defaultURL+")")
-	fs.StringVar(&c.token, "token", "", "bearer token of scope scim (from scimd token create); better set as SCIMLOAD_TOKEN")
+	if !c.noToken {
+		fs.StringVar(&c.token, "token", "", "bearer token of scope scim (from scimd token create); better set as SCIMLOAD_TOKEN")
+	}
 	if concurrency > 0 {
 		fs.IntVar(&c.concurrency, "concurrency", concurrency, "requests in flight at once")
 	} else {
@@ -131,7 +136,7 @@ func (c *common) validate(ctx context.Context, resolve resolver) error {
 		}
 		c.bases = append(c.bases, base)
 	}
-	if c.token == "" {
+	if c.token == "" && !c.noToken {
 		errs = append(errs, errors.New("a bearer token is needed: --token or SCIMLOAD_TOKEN (make one with scimd token create --account NAME --scope scim --name load)"))
 	}
 	if c.concurrency < 1 || c.concurrency > maxConcurrency {

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -113,48 +112,36 @@ func (p provisionConfig) create(ctx context.Context, cl *client) (*recorder, str
 	defer cancel()
 	var next atomic.Int64
 	var firstID atomic.Value
-	recs := make([]*recorder, p.concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range p.concurrency {
-		rec := newRecorder("create user")
-		recs[w] = rec
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := next.Add(1) - 1
-				if i >= int64(p.users) {
-					return
-				}
-				u := userBody(fmt.Sprintf(p.pattern, i), int(i), p.attributes, p.licenses)
-				if p.password {
-					u["password"] = fmt.Sprintf("Load-%d-%s!", i, runID())
-				}
-				body, err := json.Marshal(u)
-				if err != nil {
-					panic(err) // made-up users always marshal
-				}
-				a, err := cl.do(ctx, "POST", "/Users", body)
-				if !outcome(ctx, rec, a, err, 201) {
-					continue
-				}
-				var created struct{ ID string }
-				if json.Unmarshal(a.body, &created) != nil || created.ID == "" {
-					rec.fail(errUnexpected)
-					continue
-				}
-				rec.ok(a.took)
-				firstID.CompareAndSwap(nil, created.ID)
+	recs, elapsed := runWorkers(p.concurrency, []string{"create user"}, func(_ int, recs []*recorder) {
+		rec := recs[0]
+		for ctx.Err() == nil {
+			i := next.Add(1) - 1
+			if i >= int64(p.users) {
+				return
 			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := newRecorder("create user")
-	for _, r := range recs {
-		all.merge(r)
-	}
+			u := userBody(fmt.Sprintf(p.pattern, i), int(i), p.attributes, p.licenses)
+			if p.password {
+				u["password"] = fmt.Sprintf("Load-%d-%s!", i, runID())
+			}
+			body, err := json.Marshal(u)
+			if err != nil {
+				panic(err) // made-up users always marshal
+			}
+			a, err := cl.do(ctx, "POST", "/Users", body)
+			if !outcome(ctx, rec, a, err, 201) {
+				continue
+			}
+			var created struct{ ID string }
+			if json.Unmarshal(a.body, &created) != nil || created.ID == "" {
+				rec.fail(errUnexpected)
+				continue
+			}
+			rec.ok(a.took)
+			firstID.CompareAndSwap(nil, created.ID)
+		}
+	})
 	id, _ := firstID.Load().(string)
-	return all, id, elapsed, stoppedBy(ctx, p.duration)
+	return recs[0], id, elapsed, stoppedBy(ctx, p.duration)
 }
 
 // stoppedBy says whether ctx, bounded by --duration, ended the run.

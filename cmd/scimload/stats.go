@@ -17,6 +17,7 @@ const (
 	errTransport  = "transport" // no HTTP answer: connection refused, reset, ...
 	errTimeout    = "timeout"   // no answer within --timeout
 	errUnexpected = "unexpected-result"
+	errSQL        = "sql-error" // a raw-SQL baseline statement failed
 )
 
 // recorder collects the outcome of one kind of operation. Each worker
@@ -138,8 +139,10 @@ type Report struct {
 	Ops     []OpReport `json:"ops"`
 	// Walks are the import scenario's walks through all users.
 	Walks []WalkReport `json:"walks,omitempty"`
-	// Baseline is the raw-SQL run of provision --baseline-sql.
+	// Baseline is the raw-SQL run of provision or seats --baseline-sql.
 	Baseline *BaselineReport `json:"baseline,omitempty"`
+	// Seats is what the seats scenario checked.
+	Seats *SeatsReport `json:"seats,omitempty"`
 	// ServerRSS is the peak resident memory of the --server-pid processes.
 	ServerRSS []RSSReport `json:"server_rss,omitempty"`
 	Notes     []string    `json:"notes,omitempty"`
@@ -152,6 +155,20 @@ func (r Report) failed() int {
 		n += o.Requests - o.OK
 	}
 	return n
+}
+
+// verdict is the run's error once its report is out: errSeatCheck if a
+// seat check failed, errFailures if some operations failed, else nil.
+func (r Report) verdict() error {
+	if r.Seats != nil {
+		if p := r.Seats.problems(); len(p) > 0 {
+			return fmt.Errorf("%w: %s", errSeatCheck, strings.Join(p, "; "))
+		}
+	}
+	if r.failed() > 0 {
+		return errFailures
+	}
+	return nil
 }
 
 func (r Report) writeJSON(w io.Writer) error {
@@ -198,6 +215,9 @@ func (r Report) writeTable(w io.Writer) error {
 		fmt.Fprintf(w, "baseline: %s\n", b.What)
 		fmt.Fprintf(w, "scimd/raw-SQL: throughput %.1f%% of raw SQL, p50 latency %.2fx, p99 latency %.2fx\n",
 			b.ThroughputRatio*100, b.P50Ratio, b.P99Ratio)
+	}
+	if r.Seats != nil {
+		r.Seats.writeTable(w, r.Baseline)
 	}
 	for _, m := range r.ServerRSS {
 		fmt.Fprintf(w, "server pid %d: peak RSS %.1f MB during the run (VmHWM %.1f MB since start)\n", m.PID, m.PeakRSSMB, m.HWMMB)

@@ -232,8 +232,8 @@ type ProductStatus struct {
 
 // Status reports, for each product the user holds (in catalog order),
 // whether a session can start now: always with a named license; with a
-// concurrent one when the user already holds the seat, or a seat is free
-// and nobody waits for one.
+// concurrent one when the user already holds the seat, or more seats are
+// free than agents wait for one.
 func (a *Agents) Status(ctx context.Context, u User) ([]ProductStatus, error) {
 	if !u.Active {
 		return nil, &NotEntitledError{Inactive: true}
@@ -260,7 +260,7 @@ func (a *Agents) Status(ctx context.Context, u User) ([]ProductStatus, error) {
 				if err != nil {
 					return nil, err
 				}
-				if us.ConcurrentOccupied >= us.ConcurrentSeats || waiting > 0 {
+				if us.ConcurrentOccupied+waiting >= us.ConcurrentSeats {
 					st.CanStart, st.Message = false, AllSharedInUse
 				}
 			}

@@ -141,11 +141,12 @@ type Seats interface {
 	// inactive or does not hold the product. A named assignment needs no
 	// seat. A concurrent one needs the user's seat of the product: an open
 	// session of the same user and product already holds it and is shared;
-	// otherwise a seat is taken only if occupied < concurrent seats and no
-	// live waiter is ahead in the product's line (with ticket "" any live
-	// waiter is ahead; with a live ticket from JoinQueue, the waiters who
-	// joined before it; a ticket not in line or whose time ran out by
-	// s.CreatedAt keeps no place, and every live waiter is ahead), else the
+	// otherwise a seat is taken only if occupied + the live waiters ahead
+	// in the product's line < concurrent seats: the free seats go to the
+	// waiters in line order, k free seats to the first k (with ticket ""
+	// every live waiter is ahead; with a live ticket from JoinQueue, the
+	// waiters who joined before it; a ticket not in line or whose time ran
+	// out by s.CreatedAt keeps no place, and every live waiter is ahead), else the
 	// answer is a *SharedSeatsInUseError with the numbers. A successful
 	// claim with a ticket removes the ticket from the line. The occupied
 	// event is recorded; a refusal records a denied event only when ticket

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"SeatsFollowUser", testSeatsFollowUser},
 		{"Leases", testLeases},
 		{"Queue", testQueue},
+		{"QueueSeveralFree", testQueueSeveralFree},
 		{"PlanLowered", testPlanLowered},
 		{"SeatsCrossAccount", testSeatsCrossAccount},
 		{"ConcurrentClaims", testConcurrentClaims},

@@ -1155,3 +1155,41 @@ func testSeatsCrossAccount(t *testing.T, s licensing.Store) {
 	}
 	checkSeats(t, s, a.ID, productV5)
 }
+
+// testQueueSeveralFree checks that k free seats go to the first k waiters
+// at once (not one waiter at a time), that a waiter behind them still
+// waits, and that a claim without a ticket gets a seat only when more are
+// free than agents wait.
+func testQueueSeveralFree(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	setPlan(t, s, a.ID, productV5, 0, 3)
+	var us []licensing.User
+	for i := range 6 {
+		us = append(us, createUser(t, s, newAgent(a.ID, fmt.Sprintf("qs%d@example.com", i), productV5, "concurrent")))
+	}
+	t0 := now()
+	var holders []licensing.Session
+	for i := range 3 {
+		holders = append(holders, startSession(t, s, a.ID, us[i].ID, productV5, t0))
+	}
+	var tickets []string
+	for i := 3; i < 6; i++ {
+		tk, err := s.JoinQueue(ctx, a.ID, productV5, us[i].ID, t0.Add(time.Duration(i)*time.Millisecond), t0.Add(time.Minute))
+		wantErr(t, "JoinQueue", err, nil)
+		tickets = append(tickets, tk)
+	}
+	t1 := t0.Add(time.Second)
+	for _, h := range holders[:2] {
+		_, err := s.EndSession(ctx, a.ID, h.UserID, h.ID, licensing.EndedByAgent, "", t1)
+		wantErr(t, "EndSession", err, nil)
+	}
+	// Two seats free, three waiting: the third in line and a newcomer wait.
+	wantInUse(t, "claim of the third in line", s.StartSession(ctx, newSession(a.ID, us[5].ID, productV5, t1), tickets[2]), productV5, 1, 3)
+	wantInUse(t, "claim without a ticket", s.StartSession(ctx, newSession(a.ID, us[0].ID, productV5, t1), ""), productV5, 1, 3)
+	// The second in line need not wait for the first: one seat is left for it.
+	wantErr(t, "claim of the second in line", s.StartSession(ctx, newSession(a.ID, us[4].ID, productV5, t1), tickets[1]), nil)
+	wantErr(t, "claim of the first in line", s.StartSession(ctx, newSession(a.ID, us[3].ID, productV5, t1), tickets[0]), nil)
+	wantUsage(t, s, a.ID, productV5, 0, 3)
+	wantInUse(t, "claim of the third in line, all seats taken", s.StartSession(ctx, newSession(a.ID, us[5].ID, productV5, t1), tickets[2]), productV5, 3, 3)
+}

@@ -127,9 +127,9 @@ func (s *Store) Usage(ctx context.Context, accountID string) ([]licensing.Usage,
 // of the product if the assignment is concurrent (see licensing.Seats).
 // ErrNotFound if there is no such user; a *licensing.NotEntitledError if
 // the user is inactive or does not hold the product; a
-// *licensing.SharedSeatsInUseError if no seat is free for the user or
-// live waiters are ahead, with a denied event recorded if the claim came
-// without a ticket (a waiter's retries, with one, record none);
+// *licensing.SharedSeatsInUseError unless more seats are free than live
+// waiters are ahead of the claim, with a denied event recorded if the
+// claim came without a ticket (a waiter's retries, with one, record none);
 // ErrConflict if the session id is taken; ErrInvalid for a session without
 // ids.
 func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticket string) error {
@@ -269,20 +269,20 @@ func (s *Store) claimSeat(tx *gorm.DB, sess *licensing.Session, ticket string) e
 	if err != nil {
 		return err
 	}
-	if ahead == 0 {
-		n, err := exec(tx, "claim seat",
-			`UPDATE plans SET concurrent_used = concurrent_used + 1
-			 WHERE account_id = ? AND product_id = ? AND concurrent_used < concurrent_seats`,
-			k.account, k.product)
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			return s.recordEvent(tx, licensing.SeatEvent{
-				AccountID: k.account, ProductID: k.product, UserID: sess.UserID, SessionID: sess.ID,
-				Kind: licensing.SeatOccupied, At: sess.CreatedAt,
-			})
-		}
+	// The seats free go to the waiters in line order: this claim takes
+	// one only if more are free than there are live waiters ahead of it.
+	n, err := exec(tx, "claim seat",
+		`UPDATE plans SET concurrent_used = concurrent_used + 1
+		 WHERE account_id = ? AND product_id = ? AND concurrent_used + ? < concurrent_seats`,
+		k.account, k.product, ahead)
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return s.recordEvent(tx, licensing.SeatEvent{
+			AccountID: k.account, ProductID: k.product, UserID: sess.UserID, SessionID: sess.ID,
+			Kind: licensing.SeatOccupied, At: sess.CreatedAt,
+		})
 	}
 	used, total, err := planNumbers(tx, "concurrent", k)
 	if err != nil {

@@ -139,6 +139,52 @@ func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticke
 	if err := checkText(sess.AccountID, sess.ID, sess.ProductID, sess.UserID, string(sess.Platform), ticket); err != nil {
 		return fmt.Errorf("sqlstore: start session: %w", err)
 	}
+	full, used, total, err := s.looksFull(ctx, sess, ticket)
+	var license licensing.LicenseType
+	switch {
+	case err != nil:
+		return err
+	case full:
+		err = &licensing.SharedSeatsInUseError{Product: licensing.Product{ID: sess.ProductID}, Occupied: used, Total: total}
+	default:
+		license, err = s.startSession(ctx, sess, ticket)
+	}
+	var denied *licensing.SharedSeatsInUseError
+	if errors.As(err, &denied) && ticket == "" {
+		// Refused before the claim or by it (rolled back): the denial is
+		// recorded on its own, one statement on PostgreSQL (on SQLite a
+		// statement's SQL runs always inside transactions or always out,
+		// and recordEvent's runs inside). A claim with a ticket is a
+		// waiter's retry: its first attempt, without one, recorded the
+		// denial already.
+		record := func(db *gorm.DB) error {
+			return s.recordEvent(db, licensing.SeatEvent{
+				AccountID: sess.AccountID, ProductID: sess.ProductID, UserID: sess.UserID,
+				Kind: licensing.SeatDenied, At: sess.CreatedAt,
+			})
+		}
+		var evErr error
+		if s.dialect == DialectPostgres {
+			evErr = record(s.conn(ctx))
+		} else {
+			evErr = s.tx(ctx, record)
+		}
+		if evErr != nil {
+			s.log.Error("seat denial not recorded", "account", sess.AccountID, "product", sess.ProductID, "user", sess.UserID, "error", evErr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	sess.License, sess.State = license, licensing.SessionPending
+	sess.ConnectedAt, sess.EndedAt, sess.EndReason, sess.EndedBy = nil, nil, "", ""
+	return nil
+}
+
+// startSession is StartSession's transaction: the entitlement, the claim
+// of a concurrent seat, the session row and, for a waiter, leaving the
+// line. It returns how the user holds the product.
+func (s *Store) startSession(ctx context.Context, sess *licensing.Session, ticket string) (licensing.LicenseType, error) {
 	var license licensing.LicenseType
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -167,27 +213,39 @@ func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticke
 			sess.AccountID, sess.ProductID, ticket)
 		return err
 	})
-	var denied *licensing.SharedSeatsInUseError
-	if errors.As(err, &denied) && ticket == "" {
-		// The claim was rolled back; the denial is recorded on its own.
-		// A claim with a ticket is a waiter's retry: its first attempt,
-		// without one, recorded the denial already.
-		evErr := s.tx(ctx, func(tx *gorm.DB) error {
-			return s.recordEvent(tx, licensing.SeatEvent{
-				AccountID: sess.AccountID, ProductID: sess.ProductID, UserID: sess.UserID,
-				Kind: licensing.SeatDenied, At: sess.CreatedAt,
-			})
+	return license, err
+}
+
+// looksFull reads, in one statement outside any transaction, whether a
+// concurrent claim of the session's user would be refused: the user is
+// active and holds the product as concurrent, holds no seat of it yet, and
+// occupied + the live waiters ahead of the ticket >= the seats. Then
+// StartSession refuses at once, sparing the claim's transaction (most of
+// the requests when many agents wait for few seats); in every other case
+// the transaction decides, atomically, as if this were not asked. The
+// answer never refuses a claim the transaction would have granted at the
+// same moment: a ticket whose time ran out counts here only the waiters
+// ahead of it, fewer than the transaction counts.
+func (s *Store) looksFull(ctx context.Context, sess *licensing.Session, ticket string) (full bool, used, total int, err error) {
+	now := s.timeArg(sess.CreatedAt)
+	err = query(s.conn(ctx), "start session: seats full",
+		`SELECT p.concurrent_used, p.concurrent_seats, (`+lineSQL+`)
+		 FROM users AS u
+		 JOIN assignments AS a ON a.account_id = u.account_id AND a.user_id = u.id AND a.product_id = ? AND a.license = 'concurrent'
+		 JOIN plans AS p ON p.account_id = u.account_id AND p.product_id = ?
+		 WHERE u.account_id = ? AND u.id = ? AND u.active
+		 AND NOT EXISTS (SELECT 1 FROM seats AS st WHERE st.account_id = u.account_id AND st.product_id = ? AND st.user_id = u.id)`,
+		[]any{sess.AccountID, sess.ProductID, now, sess.AccountID, sess.ProductID, ticket,
+			sess.ProductID, sess.ProductID, sess.AccountID, sess.UserID, sess.ProductID},
+		func(rows *sql.Rows) error {
+			var ahead int
+			if err := rows.Scan(&used, &total, &ahead); err != nil {
+				return err
+			}
+			full = used+ahead >= total
+			return nil
 		})
-		if evErr != nil {
-			s.log.Error("seat denial not recorded", "account", sess.AccountID, "product", sess.ProductID, "user", sess.UserID, "error", evErr)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	sess.License, sess.State = license, licensing.SessionPending
-	sess.ConnectedAt, sess.EndedAt, sess.EndReason, sess.EndedBy = nil, nil, "", ""
-	return nil
+	return full, used, total, err
 }
 
 // entitlement reads, in a claim's transaction, how the user holds the

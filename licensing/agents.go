@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,7 +21,9 @@ type AgentConfig struct {
 	// MaxWait bounds how long a start request may wait for a seat.
 	// Default 60 seconds.
 	MaxWait time.Duration
-	// Poll is how often a waiting start request tries again. Default 250 ms.
+	// Poll is how often a waiting start request tries again. Default 250
+	// ms. With Watch, waiters also try again as soon as the store tells
+	// that a seat may be theirs; polling makes up for changes lost.
 	Poll time.Duration
 }
 
@@ -47,25 +52,58 @@ type Agents struct {
 	catalog Catalog
 	cfg     AgentConfig
 	// sleep waits d or until ctx ends; tests replace it to move a fake
-	// clock instead of sleeping.
+	// clock instead of sleeping. nil sleeps in real time.
 	sleep func(ctx context.Context, d time.Duration) error
+
+	// mu guards the waiters of this process (see Watch).
+	mu sync.Mutex
+	// lines are this process's start requests waiting for a seat, by
+	// account and product, in the order they began.
+	lines map[lineKey][]*waiter
+	// tickets are those of lines' waiters that joined the store's line.
+	tickets map[string]*waiter
+	// told are tickets that seat changes named lately and that no waiter
+	// here had (yet): a waiter whose ticket was named before JoinQueue
+	// returned it is woken when it gets it. maxTold bounds their number,
+	// dropping the oldest first.
+	told     map[string]bool
+	toldRing []string
+	toldNext int
+	// watching counts the running Watch loops. Without one, End wakes
+	// this process's waiters itself.
+	watching atomic.Int32
+}
+
+// maxTold bounds Agents.told.
+const maxTold = 1024
+
+// lineKey names a line of waiters: an account's product.
+type lineKey struct{ account, product string }
+
+// waiter is a start request of this process waiting for a seat.
+type waiter struct {
+	// wake holds a wake-up not yet taken: the waiter tries again at once
+	// instead of at its next poll.
+	wake chan struct{}
+	// ticket is its place in the store's line, "" until it joined.
+	ticket string
+}
+
+// poke gives the waiter a wake-up, unless one is pending already; it
+// reports whether it did.
+func (w *waiter) poke() bool {
+	select {
+	case w.wake <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // NewAgents returns the agent use cases. sleep may be nil (real time).
 func NewAgents(store Store, clock Clock, catalog Catalog, cfg AgentConfig, sleep func(context.Context, time.Duration) error) *Agents {
-	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
-	}
-	return &Agents{store: store, clock: clock, catalog: catalog, cfg: cfg.withDefaults(), sleep: sleep}
+	return &Agents{store: store, clock: clock, catalog: catalog, cfg: cfg.withDefaults(), sleep: sleep,
+		lines: map[lineKey][]*waiter{}, tickets: map[string]*waiter{}, told: map[string]bool{}}
 }
 
 // Config returns the effective configuration.
@@ -94,12 +132,22 @@ func (a *Agents) Start(ctx context.Context, accountID, userID string, req StartR
 	if !ok {
 		return Session{}, fmt.Errorf("%w %q", ErrUnknownProduct, req.ProductID)
 	}
-	s, err := a.tryStart(ctx, accountID, userID, req, "")
-	var full *SharedSeatsInUseError
-	if !errors.As(err, &full) || req.Wait <= 0 {
+	if req.Wait <= 0 {
+		s, err := a.tryStart(ctx, accountID, userID, req, "")
 		return s, a.named(err)
 	}
-	return a.wait(ctx, accountID, userID, req, product)
+	// A request that may wait is in this process's line from its first
+	// attempt on, so that a seat freed before it joined the store's line
+	// still wakes it.
+	k := lineKey{accountID, req.ProductID}
+	w := a.enter(k)
+	defer a.leave(k, w)
+	s, err := a.tryStart(ctx, accountID, userID, req, "")
+	var full *SharedSeatsInUseError
+	if !errors.As(err, &full) {
+		return s, a.named(err)
+	}
+	return a.wait(ctx, accountID, userID, req, product, w)
 }
 
 func (a *Agents) tryStart(ctx context.Context, accountID, userID string, req StartRequest, ticket string) (Session, error) {
@@ -114,10 +162,11 @@ func (a *Agents) tryStart(ctx context.Context, accountID, userID string, req Sta
 }
 
 // wait joins the product's line and retries until the ticket is first and
-// a seat is free, the wait is over, or ctx ends. The retries carry the
-// ticket, so they record no denied seat event: the wait counts as the one
-// denial that Start's first attempt, without a ticket, recorded.
-func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRequest, product Product) (Session, error) {
+// a seat is free, the wait is over, or ctx ends: at each poll, and at once
+// when woken (see Watch). The retries carry the ticket, so they record no
+// denied seat event: the wait counts as the one denial that Start's first
+// attempt, without a ticket, recorded.
+func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRequest, product Product, w *waiter) (Session, error) {
 	start := a.clock.Now()
 	deadline := start.Add(min(req.Wait, a.cfg.MaxWait))
 	// A waiter that stops refreshing (its request died) drops out of the
@@ -127,33 +176,219 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 	if err != nil {
 		return Session{}, err
 	}
+	a.joined(w, ticket, false)
+	claimed := false
 	defer func() {
-		_ = a.store.LeaveQueue(context.WithoutCancel(ctx), accountID, ticket)
+		if !claimed { // a claim takes its ticket out of the line itself
+			_ = a.store.LeaveQueue(context.WithoutCancel(ctx), accountID, ticket)
+		}
 	}()
 	var lastErr error = &SharedSeatsInUseError{Product: product}
+	refreshed := start
 	for {
-		if err := a.sleep(ctx, a.cfg.Poll); err != nil {
-			return Session{}, err
+		if left := deadline.Sub(a.clock.Now()); left > 0 {
+			if err := a.pause(ctx, min(a.cfg.Poll, left), w); err != nil {
+				return Session{}, err
+			}
 		}
 		now := a.clock.Now()
 		if !now.Before(deadline) {
 			return Session{}, a.named(lastErr)
 		}
-		if err := a.store.RefreshTicket(ctx, accountID, ticket, now, now.Add(ttl)); err != nil && !errors.Is(err, ErrNotFound) {
-			return Session{}, err
-		} else if errors.Is(err, ErrNotFound) {
-			// The ticket expired (a pause longer than its time to live): it
-			// lost its place; join again, at the back.
-			if ticket, err = a.store.JoinQueue(ctx, accountID, req.ProductID, userID, now, now.Add(ttl)); err != nil {
+		// The ticket is kept live at each poll; the tries in between,
+		// woken, leave it be (it lives four polls).
+		if now.Sub(refreshed) >= a.cfg.Poll {
+			err := a.store.RefreshTicket(ctx, accountID, ticket, now, now.Add(ttl))
+			if errors.Is(err, ErrNotFound) {
+				// The ticket expired (a pause longer than its time to
+				// live): it lost its place; join again, at the back.
+				if ticket, err = a.store.JoinQueue(ctx, accountID, req.ProductID, userID, now, now.Add(ttl)); err == nil {
+					a.joined(w, ticket, true)
+				}
+			}
+			if err != nil {
 				return Session{}, err
 			}
+			refreshed = now
 		}
 		s, err := a.tryStart(ctx, accountID, userID, req, ticket)
 		var full *SharedSeatsInUseError
 		if !errors.As(err, &full) {
+			claimed = err == nil
 			return s, a.named(err)
 		}
 		lastErr = err
+	}
+}
+
+// pause waits d, until the waiter is woken, or until ctx ends. A wake-up
+// already pending ends it at once. The tests' sleep, moving a fake clock,
+// is not interrupted by a wake-up.
+func (a *Agents) pause(ctx context.Context, d time.Duration, w *waiter) error {
+	select {
+	case <-w.wake:
+		return nil
+	default:
+	}
+	if a.sleep != nil {
+		return a.sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	case <-w.wake:
+		return nil
+	}
+}
+
+// Watch wakes this process's waiting start requests as soon as the store
+// tells of a change that may let them in (a seat of their product freed,
+// in this process or another sharing the database, waiters ahead leaving
+// the line, the plan growing), instead of at their next poll. It starts
+// watching and returns; watching ends with ctx. It returns the store's
+// error if watching cannot start, and nil at once if the store is not a
+// SeatWatcher (waiters then poll, and End wakes this process's own).
+//
+// Only the waiters the change lets in try again: those whose tickets it
+// names (the first of the store's line, as many as seats are free,
+// wherever they wait), or, if it names none, the first of this process's
+// line that have no wake-up pending. The others sleep on, so a freed seat
+// costs a try or so, not one per waiter. Waking bypasses nothing: the
+// store still admits only the first waiters of its line, as many as
+// seats are free.
+func (a *Agents) Watch(ctx context.Context) error {
+	sw, ok := a.store.(SeatWatcher)
+	if !ok {
+		return nil
+	}
+	changes, err := sw.WatchSeats(ctx)
+	if err != nil {
+		return err
+	}
+	a.watching.Add(1)
+	go func() {
+		defer a.watching.Add(-1)
+		for c := range changes {
+			a.seatsChanged(c)
+		}
+	}()
+	return nil
+}
+
+// seatsChanged wakes the waiters of this process that the change lets
+// in; a change of any line wakes every waiter once.
+func (a *Agents) seatsChanged(c SeatChange) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c.AccountID == "" {
+		for _, line := range a.lines {
+			for _, w := range line {
+				w.poke()
+			}
+		}
+		return
+	}
+	k := lineKey{c.AccountID, c.ProductID}
+	if c.Tickets == nil {
+		a.wakeFirst(k, max(c.Seats, 1))
+		return
+	}
+	for _, t := range c.Tickets {
+		if w := a.tickets[t]; w != nil {
+			w.poke()
+		} else {
+			a.remember(t)
+		}
+	}
+	if c.Seats > len(c.Tickets) {
+		// More seats free than waiters named: those still joining the
+		// line may take them.
+		for _, w := range a.lines[k] {
+			if w.ticket == "" {
+				w.poke()
+			}
+		}
+	}
+}
+
+// wakeFirst gives a wake-up to the first n waiters of this process's
+// line that have none pending (one woken while it was trying keeps the
+// wake-up, and tries again once more: its try may have read the seats
+// before they were freed). a.mu must be held.
+func (a *Agents) wakeFirst(k lineKey, n int) {
+	for _, w := range a.lines[k] {
+		if n == 0 {
+			return
+		}
+		if w.poke() {
+			n--
+		}
+	}
+}
+
+// remember notes a ticket named by a change with no waiter here to wake.
+// a.mu must be held.
+func (a *Agents) remember(ticket string) {
+	if a.told[ticket] {
+		return
+	}
+	a.told[ticket] = true
+	if len(a.toldRing) < maxTold {
+		a.toldRing = append(a.toldRing, ticket)
+		return
+	}
+	delete(a.told, a.toldRing[a.toldNext])
+	a.toldRing[a.toldNext] = ticket
+	a.toldNext = (a.toldNext + 1) % maxTold
+}
+
+// enter puts a new waiter at the back of this process's line.
+func (a *Agents) enter(k lineKey) *waiter {
+	w := &waiter{wake: make(chan struct{}, 1)}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lines[k] = append(a.lines[k], w)
+	return w
+}
+
+// joined records the waiter's ticket in the store's line (again, at the
+// back, after its ticket expired), and wakes it if a change named the
+// ticket before it was known here.
+func (a *Agents) joined(w *waiter, ticket string, again bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.tickets, w.ticket)
+	w.ticket = ticket
+	a.tickets[ticket] = w
+	if a.told[ticket] {
+		w.poke()
+	}
+	if again {
+		for k, line := range a.lines {
+			if i := slices.Index(line, w); i >= 0 {
+				a.lines[k] = append(slices.Delete(line, i, i+1), w)
+			}
+		}
+	}
+}
+
+// leave takes the waiter out of this process's line.
+func (a *Agents) leave(k lineKey, w *waiter) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.tickets, w.ticket)
+	line := a.lines[k]
+	if i := slices.Index(line, w); i >= 0 {
+		line = slices.Delete(line, i, i+1)
+	}
+	if len(line) == 0 {
+		delete(a.lines, k)
+	} else {
+		a.lines[k] = line
 	}
 }
 
@@ -192,6 +427,11 @@ func (a *Agents) Heartbeat(ctx context.Context, accountID, userID, sessionID str
 // as expired instead, and the agent is told so (*SessionEndedError).
 func (a *Agents) End(ctx context.Context, accountID, userID, sessionID string) (Session, error) {
 	s, err := a.store.EndSession(ctx, accountID, userID, sessionID, EndedByAgent, "", a.clock.Now())
+	if err == nil && s.License == LicenseConcurrent && a.watching.Load() == 0 {
+		// Nothing tells this process of the seat freed: its waiters
+		// learn it here. (With Watch they learn it from the store.)
+		a.seatsChanged(SeatChange{AccountID: accountID, ProductID: s.ProductID, Seats: 1})
+	}
 	return s, a.named(err)
 }
 

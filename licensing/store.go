@@ -219,3 +219,35 @@ type Seats interface {
 	// time then id.
 	SeatEvents(ctx context.Context, accountID string, from, to time.Time) ([]SeatEvent, error)
 }
+
+// SeatChange tells that waiters for the seats of an account's product may
+// get one now: seats were freed, waiters ahead of others left the line, or
+// the plan grew.
+type SeatChange struct {
+	// AccountID and ProductID name the line. An empty AccountID means
+	// that changes may have been missed (the store lost its connection
+	// for a while): any line may have moved.
+	AccountID, ProductID string
+	// Seats is how many waiters the change may let in, at least 1.
+	Seats int
+	// Tickets, if the store tells them, are the tickets (from JoinQueue)
+	// of the waiters the change lets in: the first Seats live waiters of
+	// the line (fewer if fewer wait, or if the store names only the first
+	// ones). Without them, the first waiters of each process try.
+	Tickets []string
+}
+
+// SeatWatcher is the optional part of a Store that tells, moments after
+// they commit, of the changes that may let waiters in: those made through
+// this Store and, on a database shared by several processes, through
+// theirs. Agents.Watch uses it so that waiters need not wait for their
+// next poll.
+type SeatWatcher interface {
+	// WatchSeats sends the seat changes until ctx ends (or the store is
+	// closed), then closes the channel. Delivery is best effort: a change
+	// may be lost (the receiver was slow, the connection dropped), and
+	// the waiters' polling makes up for it; a change may also come when no
+	// waiter can get in any more (another took the seat first). It
+	// returns an error only if watching cannot start.
+	WatchSeats(ctx context.Context) (<-chan SeatChange, error)
+}

@@ -62,6 +62,9 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	}
 	catalog := licensing.DefaultCatalog()
 	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{MaxWait: 30 * time.Second, Poll: 20 * time.Millisecond}, nil)
+	if err := agents.Watch(t.Context()); err != nil { // waiters woken as scimd serve wakes them
+		t.Fatal(err)
+	}
 	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
 	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash})
 	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})

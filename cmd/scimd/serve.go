@@ -92,6 +92,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Lease:       cfg.SessionLease,
 		MaxWait:     cfg.MaxWait,
 	}, nil)
+	// Waiting agents learn of a seat freed (in any replica) at once,
+	// not at their next poll. The watch outlives ctx until the requests
+	// in flight are finished.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
+	if err := agents.Watch(watchCtx); err != nil {
+		log.Warn("seat notifications off: waiting agents poll", "error", err)
+	}
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
 	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash})
 	handler := server.New(server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument})

@@ -138,7 +138,7 @@ func (s *Store) userSeats(tx *gorm.DB, accountID, userID string, old, new *licen
 			return err
 		}
 	}
-	return s.applyPlans(tx, changes)
+	return s.applyPlans(tx, changes, at)
 }
 
 // planKey names a plan.
@@ -166,8 +166,10 @@ func (c planChanges) add(accountID, productID string) *planChange {
 // seats happens only if the plan has them free, in the UPDATE itself;
 // otherwise the error is a *licensing.NamedSeatsExhaustedError with the
 // numbers read in the transaction (0 of 0 without a plan), and the caller
-// rolls everything back.
-func (s *Store) applyPlans(tx *gorm.DB, changes planChanges) error {
+// rolls everything back. Concurrent seats freed are told to the first
+// waiters of the line (seatsChanged; at is the write's time): every
+// release of a seat goes through here.
+func (s *Store) applyPlans(tx *gorm.DB, changes planChanges, at time.Time) error {
 	keys := slices.SortedFunc(maps.Keys(changes), func(a, b planKey) int {
 		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.product, b.product))
 	})
@@ -189,11 +191,26 @@ func (s *Store) applyPlans(tx *gorm.DB, changes planChanges) error {
 				}
 				return &licensing.NamedSeatsExhaustedError{Product: licensing.Product{ID: k.product}, Assigned: used, Total: total}
 			}
+		case c.concurrent < 0 && s.dialect == DialectPostgres:
+			// Seats freed: the first waiters of the product's line (live
+			// at the time of the write) are told, by the same statement.
+			if _, err := exec(tx, "free seats", freeSeatsSQL,
+				c.named, c.concurrent, k.account, k.product, s.timeArg(at), "", maxTickets); err != nil {
+				return err
+			}
+			continue
 		case c.named < 0 || c.concurrent != 0:
 			if _, err := exec(tx, "free seats",
 				`UPDATE plans SET named_used = named_used + ?, concurrent_used = concurrent_used + ?
 				 WHERE account_id = ? AND product_id = ?`,
 				c.named, c.concurrent, k.account, k.product); err != nil {
+				return err
+			}
+		}
+		if c.concurrent < 0 {
+			// Seats freed: the first waiters of the product's line (live
+			// at the time of the write) may take them.
+			if err := s.seatsChanged(tx, k.account, k.product, at); err != nil {
 				return err
 			}
 		}

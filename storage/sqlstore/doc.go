@@ -19,5 +19,8 @@
 // themselves (which writes take or free a named seat, which sessions a
 // user write ends) come from package licensing (NamedDelta,
 // SessionsToEnd). seats.go tells how the seat transactions stay correct
-// when they race.
+// when they race; watch.go how waiters learn, within moments and across
+// processes, that a seat may be theirs (licensing.SeatWatcher: PostgreSQL
+// NOTIFY, heard on a LISTEN connection of pgx's own, or an in-process
+// hand-off on SQLite).
 package sqlstore

@@ -94,8 +94,13 @@ func (s *Store) SetPlan(ctx context.Context, p licensing.Plan) error {
 				var used int
 				return rows.Scan(&used)
 			})
-		if err != nil || set {
+		if err != nil {
 			return err
+		}
+		if set {
+			// Seats free (more, if the plan grew) go to the first
+			// waiters (a plan has no time: every waiter counts as live).
+			return s.seatsChanged(tx, p.AccountID, p.ProductID, time.Time{})
 		}
 		used, _, err := planNumbers(tx, "named", planKey{p.AccountID, p.ProductID})
 		if err != nil {
@@ -390,7 +395,7 @@ func (s *Store) TouchSession(ctx context.Context, accountID, userID, id string, 
 		if err := s.releaseSeats(tx, found, changes, licensing.EndedByExpiry, "", now); err != nil {
 			return err
 		}
-		return s.applyPlans(tx, changes)
+		return s.applyPlans(tx, changes, now)
 	})
 	switch {
 	case err != nil:
@@ -457,7 +462,7 @@ func (s *Store) EndSession(ctx context.Context, accountID, userID, id string, re
 		if err := s.releaseSeats(tx, found, changes, ended.EndReason, ended.EndedBy, now); err != nil {
 			return err
 		}
-		return s.applyPlans(tx, changes)
+		return s.applyPlans(tx, changes, now)
 	})
 	switch {
 	case err != nil:
@@ -489,7 +494,7 @@ func (s *Store) EndSeat(ctx context.Context, accountID, productID, userID string
 		if err := s.releaseSeats(tx, ended, changes, reason, actor, now); err != nil {
 			return err
 		}
-		return s.applyPlans(tx, changes)
+		return s.applyPlans(tx, changes, now)
 	})
 	if err != nil {
 		return nil, err
@@ -518,7 +523,7 @@ func (s *Store) ExpireSessions(ctx context.Context, now time.Time, limit int) (i
 		if err := s.releaseSeats(tx, ended, changes, licensing.EndedByExpiry, "", now); err != nil {
 			return err
 		}
-		return s.applyPlans(tx, changes)
+		return s.applyPlans(tx, changes, now)
 	})
 	if err != nil {
 		return 0, err
@@ -602,10 +607,29 @@ func (s *Store) RefreshTicket(ctx context.Context, accountID, ticket string, now
 	return nil
 }
 
-// LeaveQueue takes the ticket out of the account's line, if it is there.
+// LeaveQueue takes the ticket out of the account's line, if it is there:
+// the waiters behind it move up, and the first ones are told if seats are
+// free (see watch.go; LeaveQueue has no time: every waiter counts as
+// live).
 func (s *Store) LeaveQueue(ctx context.Context, accountID, ticket string) error {
-	_, err := exec(s.conn(ctx), "leave queue", `DELETE FROM waiters WHERE account_id = ? AND ticket = ?`, accountID, ticket)
-	return err
+	if s.dialect == DialectPostgres {
+		// One statement: the notification goes at its commit.
+		_, err := exec(s.conn(ctx), "leave queue", leaveLineSQL, accountID, ticket, s.timeArg(time.Time{}), ticket, maxTickets)
+		return err
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		product, found := "", false
+		err := query(tx, "leave queue", `DELETE FROM waiters WHERE account_id = ? AND ticket = ? RETURNING product_id`,
+			[]any{accountID, ticket},
+			func(rows *sql.Rows) error {
+				found = true
+				return rows.Scan(&product)
+			})
+		if err != nil || !found {
+			return err
+		}
+		return s.seatsChanged(tx, accountID, product, time.Time{})
+	})
 }
 
 // Waiting counts the live waiters of the account's product at now.

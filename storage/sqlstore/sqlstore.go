@@ -36,6 +36,13 @@ type Store struct {
 	// writer admits one transaction at a time on SQLite (nil on
 	// PostgreSQL); see tx.
 	writer chan struct{}
+	// dsn is the PostgreSQL URL, for the connection that listens for
+	// seat changes (see watch.go).
+	dsn string
+	// pending are the seat changes of the running SQLite transaction,
+	// published once it commits; guarded by the writer turn.
+	pending []licensing.SeatChange
+	watch   watchers
 }
 
 var _ licensing.Store = (*Store)(nil)
@@ -102,9 +109,11 @@ func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 		sqlDB.SetMaxOpenConns(n)
 		sqlDB.SetMaxIdleConns(n)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log, watch: newWatchers()}
 	if target.dialect == DialectSQLite {
 		s.writer = make(chan struct{}, 1)
+	} else {
+		s.dsn = target.dsn
 	}
 	log.Info("database opened", "dialect", target.dialect, "database", target.display)
 	return s, nil
@@ -121,8 +130,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database.
+// Close ends the watches of seat changes and releases the database.
 func (s *Store) Close() error {
+	s.watch.stop()
 	if err := s.sqlDB.Close(); err != nil {
 		return fmt.Errorf("sqlstore: close: %w", err)
 	}
@@ -226,16 +236,27 @@ func splitScheme(raw string) (scheme, rest string) {
 // a pool connection, so a transaction holding the write lock could wait
 // for it while the pool is full (an in-memory database has a single
 // connection).
+//
+// The seat changes an SQLite transaction collects (seatsChanged) are
+// published once it commits, still in its writer turn.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if s.writer != nil {
-		select {
-		case s.writer <- struct{}{}:
-			defer func() { <-s.writer }()
-		case <-ctx.Done():
-			return fmt.Errorf("sqlstore: waiting to write: %w", ctx.Err())
-		}
+	if s.writer == nil {
+		return s.db.WithContext(ctx).Transaction(fn)
 	}
-	return s.db.WithContext(ctx).Transaction(fn)
+	select {
+	case s.writer <- struct{}{}:
+		defer func() { <-s.writer }()
+	case <-ctx.Done():
+		return fmt.Errorf("sqlstore: waiting to write: %w", ctx.Err())
+	}
+	s.pending = nil // left by a transaction that panicked, if any
+	err := s.db.WithContext(ctx).Transaction(fn)
+	changes := s.pending
+	s.pending = nil
+	if err == nil {
+		s.publish(changes...)
+	}
+	return err
 }
 
 // conn returns the handle for statements outside a transaction.

@@ -107,12 +107,12 @@ func (h *Handler) listUsers(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	filter, err := h.userFilter(c)
+	filter, text, err := h.userFilter(c)
 	if err != nil {
 		return writeProblem(c, err)
 	}
 	page, err := h.opts.Store.Users(c.Request().Context(), principal(c).AccountID,
-		licensing.Query{Filter: filter, Limit: limit, After: cursor, WithoutGroups: true, WithoutTotal: true})
+		licensing.Query{Filter: filter, Text: text, Limit: limit, After: cursor, WithoutGroups: true, WithoutTotal: true})
 	if cursor != "" && errors.Is(err, licensing.ErrInvalid) {
 		return writeProblem(c, problem.Invalid("cursor must be the nextCursor of an earlier page, unchanged."))
 	}
@@ -130,15 +130,15 @@ func (h *Handler) listUsers(c echo.Context) error {
 const maxQueryText = 256
 
 // userFilter turns the list's query parameters into a condition (nil: all
-// users).
-func (h *Handler) userFilter(c echo.Context) (licensing.Cond, error) {
+// users) and the text to search for (?q, "" for none).
+func (h *Handler) userFilter(c echo.Context) (cond licensing.Cond, text string, err error) {
 	var conds []licensing.Cond
 	productID, license := c.QueryParam("product"), c.QueryParam("license")
 	switch {
 	case productID != "":
 		p, err := h.product(productID)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		attr := licensing.Attr{Path: []string{schemas.LicensingURN, p.ID}}
 		if license == "" {
@@ -147,47 +147,33 @@ func (h *Handler) userFilter(c echo.Context) (licensing.Cond, error) {
 		}
 		t, err := licensing.ParseLicenseType(license)
 		if err != nil {
-			return nil, problem.Invalid("license must be named, concurrent or none.")
+			return nil, "", problem.Invalid("license must be named, concurrent or none.")
 		}
 		conds = append(conds, licensing.Compare{Attr: attr, Op: licensing.OpEq, Value: string(t)})
 	case license != "":
-		return nil, problem.Invalid("license needs product: ?product=remote-support-v5&license=concurrent.")
+		return nil, "", problem.Invalid("license needs product: ?product=remote-support-v5&license=concurrent.")
 	}
 	switch active := c.QueryParam("active"); active {
 	case "":
 	case "true", "false":
 		conds = append(conds, licensing.Compare{Attr: licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: active == "true"})
 	default:
-		return nil, problem.Invalid("active must be true or false.")
+		return nil, "", problem.Invalid("active must be true or false.")
 	}
 	if q := strings.TrimSpace(c.QueryParam("q")); q != "" {
 		if len(q) > maxQueryText {
-			return nil, problem.Invalid("q must be at most " + strconv.Itoa(maxQueryText) + " bytes.")
+			return nil, "", problem.Invalid("q must be at most " + strconv.Itoa(maxQueryText) + " bytes.")
 		}
-		conds = append(conds, textSearch(q))
+		text = q
 	}
-	var all licensing.Cond
-	for _, cond := range conds {
-		if all == nil {
-			all = cond
+	for _, c := range conds {
+		if cond == nil {
+			cond = c
 		} else {
-			all = licensing.And{Left: all, Right: cond}
+			cond = licensing.And{Left: cond, Right: c}
 		}
 	}
-	return all, nil
-}
-
-// textSearch holds when q is contained, case-insensitively, in the
-// userName, displayName, name or an email of the user.
-func textSearch(q string) licensing.Cond {
-	co := func(path ...string) licensing.Cond {
-		return licensing.Compare{Attr: licensing.Attr{Path: path}, Op: licensing.OpCo, Value: q}
-	}
-	var cond licensing.Cond = licensing.Any{Attr: licensing.Attr{Path: []string{"emails"}}, Cond: co("value")}
-	for _, path := range [][]string{{"userName"}, {"displayName"}, {"name", "formatted"}, {"name", "givenName"}, {"name", "familyName"}} {
-		cond = licensing.Or{Left: co(path...), Right: cond}
-	}
-	return cond
+	return cond, text, nil
 }
 
 // getUser shows one user.

@@ -105,6 +105,11 @@ type Query struct {
 	// WithoutGroups leaves User.Groups empty, sparing the query that reads
 	// them when the caller will not return the users' groups.
 	WithoutGroups bool
+	// Text, when not "", selects the users (it applies to users only)
+	// whose userName, displayName, given, family or formatted name or an
+	// email address contains it, compared case-insensitively: a person's
+	// search box, which stores may serve from an index of their own.
+	Text string
 	// WithoutTotal leaves Page.Total 0, sparing the count of what the
 	// filter selects (a scan of the account for a broad filter) when the
 	// caller does not show it.

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"UserStale", testUserStale},
 		{"UserCrossAccount", testUserCrossAccount},
 		{"UsersByID", testUsersByID},
+		{"UserTextSearch", testUserTextSearch},
 		{"GroupMembers", testGroupMembers},
 		{"GroupInvalidMembers", testGroupInvalidMembers},
 		{"GroupReplace", testGroupReplace},

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -172,4 +173,57 @@ func testUsersByID(t *testing.T, s licensing.Store) {
 	if len(got) != 0 {
 		t.Errorf("UsersByID(nil) = %+v", got)
 	}
+}
+
+func testUserTextSearch(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	mk := func(accountID, userName, displayName, doc string) licensing.User {
+		u := newUser(accountID, userName)
+		u.DisplayName, u.Doc = displayName, json.RawMessage(doc)
+		return createUser(t, s, u)
+	}
+	ann := mk(a.ID, "ann@example.com", "Ann Lee", `{"name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"ann.lee@corp.example","primary":true}]}`)
+	bob := mk(a.ID, "bob@example.com", "", `{"name":{"givenName":"Robert","familyName":"Stone","formatted":"Bobby Stone"},"emails":[{"value":"b@x.example"},{"value":"stone@corp.example"}]}`)
+	odd := mk(a.ID, "100%_sure@example.com", "Per Cent", `{}`)
+	mk(b.ID, "ann@other.example", "Ann Other", `{}`)
+	cases := []struct {
+		text string
+		want []string
+	}{
+		{"ANN", []string{ann.ID}},
+		{"lee@corp", []string{ann.ID}},
+		{"stone", []string{bob.ID}},
+		{"bobby", []string{bob.ID}},
+		{"robert", []string{bob.ID}},
+		{"corp.example", []string{ann.ID, bob.ID}},
+		{"%", []string{odd.ID}},
+		{"0%_s", []string{odd.ID}},
+		{"_", []string{odd.ID}},
+		{"nobody", nil},
+	}
+	for _, c := range cases {
+		page, err := s.Users(ctx, a.ID, licensing.Query{Text: c.text, Limit: 10})
+		wantErr(t, "Users with text "+c.text, err, nil)
+		var got []string
+		for _, u := range page.Items {
+			got = append(got, u.ID)
+		}
+		if !slices.Equal(got, c.want) || page.Total != len(c.want) {
+			t.Errorf("text %q: got %v (total %d), want %v", c.text, got, page.Total, c.want)
+		}
+	}
+	// With a filter, and after a replace changed the names.
+	bob.DisplayName, bob.Doc, bob.Version = "Rob", json.RawMessage(`{"emails":[{"value":"rob@home.example"}]}`), 2
+	wantErr(t, "ReplaceUser", s.ReplaceUser(ctx, bob, 1), nil)
+	active := licensing.Compare{Attr: licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: true}
+	for text, want := range map[string]int{"stone": 0, "home.example": 1, "rob": 1} {
+		page, err := s.Users(ctx, a.ID, licensing.Query{Text: text, Filter: active, Limit: 10})
+		wantErr(t, "Users with text and filter", err, nil)
+		if len(page.Items) != want || page.Total != want {
+			t.Errorf("after replace, text %q: %d users (total %d), want %d", text, len(page.Items), page.Total, want)
+		}
+	}
+	_, err := s.Groups(ctx, a.ID, licensing.Query{Text: "x", Limit: 1})
+	wantErr(t, "Groups with text", err, licensing.ErrInvalid)
 }

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -49,12 +50,19 @@ func (s *Store) planList(res *resource, cols, accountID string, q licensing.Quer
 		where += " AND " + f
 		args = append(args, t.args...)
 	}
+	if q.Text != "" {
+		if res != usersResource {
+			return listPlan{}, invalid("text search applies to users only")
+		}
+		where += ` AND r.search LIKE ? ESCAPE '\'`
+		args = append(args, "%"+escapeLike(strings.ToLower(q.Text))+"%")
+	}
 	p := listPlan{
 		count:     "SELECT COUNT(*) FROM " + res.table + " AS r WHERE " + where,
 		countArgs: args,
 		order:     orderFingerprint(res, q),
 	}
-	if q.Filter == nil && res.totals != "" {
+	if q.Filter == nil && q.Text == "" && res.totals != "" {
 		p.count = "SELECT COALESCE(SUM(n), 0) FROM " + res.totals + " WHERE account_id = ?"
 	}
 	if q.SortBy != nil {

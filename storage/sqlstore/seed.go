@@ -14,13 +14,13 @@ import (
 // seedColumns are the columns SeedUsers writes, named as CreateUser names
 // them, so that a column added later with a default gets that default in
 // both.
-const seedColumns = "account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash"
+const seedColumns = "account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash, search"
 
 // seedArgs is the number of columns, and so of parameters, of a row.
-const seedArgs = 11
+const seedArgs = 12
 
 // seedRows is how many users one INSERT statement of SeedUsers writes:
-// 5500 parameters a statement, well below the limits of SQLite (32766)
+// 6000 parameters a statement, well below the limits of SQLite (32766)
 // and PostgreSQL (65535).
 const seedRows = 500
 
@@ -56,7 +56,7 @@ func (s *Store) SeedUsers(ctx context.Context, accountID string, users []licensi
 			return fmt.Errorf("sqlstore: seed users: user %d (%q): %w", i, u.UserName, err)
 		}
 		args = append(args, u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
-			s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash))
+			s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash), searchText(u))
 	}
 	full := seedSQL(min(len(users), seedRows))
 	return s.tx(ctx, func(tx *gorm.DB) error {

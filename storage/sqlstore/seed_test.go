@@ -94,7 +94,15 @@ func TestSeedUsersWritesAsCreateUser(t *testing.T) {
 		}
 		for i := range shapes {
 			c, sd := rawUser(t, s, acc.ID, shapes[i].ID), rawUser(t, s, acc.ID, seeded[i].ID)
-			for _, k := range []string{"seq", "id", "user_name"} {
+			// The search text holds the userName, which differs: each must be
+			// its own user's.
+			if got, want := fmt.Sprint(c["search"]), searchText(shapes[i]); got != want {
+				t.Errorf("user %d: created row's search %q, want %q", i, got, want)
+			}
+			if got, want := fmt.Sprint(sd["search"]), searchText(seeded[i]); got != want {
+				t.Errorf("user %d: seeded row's search %q, want %q", i, got, want)
+			}
+			for _, k := range []string{"seq", "id", "user_name", "search"} {
 				delete(c, k)
 				delete(sd, k)
 			}

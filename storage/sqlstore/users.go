@@ -38,10 +38,10 @@ func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
 	}
 	insert := func(db *gorm.DB) error {
 		_, err := exec(db, "create user",
-			`INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash, search)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
-			s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash))
+			s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash), searchText(u))
 		return err
 	}
 	if len(u.Assignments) == 0 && s.dialect == DialectPostgres {
@@ -141,10 +141,10 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 		}
 		if _, err := exec(tx, "replace user",
 			`UPDATE users SET user_name = ?, external_id = ?, display_name = ?, active = ?, doc = ?, last_modified = ?, version = ?,
-			 password_hash = COALESCE(?, password_hash)
+			 password_hash = COALESCE(?, password_hash), search = ?
 			 WHERE account_id = ? AND id = ?`,
 			u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc, s.timeArg(u.LastModified), u.Version,
-			nullString(u.PasswordHash), u.AccountID, u.ID); err != nil {
+			nullString(u.PasswordHash), searchText(u), u.AccountID, u.ID); err != nil {
 			return err
 		}
 		if err := writeAssignments(tx, u.AccountID, u.ID, old.Assignments, u.Assignments); err != nil {
@@ -377,4 +377,36 @@ func docText(doc json.RawMessage) (string, error) {
 		return "", fmt.Errorf("%w: the document must be a JSON object without NUL characters", licensing.ErrInvalid)
 	}
 	return string(doc), nil
+}
+
+// searchText is what Query.Text matches a user against: the userName,
+// displayName, name parts and email addresses, lower-cased, separated by
+// spaces. A document that cannot be read contributes nothing.
+func searchText(u licensing.User) string {
+	var doc struct {
+		Name struct {
+			GivenName  string `json:"givenName"`
+			FamilyName string `json:"familyName"`
+			Formatted  string `json:"formatted"`
+		} `json:"name"`
+		Emails []struct {
+			Value string `json:"value"`
+		} `json:"emails"`
+	}
+	_ = json.Unmarshal(u.Doc, &doc)
+	parts := []string{u.UserName, u.DisplayName, doc.Name.GivenName, doc.Name.FamilyName, doc.Name.Formatted}
+	for _, e := range doc.Emails {
+		parts = append(parts, e.Value)
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(p)
+	}
+	return strings.ToLower(b.String())
 }

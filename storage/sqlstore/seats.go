@@ -186,9 +186,11 @@ func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticke
 	return nil
 }
 
-// startSession is StartSession's transaction: the entitlement, the claim
-// of a concurrent seat, the session row and, for a waiter, leaving the
-// line. It returns how the user holds the product.
+// startSession is StartSession's transaction: the entitlement, the
+// user's seat row, the session row, for a waiter leaving the line and,
+// for a new seat, the occupied event and last of all the plan's counter.
+// The plan row is the one every claim and release of the product
+// updates: taken last, its lock is held only until the commit.
 func (s *Store) startSession(ctx context.Context, sess *licensing.Session, ticket string) (licensing.LicenseType, error) {
 	var license licensing.LicenseType
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -197,8 +199,9 @@ func (s *Store) startSession(ctx context.Context, sess *licensing.Session, ticke
 		if err != nil {
 			return err
 		}
+		newSeat, ahead := false, 0
 		if license == licensing.LicenseConcurrent {
-			if err := s.claimSeat(tx, sess, ticket); err != nil {
+			if newSeat, ahead, err = s.claimSeat(tx, sess, ticket); err != nil {
 				return err
 			}
 		}
@@ -211,12 +214,16 @@ func (s *Store) startSession(ctx context.Context, sess *licensing.Session, ticke
 			s.timeArg(sess.ExpiresAt)); err != nil {
 			return err
 		}
-		if ticket == "" {
+		if ticket != "" {
+			if _, err := exec(tx, "leave line", `DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND ticket = ?`,
+				sess.AccountID, sess.ProductID, ticket); err != nil {
+				return err
+			}
+		}
+		if !newSeat {
 			return nil
 		}
-		_, err = exec(tx, "leave line", `DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND ticket = ?`,
-			sess.AccountID, sess.ProductID, ticket)
-		return err
+		return s.takeSeat(tx, sess, ahead)
 	})
 	return license, err
 }
@@ -292,27 +299,24 @@ func (s *Store) entitlement(tx *gorm.DB, accountID, userID, productID string) (l
 	return license, nil
 }
 
-// claimSeat gives the session the user's seat of the product: it
-// attaches to the seat the user holds, or takes a new one if the line and
-// the plan allow. The upsert comes first so that the user's seat row is
+// claimSeat attaches the session to the user's seat of the product, if
+// the user holds one, or reports that a new seat is needed and how many
+// live waiters are ahead of this claim in the product's line (takeSeat
+// then decides). The upsert comes first so that the user's seat row is
 // locked (or, new, holds its key) before anything is decided: two claims
 // of one user serialize on it and take one seat; a claim and the release
 // of the user's last session serialize on it too.
-func (s *Store) claimSeat(tx *gorm.DB, sess *licensing.Session, ticket string) error {
+func (s *Store) claimSeat(tx *gorm.DB, sess *licensing.Session, ticket string) (newSeat bool, ahead int, err error) {
 	open := 0
-	err := query(tx, "claim seat",
+	err = query(tx, "claim seat",
 		`INSERT INTO seats (account_id, product_id, user_id, open_sessions, since) VALUES (?, ?, ?, 1, ?)
 		 ON CONFLICT (account_id, product_id, user_id) DO UPDATE SET open_sessions = seats.open_sessions + 1
 		 RETURNING open_sessions`,
 		[]any{sess.AccountID, sess.ProductID, sess.UserID, s.timeArg(sess.CreatedAt)},
 		func(rows *sql.Rows) error { return rows.Scan(&open) })
-	if err != nil {
-		return err
+	if err != nil || open > 1 {
+		return false, 0, err // open > 1: shared with the user's open sessions
 	}
-	if open > 1 {
-		return nil // shared with the user's open sessions
-	}
-	// A new seat: the line, then the plan decide.
 	k := planKey{sess.AccountID, sess.ProductID}
 	if ticket != "" {
 		// A ticket whose time ran out has left the line, cleared or not,
@@ -322,30 +326,36 @@ func (s *Store) claimSeat(tx *gorm.DB, sess *licensing.Session, ticket string) e
 		if _, err := exec(tx, "claim seat",
 			`DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND ticket = ? AND expires_at <= ?`,
 			k.account, k.product, ticket, s.timeArg(sess.CreatedAt)); err != nil {
-			return err
+			return false, 0, err
 		}
 	}
-	ahead := 0
 	err = query(tx, "claim seat", lineSQL,
 		[]any{k.account, k.product, s.timeArg(sess.CreatedAt), k.account, k.product, ticket},
 		func(rows *sql.Rows) error { return rows.Scan(&ahead) })
-	if err != nil {
+	return true, ahead, err
+}
+
+// takeSeat records the occupied event and takes a seat of the plan for
+// the session's new seat row, the last statements of the claim: the seats
+// free go to the waiters in line order, so the seat is taken only if more
+// are free than there are live waiters ahead of the claim (a conditional
+// UPDATE: the limit holds whatever runs concurrently). Refused, the
+// answer is a *licensing.SharedSeatsInUseError and the transaction, event
+// included, is rolled back.
+func (s *Store) takeSeat(tx *gorm.DB, sess *licensing.Session, ahead int) error {
+	k := planKey{sess.AccountID, sess.ProductID}
+	if err := s.recordEvent(tx, licensing.SeatEvent{
+		AccountID: k.account, ProductID: k.product, UserID: sess.UserID, SessionID: sess.ID,
+		Kind: licensing.SeatOccupied, At: sess.CreatedAt,
+	}); err != nil {
 		return err
 	}
-	// The seats free go to the waiters in line order: this claim takes
-	// one only if more are free than there are live waiters ahead of it.
 	n, err := exec(tx, "claim seat",
 		`UPDATE plans SET concurrent_used = concurrent_used + 1
 		 WHERE account_id = ? AND product_id = ? AND concurrent_used + ? < concurrent_seats`,
 		k.account, k.product, ahead)
-	if err != nil {
+	if err != nil || n == 1 {
 		return err
-	}
-	if n == 1 {
-		return s.recordEvent(tx, licensing.SeatEvent{
-			AccountID: k.account, ProductID: k.product, UserID: sess.UserID, SessionID: sess.ID,
-			Kind: licensing.SeatOccupied, At: sess.CreatedAt,
-		})
 	}
 	used, total, err := planNumbers(tx, "concurrent", k)
 	if err != nil {

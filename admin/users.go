@@ -360,27 +360,7 @@ func (h *Handler) userProblem(c echo.Context, u licensing.User, err error) error
 		return writeProblem(c, &problem.Error{Status: http.StatusConflict, Code: CodeConflict,
 			Detail: "The userName " + strconv.Quote(u.UserName) + " is taken in this account."})
 	}
-	return writeProblem(c, h.nameProducts(err))
-}
-
-// nameProducts fills, from the catalog, the product name of the store's
-// seat errors (stores know only product ids), so that the message reads
-// as SCIM's does: "No named license left for Remote Support v5: 10 of 10
-// assigned."
-func (h *Handler) nameProducts(err error) error {
-	var named *licensing.NamedSeatsExhaustedError
-	var below *licensing.PlanBelowAssignedError
-	switch {
-	case errors.As(err, &named):
-		e := *named
-		e.Product = h.opts.Catalog.Named(e.Product)
-		return &e
-	case errors.As(err, &below):
-		e := *below
-		e.Product = h.opts.Catalog.Named(e.Product)
-		return &e
-	}
-	return err
+	return writeProblem(c, h.opts.Catalog.NameProducts(err))
 }
 
 // applyUser applies the fields present in req to u and returns the names

@@ -437,15 +437,7 @@ func (a *Agents) End(ctx context.Context, accountID, userID, sessionID string) (
 
 // named fills the product names of seat errors from the catalog.
 func (a *Agents) named(err error) error {
-	var full *SharedSeatsInUseError
-	var ne *NotEntitledError
-	switch {
-	case errors.As(err, &full):
-		full.Product = a.catalog.Named(full.Product)
-	case errors.As(err, &ne):
-		ne.Product = a.catalog.Named(ne.Product)
-	}
-	return err
+	return a.catalog.NameProducts(err)
 }
 
 // Reap ends expired sessions in batches until none is left, and returns

@@ -287,6 +287,28 @@ func (e *SessionEndedError) Error() string {
 // Unwrap makes the error match ErrGone.
 func (e *SessionEndedError) Unwrap() error { return ErrGone }
 
+// NameProducts fills, from the catalog, the product name of the seat
+// errors err wraps (stores know only product ids), so that their messages
+// read "No named license left for Remote Support v5: ...". It changes
+// the errors in place and returns err.
+func (c Catalog) NameProducts(err error) error {
+	var named *NamedSeatsExhaustedError
+	var below *PlanBelowAssignedError
+	var full *SharedSeatsInUseError
+	var ne *NotEntitledError
+	switch {
+	case errors.As(err, &named) && named != nil:
+		named.Product = c.Named(named.Product)
+	case errors.As(err, &below) && below != nil:
+		below.Product = c.Named(below.Product)
+	case errors.As(err, &full) && full != nil:
+		full.Product = c.Named(full.Product)
+	case errors.As(err, &ne) && ne != nil:
+		ne.Product = c.Named(ne.Product)
+	}
+	return err
+}
+
 // Named fills the error's product from the catalog (stores know only the
 // product id).
 func (c Catalog) Named(p Product) Product {

@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -132,5 +133,44 @@ func TestSeatErrorsSayTheNumbers(t *testing.T) {
 	}
 	if got := DefaultCatalog().Named(Product{ID: "service-desk"}); got.Name != "Service Desk" {
 		t.Errorf("Named = %+v", got)
+	}
+}
+
+func TestCatalogNameProducts(t *testing.T) {
+	c := DefaultCatalog()
+	errs := []error{
+		&NamedSeatsExhaustedError{Product: Product{ID: "remote-support-v5"}, Assigned: 1, Total: 1},
+		&PlanBelowAssignedError{Product: Product{ID: "remote-support-v5"}, Assigned: 2, Requested: 1},
+		fmt.Errorf("wrapped: %w", &SharedSeatsInUseError{Product: Product{ID: "remote-support-v5"}}),
+		&NotEntitledError{Product: Product{ID: "remote-support-v5"}},
+	}
+	for _, err := range errs {
+		c.NameProducts(err)
+		var named *NamedSeatsExhaustedError
+		var below *PlanBelowAssignedError
+		var full *SharedSeatsInUseError
+		var ne *NotEntitledError
+		var got Product
+		switch {
+		case errors.As(err, &named):
+			got = named.Product
+		case errors.As(err, &below):
+			got = below.Product
+		case errors.As(err, &full):
+			got = full.Product
+		case errors.As(err, &ne):
+			got = ne.Product
+		}
+		if got.Name != "Remote Support v5" {
+			t.Errorf("%T: product %+v, want it named from the catalog", err, got)
+		}
+	}
+	unknown := &NamedSeatsExhaustedError{Product: Product{ID: "no-such-product"}}
+	if c.NameProducts(unknown); unknown.Product.Name != "no-such-product" {
+		t.Errorf("unknown product named %q, want its id", unknown.Product.Name)
+	}
+	plain := ErrNotFound
+	if got := c.NameProducts(plain); got != plain {
+		t.Errorf("NameProducts(%v) = %v", plain, got)
 	}
 }

@@ -29,9 +29,8 @@ func toSCIMError(ctx context.Context, cat licensing.Catalog, what string, err er
 		// A write that would assign more named seats than the plan has:
 		// the store changed nothing. "No named license left for Remote
 		// Support v5: 10 of 10 assigned."
-		e := *named
-		e.Product = cat.Named(e.Product)
-		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: e.Error()}
+		cat.NameProducts(named)
+		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: named.Error()}
 	case errors.As(err, &re):
 		return scimerrors.ScimError{Status: re.Status, ScimType: scimerrors.ScimType(re.ScimType), Detail: re.Detail}
 	case errors.As(err, &se):

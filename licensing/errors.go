@@ -20,4 +20,13 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrUnauthenticated means a credential is unknown, malformed or revoked.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnavailable means something the request needs (the database, the
+	// password hasher) cannot serve it now, through no fault of the
+	// request: retried later, it may succeed. Nothing was changed. Adapters
+	// answer 503 with a Retry-After of RetryAfterSeconds.
+	ErrUnavailable = errors.New("temporarily unavailable")
 )
+
+// RetryAfterSeconds is how long a client is asked to wait before retrying
+// a request refused with ErrUnavailable.
+const RetryAfterSeconds = 5

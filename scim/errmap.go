@@ -47,10 +47,31 @@ func toSCIMError(ctx context.Context, cat licensing.Catalog, what string, err er
 		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: "A value cannot be stored: text must be valid UTF-8 without NUL characters."}
 	case errors.Is(err, licensing.ErrStale):
 		return scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: "The resource has changed: its version does not match If-Match."}
+	case errors.Is(err, licensing.ErrUnavailable):
+		// Nothing was changed; the client retries after Retry-After
+		// (set by writeJSON and serveElimity on every 503). elimity turns
+		// a 503 from a resource handler into a 500: serveElimity, told
+		// through the context, answers errUnavailable in its place.
+		if o, ok := ctx.Value(outcomeKey{}).(*outcome); ok {
+			o.unavailable = true
+		}
+		return errUnavailable
 	}
 	logctx.From(ctx).Error("scim request failed", "what", what, "err", err)
 	return scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: "internal error"}
 }
+
+// errUnavailable answers a request refused with licensing.ErrUnavailable.
+var errUnavailable = scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "The service cannot answer right now; retry in a few seconds."}
+
+// outcome is what the handlers elimity calls tell serveElimity beyond
+// the answer elimity makes of their result.
+type outcome struct {
+	// unavailable: a handler failed with licensing.ErrUnavailable.
+	unavailable bool
+}
+
+type outcomeKey struct{}
 
 func uniqueAttr(what string) string {
 	if what == "Group" {

@@ -2,10 +2,12 @@ package scim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/elimity-com/scim"
@@ -259,10 +261,15 @@ func (s *Server) serveElimity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := &bufferedWriter{header: w.Header()}
-	srv.ServeHTTP(rec, r)
+	var o outcome
+	srv.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), outcomeKey{}, &o)))
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	if o.unavailable && status >= 500 {
+		s.writeJSON(w, r, errUnavailable.Status, errUnavailable)
+		return
 	}
 	q := r.URL.Query()
 	attrs, excluded := splitAttributes(q.Get("attributes")), splitAttributes(q.Get("excludedAttributes"))
@@ -284,6 +291,7 @@ func (s *Server) serveElimity(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rt == nil || (len(attrs) == 0 && len(excluded) == 0) || status < 200 || status > 299 || rec.buf.Len() == 0 {
+		retryAfter(w, status)
 		w.WriteHeader(status)
 		_, _ = w.Write(rec.buf.Bytes())
 		return
@@ -332,8 +340,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		status, body = http.StatusInternalServerError, []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", ContentType)
+	retryAfter(w, status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// retryAfter tells a client answered 503 when to try again: Entra ID and
+// Okta both honour Retry-After.
+func retryAfter(w http.ResponseWriter, status int) {
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(licensing.RetryAfterSeconds))
+	}
 }
 
 // writeError answers err as a SCIM error.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,6 +192,9 @@ func errorHandler(base *slog.Logger) func(error, echo.Context) {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scimd"`)
 		case errors.As(err, &he) && he.Code < 500:
 			status, detail = he.Code, http.StatusText(he.Code)
+		case errors.Is(err, licensing.ErrUnavailable):
+			status, detail = http.StatusServiceUnavailable, "The service cannot answer right now; retry in a few seconds."
+			c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(licensing.RetryAfterSeconds))
 		default:
 			logctx.From(c.Request().Context()).Error("request failed", "err", err)
 		}
@@ -208,6 +212,8 @@ func errorHandler(base *slog.Logger) func(error, echo.Context) {
 			code = "unauthenticated"
 		case status == http.StatusNotFound:
 			code = "not_found"
+		case status == http.StatusServiceUnavailable:
+			code = "unavailable"
 		case status < 500:
 			code = "invalid_request"
 		}

@@ -8,9 +8,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/scimd/scimd/licensing"
 )
 
 // Problem is an RFC 9457 problem detail with a stable machine-readable
@@ -21,6 +24,10 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
+	// RetryAfter, when positive, is sent as the Retry-After header, in
+	// seconds: how long the client should wait before trying again (429,
+	// 503).
+	RetryAfter int `json:"-"`
 }
 
 // New returns the problem of an HTTP status with the code and detail.
@@ -41,18 +48,37 @@ func (e *Error) Error() string { return e.Detail }
 // Problem returns the problem the error is answered with.
 func (e *Error) Problem() Problem { return New(e.Status, e.Code, e.Detail) }
 
-// CodeInvalidRequest is the code of a request the API cannot read.
-const CodeInvalidRequest = "invalid_request"
+// The codes every API shares.
+const (
+	// CodeInvalidRequest is the code of a request the API cannot read.
+	CodeInvalidRequest = "invalid_request"
+	// CodeUnavailable is the code of a request refused because something
+	// it needs (the database) cannot serve it now; it may be retried
+	// after Retry-After seconds.
+	CodeUnavailable = "unavailable"
+)
+
+// Unavailable is the problem of a request refused with
+// licensing.ErrUnavailable: 503, with a Retry-After.
+func Unavailable() Problem {
+	p := New(http.StatusServiceUnavailable, CodeUnavailable, "The service cannot answer right now; retry in a few seconds.")
+	p.RetryAfter = licensing.RetryAfterSeconds
+	return p
+}
 
 // Invalid is a 400 invalid_request with the detail.
 func Invalid(detail string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Detail: detail}
 }
 
-// Write answers p; a 401 also gets a WWW-Authenticate challenge of realm.
+// Write answers p; a 401 also gets a WWW-Authenticate challenge of realm,
+// and a problem with a RetryAfter its Retry-After header.
 func Write(c echo.Context, p Problem, realm string) error {
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+realm+`"`)
+	}
+	if p.RetryAfter > 0 {
+		c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
 	}
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	return c.JSON(p.Status, p)

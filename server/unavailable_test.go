@@ -1,0 +1,135 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/admin"
+	"github.com/scimd/scimd/agent"
+	"github.com/scimd/scimd/internal/password"
+	"github.com/scimd/scimd/internal/testenv"
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/server"
+)
+
+// downStore is a store whose reads and writes of users and seats fail
+// with licensing.ErrUnavailable, as the store reports a database it
+// cannot reach; token lookups fail the same way while tokensDown is set.
+type downStore struct {
+	licensing.Store
+	tokensDown atomic.Bool
+}
+
+var errDown = fmt.Errorf("sqlstore: users: connection refused: %w", licensing.ErrUnavailable)
+
+func (s *downStore) Token(ctx context.Context, id string) (licensing.Token, error) {
+	if s.tokensDown.Load() {
+		return licensing.Token{}, errDown
+	}
+	return s.Store.Token(ctx, id)
+}
+func (s *downStore) Users(context.Context, string, licensing.Query) (licensing.Page[licensing.User], error) {
+	return licensing.Page[licensing.User]{}, errDown
+}
+func (s *downStore) User(context.Context, string, string) (licensing.User, error) {
+	return licensing.User{}, errDown
+}
+func (s *downStore) CreateUser(context.Context, licensing.User) error { return errDown }
+func (s *downStore) UserOpenSessions(context.Context, string, string) ([]licensing.Session, error) {
+	return nil, errDown
+}
+
+// TestUnavailableAnswers503 checks that a store reporting ErrUnavailable
+// makes every API answer 503 with Retry-After, in its own error format,
+// and never 500, both in the handlers and in the authentication that
+// runs before them.
+func TestUnavailableAnswers503(t *testing.T) {
+	real := testenv.SQLite(t)
+	store := &downStore{Store: real}
+	catalog := licensing.DefaultCatalog()
+	sc, err := scim.New(store, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 10, MaxPageSize: 10, MaxBodyBytes: testBodyLimit, Catalog: catalog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{}, nil)
+	ag := agent.New(agent.Options{Store: store, Catalog: catalog, Agents: agents, Verify: password.Verify})
+	ad := admin.New(admin.Options{Store: store, Catalog: catalog})
+	ts := httptest.NewServer(server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad}))
+	defer ts.Close()
+
+	acct, scimToken := testenv.Account(t, real)
+	_, adminToken, err := licensing.IssueAdminToken(t.Context(), real, licensing.SystemClock{}, acct.ID, "admin", licensing.AllPrivileges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := licensing.User{AccountID: acct.ID, ID: licensing.NewID(), UserName: "ann@example.com", Active: true, Version: 1, Created: time.Now(), LastModified: time.Now()}
+	if err := real.CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	_, agentToken, err := licensing.IssueAgentToken(t.Context(), real, licensing.SystemClock{}, acct.ID, u.ID, "agent", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		name, method, path, token, body, contentType string
+	}{
+		{"scim list", http.MethodGet, "/scim/v2/Users?filter=" + strings.ReplaceAll(`userName eq "x"`, " ", "%20"), scimToken, "", "application/scim+json"},
+		{"scim get", http.MethodGet, "/scim/v2/Users/" + u.ID, scimToken, "", "application/scim+json"},
+		{"scim create", http.MethodPost, "/scim/v2/Users", scimToken, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com"}`, "application/scim+json"},
+		{"admin list", http.MethodGet, "/api/v1/admin/users", adminToken, "", "application/problem+json"},
+		{"admin create", http.MethodPost, "/api/v1/admin/users", adminToken, `{"userName":"bob@example.com"}`, "application/problem+json"},
+		{"agent sessions", http.MethodGet, "/api/v1/agent/sessions", agentToken, "", "application/problem+json"},
+	}
+	for _, down := range []bool{false, true} {
+		store.tokensDown.Store(down)
+		for _, c := range calls {
+			name := c.name
+			if down {
+				name += " (token lookup down)"
+			}
+			req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(c.body))
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("%s: status %d, want 503: %s", name, resp.StatusCode, raw)
+				continue
+			}
+			if got := resp.Header.Get("Retry-After"); got == "" {
+				t.Errorf("%s: no Retry-After header", name)
+			}
+			if got := resp.Header.Get("Content-Type"); !strings.HasPrefix(got, c.contentType) {
+				t.Errorf("%s: Content-Type %q, want %s", name, got, c.contentType)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Errorf("%s: answer is not JSON: %s", name, raw)
+				continue
+			}
+			if strings.Contains(string(raw), "connection refused") {
+				t.Errorf("%s: internal error text reached the client: %s", name, raw)
+			}
+			if c.contentType == "application/problem+json" && body["code"] != "unavailable" {
+				t.Errorf("%s: code %v, want unavailable", name, body["code"])
+			}
+			if c.contentType == "application/scim+json" && body["status"] != "503" {
+				t.Errorf("%s: SCIM status %v, want \"503\"", name, body["status"])
+			}
+		}
+	}
+}

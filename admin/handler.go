@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/scimd/scimd/internal/logctx"
 	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 )
@@ -23,6 +22,9 @@ type Options struct {
 	// agent app's sign-in checks (internal/password.Hash). Nil: users made
 	// here cannot be given a password.
 	HashPassword func(password string) (string, error)
+	// AgentTokenTTL is the life of the agent tokens made through the API;
+	// 0 lets them live until revoked.
+	AgentTokenTTL time.Duration
 }
 
 // Handler serves the admin API.
@@ -103,13 +105,10 @@ func principal(c echo.Context) licensing.Principal {
 	return p
 }
 
-// audit records a write that succeeded. The write is done: a failure to
-// record it is logged, not answered.
-func (h *Handler) audit(c echo.Context, action, targetType, targetID, detail string) {
-	ctx := c.Request().Context()
-	if err := licensing.Record(ctx, h.opts.Store, h.opts.Clock, action, targetType, targetID, detail); err != nil {
-		logctx.From(ctx).Error("audit entry not recorded", "action", action, "target", targetID, "err", err)
-	}
+// audit is the audit entry of a write the calling token is about to make,
+// for the store to record in the write's own transaction.
+func (h *Handler) audit(c echo.Context, action, targetType, targetID, detail string) licensing.AuditEntry {
+	return licensing.NewAuditEntry(c.Request().Context(), h.opts.Clock.Now(), action, targetType, targetID, detail)
 }
 
 // Paging of every list: ?limit=N (1-500, default 50) and ?cursor=C, the
@@ -146,9 +145,13 @@ func paging(c echo.Context) (limit int, cursor string, err error) {
 	return limit, c.QueryParam("cursor"), nil
 }
 
-// position is the cursor of the lists the handlers cut into pages
-// themselves (tokens, shared sessions): the time and id of the last item
-// of the previous page, in a listing ordered by time, then id.
+// errBadCursor answers a cursor that is not the nextCursor of an earlier
+// page of the same list, unchanged.
+var errBadCursor = problem.Invalid("cursor must be the nextCursor of an earlier page, unchanged.")
+
+// position is the cursor of the list the handlers cut into pages
+// themselves (shared sessions): the time and id of the last item of the
+// previous page, in a listing ordered by time, then id.
 type position struct {
 	At time.Time `json:"c"`
 	ID string    `json:"i"`
@@ -163,7 +166,7 @@ func decodePosition(s string) (position, error) {
 	var k position
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" {
-		return k, problem.Invalid("Malformed cursor: pass the nextCursor of a previous page as it came.")
+		return k, errBadCursor
 	}
 	return k, nil
 }

@@ -94,6 +94,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"ClaimRacesDeprovision", testClaimRacesDeprovision},
 		{"ConcurrentEnds", testConcurrentEnds},
 		{"ConcurrentNamedWrites", testConcurrentNamedWrites},
+		{"SeatTotals", testSeatTotals},
+		{"SeatEventsObserved", testSeatEventsObserved},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

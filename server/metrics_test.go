@@ -155,3 +155,33 @@ func TestMetricsOfSeatsAndRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsDatabaseDown checks that a scrape while the database cannot
+// be read still answers 200, with scimd_seat_stats_up 0 and without the
+// seat gauges.
+func TestMetricsDatabaseDown(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			store := b.Open(t)
+			h := newMetricsHarness(t, store, licensing.SystemClock{})
+			acct, _ := h.account(t)
+			if err := store.SetPlan(context.Background(), licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := metricstest.Scrape(t, h.base+server.MetricsPath).Value("scimd_seat_stats_up"); v != 1 {
+				t.Fatalf("scimd_seat_stats_up = %v with the database up", v)
+			}
+			store.Close()
+			s := metricstest.Scrape(t, h.base+server.MetricsPath)
+			if v, ok := s.Value("scimd_seat_stats_up"); !ok || v != 0 {
+				t.Errorf("scimd_seat_stats_up = %v (found %v) with the database closed, want 0", v, ok)
+			}
+			if _, ok := s.Value("scimd_concurrent_seats", "product", rs5); ok {
+				t.Errorf("seat gauges served with the database closed")
+			}
+			if v, _ := s.Value("scimd_build_info"); v != 1 {
+				t.Errorf("scimd_build_info = %v, want 1", v)
+			}
+		})
+	}
+}

@@ -82,11 +82,13 @@ func New(opts Options) *Metrics {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Metrics{reg: prometheus.NewRegistry(), log: opts.Logger, products: map[string]bool{}}
+	var ids []string
 	for _, p := range opts.Catalog.Products {
 		m.products[p.ID] = true
+		ids = append(ids, p.ID)
 	}
 	m.registerRequests()
-	m.registerSeatEvents(opts.Catalog)
+	m.registerSeatEvents(ids)
 	m.registerReaper()
 	m.auditFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Name: "audit_write_failures_total",
@@ -107,7 +109,7 @@ func New(opts Options) *Metrics {
 		m.registerPasswordLoad(opts.PasswordLoad)
 	}
 	if opts.Seats != nil {
-		m.reg.MustRegister(newSeatCollector(opts.Seats, opts.Clock, opts.SeatsTimeout, m.product, m.log))
+		m.reg.MustRegister(newSeatCollector(opts.Seats, opts.Clock, opts.SeatsTimeout, ids, m.product, m.log))
 	}
 	return m
 }

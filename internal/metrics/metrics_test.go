@@ -68,6 +68,8 @@ func TestSeatGauges(t *testing.T) {
 		wantValue(t, s, c.rs5, c.name, "product", "remote-support-v5")
 		wantValue(t, s, c.otherSum, c.name, "product", "other")
 	}
+	// A product of the catalog without a plan anywhere is there, at 0.
+	wantValue(t, s, 0, "scimd_concurrent_seats_occupied", "product", "service-desk")
 	for _, l := range s.Labels() {
 		if l == "product=gone-a" || l == "product=gone-b" {
 			t.Errorf("label %s: a product outside the catalog is a label value", l)

@@ -15,7 +15,7 @@ var seatKinds = []licensing.SeatEventKind{
 	licensing.SeatOccupied, licensing.SeatDenied, licensing.SeatReleased, licensing.SeatExpired, licensing.SeatEnded,
 }
 
-func (m *Metrics) registerSeatEvents(catalog licensing.Catalog) {
+func (m *Metrics) registerSeatEvents(products []string) {
 	m.seatEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "seat_events_total",
 		Help: "Shared seat events committed by this process, by product and kind: occupied (a claim), denied (all seats in use), " +
@@ -23,9 +23,9 @@ func (m *Metrics) registerSeatEvents(catalog licensing.Catalog) {
 	}, []string{"product", "kind"})
 	// Every series exists from the start, so that rates and alerts see
 	// a zero rather than nothing.
-	for _, p := range catalog.Products {
+	for _, p := range products {
 		for _, k := range seatKinds {
-			m.seatEvents.WithLabelValues(p.ID, string(k))
+			m.seatEvents.WithLabelValues(p, string(k))
 		}
 	}
 	m.reg.MustRegister(m.seatEvents)
@@ -52,6 +52,9 @@ type seatCollector struct {
 	seats   licensing.SeatTotals
 	clock   licensing.Clock
 	timeout time.Duration
+	// catalog are the catalog's product ids, each given its gauges (0
+	// without a plan); product maps any id to its label.
+	catalog []string
 	product func(id string) string
 	log     *slog.Logger
 
@@ -60,12 +63,12 @@ type seatCollector struct {
 	fullPools, waiting                    *prometheus.Desc
 }
 
-func newSeatCollector(seats licensing.SeatTotals, clock licensing.Clock, timeout time.Duration, product func(string) string, log *slog.Logger) *seatCollector {
+func newSeatCollector(seats licensing.SeatTotals, clock licensing.Clock, timeout time.Duration, catalog []string, product func(string) string, log *slog.Logger) *seatCollector {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
 	}
 	return &seatCollector{
-		seats: seats, clock: clock, timeout: timeout, product: product, log: log,
+		seats: seats, clock: clock, timeout: timeout, catalog: catalog, product: product, log: log,
 		up:         desc("seat_stats_up", "1 if the seat gauges were read from the database at this scrape, 0 if the read failed or timed out."),
 		named:      desc("named_seats", "Named seats bought, summed over the accounts, by product.", "product"),
 		assigned:   desc("named_seats_assigned", "Named seats assigned to active users, summed over the accounts, by product.", "product"),
@@ -85,7 +88,7 @@ func (c *seatCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector: one read of the totals,
 // grouped by the product label (products outside the catalog add up
-// under "other").
+// under "other"; those of the catalog without a plan are 0).
 func (c *seatCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
@@ -98,6 +101,10 @@ func (c *seatCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
 	byLabel := map[string]*licensing.ProductSeats{}
 	var order []string
+	for _, id := range c.catalog {
+		byLabel[id] = &licensing.ProductSeats{}
+		order = append(order, id)
+	}
 	for _, t := range totals {
 		label := c.product(t.ProductID)
 		sum := byLabel[label]

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// What a store tells monitoring. Both parts speak of products only: the
-// numbers are summed over every account, and an observer is handed the
-// events to count by product and kind, so that nothing an operator sees
-// names an account, a user or a session.
+// What a store tells monitoring. It speaks of products only: the numbers
+// are summed over every account, and an observer is handed the events to
+// count by product and kind, so that nothing an operator sees names an
+// account, a user or a session.
 
 // ProductSeats is the use of one product's seats summed over every
 // account that has a plan of it.
@@ -39,22 +39,26 @@ type SeatTotals interface {
 	SeatTotals(ctx context.Context, now time.Time) ([]ProductSeats, error)
 }
 
-// SeatObserver is told of the seat events a store records, for counting
-// them.
-type SeatObserver interface {
-	// SeatEventCommitted is called once per event, after the transaction
-	// that recorded it committed: an event rolled back (a claim refused
-	// within its transaction) is never told. It is called on the writer's
-	// goroutine and must return quickly without calling the store.
+// StoreObserver is told what a store did, for counting. Its methods are
+// called on the writer's goroutine and must return quickly without
+// calling the store.
+type StoreObserver interface {
+	// SeatEventCommitted is called once per seat event, after the
+	// transaction that recorded it committed: an event rolled back (a
+	// claim refused within its transaction) is never told.
 	SeatEventCommitted(e SeatEvent)
+	// AuditWriteFailed is called for each audit entry the store could not
+	// write: text the database cannot hold, or a statement the database
+	// refused or failed while the write's context was live (a write
+	// abandoned by its caller is not counted). The write the entry records
+	// failed with it, since both commit together.
+	AuditWriteFailed()
 }
 
-// SeatEventSource is the part of the Store that tells a SeatObserver of
-// the seat events recorded through it (not those of other processes
-// sharing the database).
-type SeatEventSource interface {
-	// ObserveSeatEvents makes the store tell o of every seat event it
-	// records from now on; nil stops it. It may be called while the store
-	// is in use.
-	ObserveSeatEvents(o SeatObserver)
+// Observable is the part of the Store that tells a StoreObserver what it
+// does (not what other processes sharing the database do).
+type Observable interface {
+	// Observe makes the store tell o what it does from now on; nil stops
+	// it. It may be called while the store is in use.
+	Observe(o StoreObserver)
 }

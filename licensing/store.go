@@ -119,7 +119,7 @@ type Store interface {
 
 	Seats
 	SeatTotals
-	SeatEventSource
+	Observable
 
 	// AppendAudit stores an audit entry of e.AccountID on its own (its ID
 	// is set by the store), for an event that writes nothing else: a write

@@ -28,8 +28,8 @@ func newMetricsHarness(t *testing.T, store *sqlstore.Store, clock licensing.Cloc
 	catalog := licensing.DefaultCatalog()
 	m := metrics.New(metrics.Options{Version: "test", Catalog: catalog, Seats: store, Clock: clock,
 		DB: store.DB(), DBName: store.Dialect(), PasswordLoad: password.Load})
-	store.ObserveSeatEvents(m)
-	t.Cleanup(func() { store.ObserveSeatEvents(nil) })
+	store.Observe(m)
+	t.Cleanup(func() { store.Observe(nil) })
 	sc, err := scim.New(store, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 100, MaxPageSize: 200,
 		MaxBodyBytes: testBodyLimit, Clock: clock, Catalog: catalog})
 	if err != nil {

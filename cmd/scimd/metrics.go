@@ -16,7 +16,7 @@ import (
 )
 
 // newMetrics returns the metrics of a serving process over the store, told
-// of the store's seat events from now on.
+// from now on of the store's seat events and audit write failures.
 func newMetrics(store *sqlstore.Store, catalog licensing.Catalog, clock licensing.Clock, log *slog.Logger) *metrics.Metrics {
 	m := metrics.New(metrics.Options{
 		Version:      buildVersion(),
@@ -28,7 +28,7 @@ func newMetrics(store *sqlstore.Store, catalog licensing.Catalog, clock licensin
 		PasswordLoad: password.Load,
 		Logger:       log,
 	})
-	store.ObserveSeatEvents(m)
+	store.Observe(m)
 	return m
 }
 

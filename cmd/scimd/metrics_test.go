@@ -116,7 +116,7 @@ func TestReapCountsRuns(t *testing.T) {
 			t0 := time.Now().UTC()
 			clock := testenv.NewClock(t0)
 			m := newMetrics(store, licensing.DefaultCatalog(), clock, log)
-			t.Cleanup(func() { store.ObserveSeatEvents(nil) })
+			t.Cleanup(func() { store.Observe(nil) })
 			acct, _ := testenv.Account(t, store)
 			if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: "service-desk", ConcurrentSeats: 2}); err != nil {
 				t.Fatal(err)

@@ -4,8 +4,9 @@
 //
 // It is told what happens through small methods and interfaces that the
 // rest of scimd knows without importing it: requests (server's
-// RequestObserver), seat events once committed (licensing.SeatObserver),
-// reaper runs and audit write failures (functions cmd wires), and it reads
+// RequestObserver), seat events once committed and audit entries the
+// store could not write (licensing.StoreObserver), reaper runs (a function
+// cmd wires), and it reads
 // the rest when scraped: seat totals over all accounts
 // (licensing.SeatTotals, with a timeout), the database pool and the
 // password-hash slots.

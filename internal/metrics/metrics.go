@@ -92,7 +92,7 @@ func New(opts Options) *Metrics {
 	m.registerReaper()
 	m.auditFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Name: "audit_write_failures_total",
-		Help: "Audit entries of writes that succeeded but could not be recorded.",
+		Help: "Audit entries the store could not write; the write each one records failed with it.",
 	})
 	m.reg.MustRegister(m.auditFailures)
 
@@ -134,7 +134,8 @@ func (m *Metrics) product(id string) string {
 	return other
 }
 
-// AuditWriteFailed counts an audit entry that could not be recorded.
+// AuditWriteFailed counts an audit entry the store could not write
+// (licensing.StoreObserver).
 func (m *Metrics) AuditWriteFailed() { m.auditFailures.Inc() }
 
 // registerPasswordLoad adds the gauges of the password-hash slots.

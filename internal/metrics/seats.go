@@ -32,7 +32,7 @@ func (m *Metrics) registerSeatEvents(products []string) {
 }
 
 // SeatEventCommitted counts a committed seat event by product and kind
-// (licensing.SeatObserver).
+// (licensing.StoreObserver).
 func (m *Metrics) SeatEventCommitted(e licensing.SeatEvent) {
 	kind := other
 	for _, k := range seatKinds {
@@ -43,7 +43,7 @@ func (m *Metrics) SeatEventCommitted(e licensing.SeatEvent) {
 	m.seatEvents.WithLabelValues(m.product(e.ProductID), kind).Inc()
 }
 
-var _ licensing.SeatObserver = (*Metrics)(nil)
+var _ licensing.StoreObserver = (*Metrics)(nil)
 
 // seatCollector reads the seat totals at each scrape. A read that fails
 // or takes longer than the timeout leaves the seat gauges out and sets

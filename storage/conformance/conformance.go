@@ -96,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"ConcurrentNamedWrites", testConcurrentNamedWrites},
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},
+		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

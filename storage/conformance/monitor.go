@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,22 +75,35 @@ func testSeatTotals(t *testing.T, s licensing.Store) {
 	}
 }
 
-// seatRecorder is a SeatObserver keeping what it is told.
-type seatRecorder struct {
-	mu     sync.Mutex
-	events []licensing.SeatEvent
+// recorder is a StoreObserver keeping what it is told.
+type recorder struct {
+	mu            sync.Mutex
+	events        []licensing.SeatEvent
+	auditFailures int
 }
 
-func (r *seatRecorder) SeatEventCommitted(e licensing.SeatEvent) {
+func (r *recorder) SeatEventCommitted(e licensing.SeatEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
 }
 
-func (r *seatRecorder) told() []string {
+func (r *recorder) AuditWriteFailed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.auditFailures++
+}
+
+func (r *recorder) told() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return describeEvents(r.events)
+}
+
+func (r *recorder) failedAudits() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.auditFailures
 }
 
 // describeEvents names each event by kind, product and user.
@@ -108,9 +122,9 @@ func describeEvents(evs []licensing.SeatEvent) []string {
 // waiter's refused retry (no event), and nothing once observing stopped.
 func testSeatEventsObserved(t *testing.T, s licensing.Store) {
 	ctx := context.Background()
-	rec := &seatRecorder{}
-	s.ObserveSeatEvents(rec)
-	t.Cleanup(func() { s.ObserveSeatEvents(nil) })
+	rec := &recorder{}
+	s.Observe(rec)
+	t.Cleanup(func() { s.Observe(nil) })
 	a := newAccount(t, s)
 	setPlan(t, s, a.ID, productV5, 0, 1)
 	var us []licensing.User
@@ -161,9 +175,64 @@ func testSeatEventsObserved(t *testing.T, s licensing.Store) {
 		t.Errorf("events stored\n %q\nwant the ones told\n %q", stored, want)
 	}
 
-	s.ObserveSeatEvents(nil)
+	if n := rec.failedAudits(); n != 0 {
+		t.Errorf("observer told of %d audit failures, want none", n)
+	}
+	s.Observe(nil)
 	startSession(t, s, a.ID, dan.ID, productV5, t2.Add(time.Minute))
 	if got := rec.told(); len(got) != len(want) {
 		t.Errorf("observer told %d events after it was removed", len(got)-len(want))
 	}
+}
+
+// testAuditWriteFailuresObserved checks that the observer is told of each
+// audit entry the store cannot write (text it cannot hold, an account
+// that does not exist), whose write fails with it, and of nothing for an
+// entry written or a write abandoned by its caller.
+func testAuditWriteFailuresObserved(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	rec := &recorder{}
+	s.Observe(rec)
+	t.Cleanup(func() { s.Observe(nil) })
+	a := newAccount(t, s)
+	entry := func(detail string) licensing.AuditEntry {
+		return licensing.AuditEntry{AccountID: a.ID, At: now(), ActorID: "t", ActorName: "test", ActorScope: licensing.ScopeAdmin,
+			Action: "plan.change", TargetType: "plan", TargetID: productV5, Detail: detail}
+	}
+	wantFailures := func(what string, n int) {
+		t.Helper()
+		if got := rec.failedAudits(); got != n {
+			t.Errorf("%s: observer told of %d audit failures, want %d", what, got, n)
+		}
+	}
+
+	wantErr(t, "AppendAudit", s.AppendAudit(ctx, entry("fine")), nil)
+	setPlan(t, s, a.ID, productV5, 1, 1)
+	wantFailures("entries written", 0)
+
+	p := licensing.Plan{AccountID: a.ID, ProductID: productDesk, NamedSeats: 2}
+	wantErr(t, "SetPlan with an entry the database cannot hold", s.SetPlan(ctx, p, entry("nul\x00")), licensing.ErrInvalid)
+	if _, planned := usageOf(t, s, a.ID, productDesk); planned {
+		t.Errorf("the plan was set without its audit entry")
+	}
+	wantFailures("an entry of a plan change with a NUL", 1)
+
+	u := newUser(a.ID, "audited@example.com")
+	wantErr(t, "CreateUser with an entry the database cannot hold", s.CreateUser(ctx, u, entry("nul\x00")), licensing.ErrInvalid)
+	if _, err := s.User(ctx, a.ID, u.ID); !errors.Is(err, licensing.ErrNotFound) {
+		t.Errorf("the user was created without its audit entry: %v", err)
+	}
+	wantFailures("an entry of a user creation with a NUL", 2)
+
+	orphan := entry("no account")
+	orphan.AccountID = newID()
+	wantErr(t, "AppendAudit of no account", s.AppendAudit(ctx, orphan), licensing.ErrNotFound)
+	wantFailures("an entry of no account", 3)
+
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.AppendAudit(gone, entry("abandoned")); err == nil {
+		t.Errorf("AppendAudit with its context ended: no error")
+	}
+	wantFailures("an entry whose caller went away", 3)
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // What the Store tells monitoring: the seats summed over all accounts
-// (licensing.SeatTotals), the seat events once committed
-// (licensing.SeatEventSource) and its connection pool (DB).
+// (licensing.SeatTotals), the seat events once committed and the audit
+// entries it could not write (licensing.Observable), and its connection
+// pool (DB).
 
 // seatTotalsSQL sums the plans and counts the live waiters (argument: the
 // time) by product. Both halves give the same columns; a product appears
@@ -60,17 +61,18 @@ func (s *Store) SeatTotals(ctx context.Context, now time.Time) ([]licensing.Prod
 	return out, nil
 }
 
-// seatObserver holds the observer, for an atomic pointer.
-type seatObserver struct{ o licensing.SeatObserver }
+// observer holds the StoreObserver, for an atomic pointer.
+type observer struct{ o licensing.StoreObserver }
 
-// ObserveSeatEvents makes the Store tell o of every seat event it records
-// from now on, once committed; nil stops it.
-func (s *Store) ObserveSeatEvents(o licensing.SeatObserver) {
+// Observe makes the Store tell o, from now on, of every seat event it
+// records, once committed, and of every audit entry it cannot write; nil
+// stops it.
+func (s *Store) Observe(o licensing.StoreObserver) {
 	if o == nil {
 		s.observer.Store(nil)
 		return
 	}
-	s.observer.Store(&seatObserver{o})
+	s.observer.Store(&observer{o})
 }
 
 // seatEventsKey is the context key of the seat events a transaction
@@ -106,6 +108,14 @@ func (s *Store) committed(err error, events *seatEvents) {
 		return
 	}
 	s.tell(events.list...)
+}
+
+// tellAuditFailed tells the observer, if there is one, that an audit
+// entry could not be written.
+func (s *Store) tellAuditFailed() {
+	if o := s.observer.Load(); o != nil {
+		o.o.AuditWriteFailed()
+	}
 }
 
 // tell hands events to the observer, if there is one.

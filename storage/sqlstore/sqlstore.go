@@ -44,8 +44,9 @@ type Store struct {
 	// published once it commits; guarded by the writer turn.
 	pending []licensing.SeatChange
 	watch   watchers
-	// observer is told of the seat events once committed (monitor.go).
-	observer atomic.Pointer[seatObserver]
+	// observer is told of the seat events once committed and of the
+	// audit entries that could not be written (monitor.go).
+	observer atomic.Pointer[observer]
 }
 
 var _ licensing.Store = (*Store)(nil)

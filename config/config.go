@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
+	// MetricsListen, if set, is the address /metrics is served on, and
+	// then only there; empty serves it on Listen.
+	MetricsListen string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -117,6 +121,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionLease, "session-lease", c.SessionLease, "how long a connected session holds its seat without a heartbeat")
 	fs.DurationVar(&c.MaxWait, "max-wait", c.MaxWait, "longest an agent may wait for a shared seat in one request")
 	fs.DurationVar(&c.ReapInterval, "reap-interval", c.ReapInterval, "how often expired sessions are ended and their seats freed")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address to serve the Prometheus metrics on, and then only there, e.g. 127.0.0.1:9090 (default: /metrics on --listen)")
 }
 
 // Parse sets every flag of fs that was not given on the command line from
@@ -190,6 +195,13 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s must be positive", c.ShutdownTimeout))
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics-listen %q must be host:port or :port", c.MetricsListen))
+		} else if c.MetricsListen == c.Listen && port != "0" {
+			errs = append(errs, fmt.Errorf("metrics-listen %q must differ from listen", c.MetricsListen))
+		}
 	}
 	return errors.Join(errs...)
 }

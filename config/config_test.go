@@ -67,3 +67,26 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Errorf("default config invalid: %v", err)
 	}
 }
+
+// TestValidateMetricsListen accepts an address of its own for /metrics
+// and refuses one that is not host:port or is the main listener's.
+func TestValidateMetricsListen(t *testing.T) {
+	for _, c := range []struct {
+		listen, metrics string
+		ok              bool
+	}{
+		{":8080", "", true},
+		{":8080", "127.0.0.1:9090", true},
+		{":8080", ":9090", true},
+		{":8080", "9090", false},
+		{":8080", ":8080", false},
+		{"127.0.0.1:0", "127.0.0.1:0", true}, // two ports the system picks
+	} {
+		cfg := Default()
+		cfg.Listen, cfg.MetricsListen = c.listen, c.metrics
+		err := cfg.Validate()
+		if (err == nil) != c.ok || err != nil && !strings.Contains(err.Error(), "metrics-listen") {
+			t.Errorf("listen %q, metrics-listen %q: Validate() = %v, want ok %v", c.listen, c.metrics, err, c.ok)
+		}
+	}
+}

@@ -118,6 +118,8 @@ type Store interface {
 	Groups(ctx context.Context, accountID string, q Query) (Page[Group], error)
 
 	Seats
+	SeatTotals
+	Observable
 
 	// AppendAudit stores an audit entry of e.AccountID on its own (its ID
 	// is set by the store), for an event that writes nothing else: a write

@@ -36,6 +36,10 @@ type Options struct {
 	// OpenAPI is the OpenAPI document of the agent and admin APIs, served
 	// at OpenAPIPath.
 	OpenAPI []byte
+	// Requests, if set, is told of every request (see metrics.go).
+	Requests RequestObserver
+	// Metrics, if set, serves the Prometheus metrics at MetricsPath.
+	Metrics http.Handler
 }
 
 // registrar mounts an API's routes on its group; auth authenticates the
@@ -59,6 +63,10 @@ func New(opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(opts.Logger)
+	routes := &routeSet{}
+	if opts.Requests != nil {
+		e.Use(observeRequests(opts.Requests, routes))
+	}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
 	e.Use(requestLogger(opts.Logger))
 	e.Use(recoverer())
@@ -91,6 +99,10 @@ func New(opts Options) *echo.Echo {
 			return c.Blob(http.StatusOK, "application/json", opts.OpenAPI)
 		})
 	}
+	if opts.Metrics != nil {
+		e.GET(MetricsPath, echo.WrapHandler(opts.Metrics))
+	}
+	routes.fill(e)
 	return e
 }
 

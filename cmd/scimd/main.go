@@ -35,7 +35,7 @@ Usage:
   scimd <command> [flags]
 
 Commands:
-  serve           run the server (SCIM at /scim/v2, /healthz, /readyz)
+  serve           run the server (SCIM at /scim/v2, /healthz, /readyz, /metrics)
   migrate         apply pending database migrations and exit
   account create  make an account:  scimd account create NAME
   account list    list accounts

@@ -51,16 +51,24 @@ var listening = regexp.MustCompile(`scimd listening" addr=(\S+)`)
 // what it printed on stdout.
 func startServe(t *testing.T, db string) (addr string, stdout *syncBuffer, stop func() error) {
 	t.Helper()
+	addr, stdout, _, stop = startServeWith(t, db)
+	return addr, stdout, stop
+}
+
+// startServeWith is startServe with more flags, also returning the log.
+func startServeWith(t *testing.T, db string, flags ...string) (addr string, stdout, stderr *syncBuffer, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, stdout, stderr, envFor(db)) }()
+	args := append([]string{"serve", "--listen", "127.0.0.1:0"}, flags...)
+	go func() { done <- run(ctx, args, stdout, stderr, envFor(db)) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
 			stop = func() error { cancel(); return <-done }
 			t.Cleanup(func() { cancel() })
-			return m[1], stdout, stop
+			return m[1], stdout, stderr, stop
 		}
 		select {
 		case err := <-done:

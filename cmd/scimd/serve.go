@@ -25,7 +25,7 @@ import (
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) error {
 	cfg := config.Default()
-	fs := newFlagSet("serve", "Run the scimd server: SCIM 2.0 at /scim/v2, health at /healthz and /readyz.", stderr)
+	fs := newFlagSet("serve", "Run the scimd server: SCIM 2.0 at /scim/v2, health at /healthz and /readyz, Prometheus metrics at /metrics.", stderr)
 	cfg.BindServe(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
@@ -67,6 +67,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		ln.Close()
 		return err
 	}
+	m := newMetrics(store, catalog, clock, log)
+	metricsSrv, err := listenMetrics(cfg.MetricsListen, m.Handler(), log)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("metrics-listen: %w", err)
+	}
+	defer metricsSrv.shutdown(context.Background())
 
 	scimBase := ""
 	if cfg.BaseURL != "" {
@@ -102,8 +109,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
 	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL})
-	handler := server.New(server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument})
-	go reap(ctx, store, clock, cfg.ReapInterval, log)
+	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m}
+	if metricsSrv == nil {
+		serverOpts.Metrics = m.Handler()
+	}
+	handler := server.New(serverOpts)
+	go reap(ctx, store, clock, cfg.ReapInterval, log, m.ReaperRan)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -127,6 +138,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := metricsSrv.shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown of the metrics listener: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -174,9 +188,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// reap ends expired sessions every interval until ctx ends. Every replica
-// runs it; the store makes sure each session is ended once.
-func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, interval time.Duration, log *slog.Logger) {
+// reap ends expired sessions every interval until ctx ends, telling ran of
+// each run. Every replica runs it; the store makes sure each session is
+// ended once.
+func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, interval time.Duration, log *slog.Logger,
+	ran func(at time.Time, expired int, err error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -186,6 +202,9 @@ func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, int
 		case <-t.C:
 		}
 		n, err := licensing.Reap(ctx, store, clock, 500)
+		if ctx.Err() == nil {
+			ran(clock.Now(), n, err)
+		}
 		if err != nil && ctx.Err() == nil {
 			log.Error("reaping expired sessions", "err", err)
 		}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -53,11 +54,23 @@ var b64 = base64.RawStdEncoding
 // MB) without finishing any sooner. Callers beyond it wait their turn.
 var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
 
+// waiting counts the callers waiting for a slot.
+var waiting atomic.Int64
+
 // idKey is argon2.IDKey within a slot.
 func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	waiting.Add(1)
 	slots <- struct{}{}
+	waiting.Add(-1)
 	defer func() { <-slots }()
 	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+}
+
+// Load reports the hashes being computed, the callers waiting for a
+// slot, and the slots (the most hashes computed at once), for monitoring.
+// The counts are read one after the other, not as one snapshot.
+func Load() (running, queued, capacity int) {
+	return len(slots), int(waiting.Load()), cap(slots)
 }
 
 // Hash returns the argon2id hash of password as a PHC string, with a new

@@ -94,6 +94,9 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"ClaimRacesDeprovision", testClaimRacesDeprovision},
 		{"ConcurrentEnds", testConcurrentEnds},
 		{"ConcurrentNamedWrites", testConcurrentNamedWrites},
+		{"SeatTotals", testSeatTotals},
+		{"SeatEventsObserved", testSeatEventsObserved},
+		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

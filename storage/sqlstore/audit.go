@@ -33,6 +33,9 @@ func (s *Store) recordAudit(tx *gorm.DB, accountID string, entries []licensing.A
 			return err
 		}
 		if _, err := exec(tx, "record audit", auditInsert, args...); err != nil {
+			if tx.Statement.Context.Err() == nil {
+				s.tellAuditFailed()
+			}
 			return err
 		}
 	}
@@ -40,9 +43,11 @@ func (s *Store) recordAudit(tx *gorm.DB, accountID string, entries []licensing.A
 }
 
 // auditArgs are the arguments of auditInsert for the entry in the
-// account; ErrInvalid for text the database cannot hold.
+// account; ErrInvalid for text the database cannot hold (an entry that
+// cannot be written, told to the observer).
 func (s *Store) auditArgs(accountID string, e licensing.AuditEntry) ([]any, error) {
 	if err := checkText(e.ActorID, e.ActorName, string(e.ActorScope), e.Action, e.TargetType, e.TargetID, e.Detail); err != nil {
+		s.tellAuditFailed()
 		return nil, fmt.Errorf("sqlstore: record audit: %w", err)
 	}
 	return []any{accountID, s.timeArg(e.At), e.ActorID, e.ActorName, string(e.ActorScope), e.Action, e.TargetType, e.TargetID, e.Detail}, nil

@@ -821,13 +821,17 @@ func releaseKind(r licensing.EndReason) licensing.SeatEventKind {
 	return licensing.SeatReleased
 }
 
-// recordEvent stores a seat event.
+// recordEvent stores a seat event, told to the observer once committed
+// (see recorded).
 func (s *Store) recordEvent(db *gorm.DB, e licensing.SeatEvent) error {
 	_, err := exec(db, "record seat event",
 		`INSERT INTO seat_events (account_id, product_id, user_id, session_id, kind, reason, actor, at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.AccountID, e.ProductID, e.UserID, nullString(e.SessionID), string(e.Kind), nullString(string(e.Reason)),
 		nullString(e.Actor), s.timeArg(e.At))
+	if err == nil {
+		s.recorded(db, e)
+	}
 	return err
 }
 

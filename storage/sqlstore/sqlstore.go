@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -43,6 +44,9 @@ type Store struct {
 	// published once it commits; guarded by the writer turn.
 	pending []licensing.SeatChange
 	watch   watchers
+	// observer is told of the seat events once committed and of the
+	// audit entries that could not be written (monitor.go).
+	observer atomic.Pointer[observer]
 }
 
 var _ licensing.Store = (*Store)(nil)
@@ -238,10 +242,14 @@ func splitScheme(raw string) (scheme, rest string) {
 // connection).
 //
 // The seat changes an SQLite transaction collects (seatsChanged) are
-// published once it commits, still in its writer turn.
+// published once it commits, still in its writer turn. The seat events
+// it records are told to the observer once it committed (monitor.go).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	ctx, events := collectSeatEvents(ctx)
 	if s.writer == nil {
-		return s.db.WithContext(ctx).Transaction(fn)
+		err := s.db.WithContext(ctx).Transaction(fn)
+		s.committed(err, events)
+		return err
 	}
 	select {
 	case s.writer <- struct{}{}:
@@ -256,6 +264,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if err == nil {
 		s.publish(changes...)
 	}
+	s.committed(err, events)
 	return err
 }
 

@@ -74,7 +74,7 @@ func tokenAfter(k position, t licensing.Token) bool {
 // ones included, optionally only those of ?scope (scim, admin or agent).
 // The store lists them all at once; pages are cut here.
 func (h *Handler) listTokens(c echo.Context) error {
-	limit, cursor, err := paging(c)
+	limit, after, err := h.paging(c, listTokens)
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -85,8 +85,8 @@ func (h *Handler) listTokens(c echo.Context) error {
 		}
 	}
 	var from *position
-	if cursor != "" {
-		k, err := decodePosition(cursor)
+	if after != "" {
+		k, err := decodePosition(after)
 		if err != nil {
 			return writeProblem(c, err)
 		}
@@ -109,7 +109,7 @@ func (h *Handler) listTokens(c echo.Context) error {
 		}
 		items = append(items, viewToken(t))
 	}
-	return c.JSON(http.StatusOK, newList(items, next))
+	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listTokens, next)))
 }
 
 type createTokenRequest struct {

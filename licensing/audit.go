@@ -8,7 +8,10 @@ import (
 // AuditEntry records one write made through the SCIM or admin API: who
 // (the token), what (action), on what (target) and when.
 type AuditEntry struct {
-	ID        int64
+	// ID is the entry's public id, set by the store: random text, the
+	// same every time the entry is read, telling nothing of the order of
+	// entries or how many there are, in this account or another.
+	ID        string
 	AccountID string
 	At        time.Time
 	// ActorID and ActorName are the token's id and name; ActorScope says

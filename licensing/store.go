@@ -102,9 +102,11 @@ type Store interface {
 	Groups(ctx context.Context, accountID string, q Query) (Page[Group], error)
 
 	Seats
+	Keys
 
 	// AppendAudit stores an audit entry of e.AccountID (its ID is set by
-	// the store). ErrNotFound if the account does not exist.
+	// the store: e.ID is ignored). ErrNotFound if the account does not
+	// exist.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// AuditLog lists the account's audit entries selected by q, newest
 	// first (by time, then id). Page.Total is not computed (0). ErrInvalid

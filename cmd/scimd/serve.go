@@ -68,6 +68,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 
+	// Every replica seals cursors with the database's key.
+	cursors, err := licensing.LoadCursors(ctx, store)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
 	scimBase := ""
 	if cfg.BaseURL != "" {
 		scimBase = strings.TrimSuffix(cfg.BaseURL, "/") + server.SCIMPath
@@ -82,6 +89,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Catalog:         catalog,
 		HashPassword:    password.Hash,
 		VerifyPassword:  password.Verify,
+		Cursors:         cursors,
 	})
 	if err != nil {
 		ln.Close()
@@ -101,7 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		log.Warn("seat notifications off: waiting agents poll", "error", err)
 	}
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash})
+	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, Cursors: cursors})
 	handler := server.New(server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument})
 	go reap(ctx, store, clock, cfg.ReapInterval, log)
 	srv := &http.Server{

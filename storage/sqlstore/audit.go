@@ -63,28 +63,32 @@ func (s *Store) AuditLog(ctx context.Context, accountID string, q licensing.Audi
 	}
 	limit := max(q.Limit, 1)
 	args = append(args, limit+1)
+	// The identity column orders entries of one time and makes the
+	// cursor; entries show their public id.
+	var last auditCursor
 	err := query(s.conn(ctx), "audit log",
-		`SELECT id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail FROM audit_log
+		`SELECT id, public_id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail FROM audit_log
 		 WHERE `+where+` ORDER BY at DESC, id DESC LIMIT ?`, args,
 		func(rows *sql.Rows) error {
 			e := licensing.AuditEntry{AccountID: accountID}
+			var id int64
 			var at dbTime
 			var scope string
-			if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.ActorName, &scope, &e.Action, &e.TargetType, &e.TargetID, &e.Detail); err != nil {
+			if err := rows.Scan(&id, &e.ID, &at, &e.ActorID, &e.ActorName, &scope, &e.Action, &e.TargetType, &e.TargetID, &e.Detail); err != nil {
 				return err
 			}
 			e.At, e.ActorScope = at.Time, licensing.Scope(scope)
-			page.Items = append(page.Items, e)
+			if len(page.Items) < limit {
+				page.Items = append(page.Items, e)
+				last = auditCursor{At: e.At, ID: id}
+			} else {
+				b, _ := json.Marshal(last)
+				page.Next = base64.RawURLEncoding.EncodeToString(b)
+			}
 			return nil
 		})
 	if err != nil {
-		return page, err
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		b, _ := json.Marshal(auditCursor{At: last.At, ID: last.ID})
-		page.Next = base64.RawURLEncoding.EncodeToString(b)
+		return licensing.Page[licensing.AuditEntry]{}, err
 	}
 	return page, nil
 }

@@ -156,11 +156,15 @@ func tampered(c string) map[string]string {
 	if c[mid] == flip {
 		flip = 'B'
 	}
+	swap := mid // two neighbours that differ, so that swapping them changes c
+	for swap+2 < len(c) && c[swap] == c[swap+1] {
+		swap++
+	}
 	return map[string]string{
 		"one character changed":     c[:mid] + string(flip) + c[mid+1:],
 		"the last character gone":   c[:len(c)-1],
 		"a character added":         c + "A",
-		"two characters swapped":    c[:mid] + c[mid+1:mid+2] + c[mid:mid+1] + c[mid+2:],
+		"two characters swapped":    c[:swap] + c[swap+1:swap+2] + c[swap:swap+1] + c[swap+2:],
 		"not a cursor at all":       "not a cursor",
 		"base64 of a JSON position": base64.RawURLEncoding.EncodeToString([]byte(`{"o":1,"s":1,"a":"2026-01-01T00:00:00Z","i":1,"c":"2026-01-01T00:00:00Z"}`)),
 	}

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -19,6 +20,11 @@ const CursorKeyName = "cursors"
 
 // CursorKeySize is the size of the cursor key in bytes (AES-256).
 const CursorKeySize = 32
+
+// cursorBlock is the length, in bytes, that positions are padded to a
+// multiple of before they are sealed: a cursor's length tells the length
+// of its position only to within a block.
+const cursorBlock = 64
 
 // cursorVersion is the first byte of every sealed cursor: it says how the
 // rest is sealed, so that the key or the scheme can change later without
@@ -96,13 +102,16 @@ func (c *Cursors) Seal(accountID, list, position string) string {
 	if position == "" {
 		return ""
 	}
+	// The position, a 0x80 byte and zeros up to a multiple of the block.
+	padded := make([]byte, (len(position)/cursorBlock+1)*cursorBlock)
+	padded[copy(padded, position)] = 0x80
 	n := c.aead.NonceSize()
-	out := make([]byte, 1+n, 1+n+len(position)+c.aead.Overhead())
+	out := make([]byte, 1+n, 1+n+len(padded)+c.aead.Overhead())
 	out[0] = cursorVersion
 	if _, err := rand.Read(out[1:]); err != nil {
 		panic("crypto/rand failed: " + err.Error())
 	}
-	out = c.aead.Seal(out, out[1:], []byte(position), cursorData(accountID, list))
+	out = c.aead.Seal(out, out[1:], padded, cursorData(accountID, list))
 	return base64.RawURLEncoding.EncodeToString(out)
 }
 
@@ -115,13 +124,19 @@ func (c *Cursors) Open(accountID, list, cursor string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	// Strict: one cursor has one spelling (the bits past the last byte
+	// must be zero).
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	n := c.aead.NonceSize()
 	if err != nil || len(raw) < 1+n+c.aead.Overhead() || raw[0] != cursorVersion {
 		return "", ErrBadCursor
 	}
-	position, err := c.aead.Open(nil, raw[1:1+n], raw[1+n:], cursorData(accountID, list))
-	if err != nil || len(position) == 0 {
+	padded, err := c.aead.Open(nil, raw[1:1+n], raw[1+n:], cursorData(accountID, list))
+	if err != nil {
+		return "", ErrBadCursor
+	}
+	position, ok := bytes.CutSuffix(bytes.TrimRight(padded, "\x00"), []byte{0x80})
+	if !ok || len(position) == 0 {
 		return "", ErrBadCursor
 	}
 	return string(position), nil

@@ -68,6 +68,28 @@ func TestCursorRevealsNothing(t *testing.T) {
 	}
 }
 
+// TestCursorLengthHidesThePosition checks that the length of a cursor
+// tells the length of its position only to within a block of 64 bytes
+// (the positions of lists hold counters of every account, whose number of
+// digits must not show), and that any bytes survive the padding.
+func TestCursorLengthHidesThePosition(t *testing.T) {
+	c := newCursors(t, 1)
+	short := len(c.Seal("a", "l", "x"))
+	for n := 1; n < 64; n++ {
+		if got := len(c.Seal("a", "l", strings.Repeat("9", n))); got != short {
+			t.Errorf("a position of %d bytes seals to %d characters, one of 1 byte to %d", n, got, short)
+		}
+	}
+	if got := len(c.Seal("a", "l", strings.Repeat("9", 64))); got <= short {
+		t.Errorf("a position of 64 bytes seals to %d characters, no more than one of 1 byte", got)
+	}
+	for _, p := range []string{"\x80", "a\x00", "\x00\x80\x00", strings.Repeat("\x00", 63), strings.Repeat("\x80", 64), "é\x80\x00\x00"} {
+		if got, err := c.Open("a", "l", c.Seal("a", "l", p)); err != nil || got != p {
+			t.Errorf("position %q came back as %q, %v", p, got, err)
+		}
+	}
+}
+
 // TestCursorRefusesWhatItDidNotSeal: anything but a cursor sealed for the
 // same account and list, unchanged, with the same key, is ErrBadCursor
 // (an ErrInvalid).
@@ -87,6 +109,7 @@ func TestCursorRefusesWhatItDidNotSeal(t *testing.T) {
 		"truncated":              {c, "acct-a", "admin.users", good[:len(good)-2]},
 		"lengthened":             {c, "acct-a", "admin.users", good + "AA"},
 		"padded":                 {c, "acct-a", "admin.users", good + "="},
+		"spelt otherwise":        {c, "acct-a", "admin.users", otherSpelling(t, c.Seal("acct-a", "admin.users", strings.Repeat(position, 2)))},
 		"another account":        {c, "acct-b", "admin.users", good},
 		"another list":           {c, "acct-a", "admin.audit", good},
 		"another key":            {newCursors(t, 2), "acct-a", "admin.users", good},
@@ -181,4 +204,28 @@ func BenchmarkCursorSealOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// otherSpelling spells a base64url text whose last character has unused
+// bits with one of them set: the same bytes to a lenient decoder.
+func otherSpelling(t *testing.T, s string) string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	unused, ok := map[int]int{2: 4, 3: 2}[len(s)%4]
+	if !ok {
+		t.Fatalf("%q has no unused bits", s)
+	}
+	last := strings.IndexByte(alphabet, s[len(s)-1])
+	other := s[:len(s)-1] + string(alphabet[last|1<<(unused-1)])
+	if lenient, _ := base64.RawURLEncoding.DecodeString(other); !bytes.Equal(lenient, must(base64.RawURLEncoding.DecodeString(s))) {
+		t.Fatalf("%q and %q are not two spellings of the same bytes", s, other)
+	}
+	return other
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -28,7 +28,7 @@ func (s *Store) AppendAudit(ctx context.Context, e licensing.AuditEntry) error {
 // listed newest first, by time then id.
 type auditCursor struct {
 	At time.Time `json:"a"`
-	ID int64     `json:"i"`
+	ID counter   `json:"i"`
 }
 
 // AuditLog lists the account's audit entries selected by q, newest first.
@@ -59,7 +59,7 @@ func (s *Store) AuditLog(ctx context.Context, accountID string, q licensing.Audi
 		}
 		at := s.timeArg(c.At)
 		where += ` AND (at < ? OR (at = ? AND id < ?))`
-		args = append(args, at, at, c.ID)
+		args = append(args, at, at, int64(c.ID))
 	}
 	limit := max(q.Limit, 1)
 	args = append(args, limit+1)
@@ -80,7 +80,7 @@ func (s *Store) AuditLog(ctx context.Context, accountID string, q licensing.Audi
 			e.At, e.ActorScope = at.Time, licensing.Scope(scope)
 			if len(page.Items) < limit {
 				page.Items = append(page.Items, e)
-				last = auditCursor{At: e.At, ID: id}
+				last = auditCursor{At: e.At, ID: counter(id)}
 			} else {
 				b, _ := json.Marshal(last)
 				page.Next = base64.RawURLEncoding.EncodeToString(b)

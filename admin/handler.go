@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/scimd/scimd/internal/logctx"
 	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 )
@@ -26,6 +25,9 @@ type Options struct {
 	// licensing.LoadCursors). Nil: licensing.EphemeralCursors, whose
 	// cursors last as long as the process.
 	Cursors *licensing.Cursors
+	// AgentTokenTTL is the life of the agent tokens made through the API;
+	// 0 lets them live until revoked.
+	AgentTokenTTL time.Duration
 }
 
 // Handler serves the admin API.
@@ -109,13 +111,10 @@ func principal(c echo.Context) licensing.Principal {
 	return p
 }
 
-// audit records a write that succeeded. The write is done: a failure to
-// record it is logged, not answered.
-func (h *Handler) audit(c echo.Context, action, targetType, targetID, detail string) {
-	ctx := c.Request().Context()
-	if err := licensing.Record(ctx, h.opts.Store, h.opts.Clock, action, targetType, targetID, detail); err != nil {
-		logctx.From(ctx).Error("audit entry not recorded", "action", action, "target", targetID, "err", err)
-	}
+// audit is the audit entry of a write the calling token is about to make,
+// for the store to record in the write's own transaction.
+func (h *Handler) audit(c echo.Context, action, targetType, targetID, detail string) licensing.AuditEntry {
+	return licensing.NewAuditEntry(c.Request().Context(), h.opts.Clock.Now(), action, targetType, targetID, detail)
 }
 
 // Paging of every list: ?limit=N (1-500, default 50) and ?cursor=C, the
@@ -177,9 +176,9 @@ func (h *Handler) nextCursor(c echo.Context, list, position string) string {
 	return h.opts.Cursors.Seal(principal(c).AccountID, list, position)
 }
 
-// position is where the lists the handlers cut into pages themselves
-// (tokens, shared sessions) continue: the time and id of the last item of
-// the previous page, in a listing ordered by time, then id.
+// position is where the list the handlers cut into pages themselves
+// (shared sessions) continues: the time and id of the last item of the
+// previous page, in a listing ordered by time, then id.
 type position struct {
 	At time.Time `json:"c"`
 	ID string    `json:"i"`

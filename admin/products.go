@@ -135,9 +135,9 @@ func (h *Handler) setPlan(c echo.Context) error {
 		}
 	}
 	plan := licensing.Plan{AccountID: principal(c).AccountID, ProductID: p.ID, NamedSeats: *req.NamedSeats, ConcurrentSeats: *req.ConcurrentSeats}
-	if err := h.opts.Store.SetPlan(c.Request().Context(), plan); err != nil {
+	entry := h.audit(c, "plan.change", "plan", p.ID, "named "+strconv.Itoa(plan.NamedSeats)+", concurrent "+strconv.Itoa(plan.ConcurrentSeats))
+	if err := h.opts.Store.SetPlan(c.Request().Context(), plan, entry); err != nil {
 		return writeProblem(c, h.opts.Catalog.NameProducts(err))
 	}
-	h.audit(c, "plan.change", "plan", p.ID, "named "+strconv.Itoa(plan.NamedSeats)+", concurrent "+strconv.Itoa(plan.ConcurrentSeats))
 	return h.answerProduct(c, http.StatusOK)
 }

@@ -204,20 +204,24 @@ func (h *Handler) endSeat(c echo.Context, id string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !slices.ContainsFunc(open, func(s licensing.Session) bool {
-		return s.ProductID == productID && s.License == licensing.LicenseConcurrent
-	}) {
+	n := 0
+	for _, s := range open {
+		if s.ProductID == productID && s.License == licensing.LicenseConcurrent {
+			n++
+		}
+	}
+	if n == 0 {
 		return 0, errNoSharedSession
 	}
-	ended, err := h.opts.Store.EndSeat(ctx, p.AccountID, productID, userID, licensing.EndedByAdmin, p.TokenID, h.opts.Clock.Now())
+	detail := fmt.Sprintf("%s: %d sessions ended", productID, n)
+	if n == 1 {
+		detail = productID + ": 1 session ended"
+	}
+	ended, err := h.opts.Store.EndSeat(ctx, p.AccountID, productID, userID, licensing.EndedByAdmin, p.TokenID, h.opts.Clock.Now(),
+		h.audit(c, "session.end", "shared_session", id, detail))
 	if err != nil {
 		return 0, noSharedSession(err)
 	}
-	detail := fmt.Sprintf("%s: %d sessions ended", productID, len(ended))
-	if len(ended) == 1 {
-		detail = productID + ": 1 session ended"
-	}
-	h.audit(c, "session.end", "shared_session", id, detail)
 	return len(ended), nil
 }
 

@@ -62,17 +62,9 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// tokenAfter reports whether t comes after the cursor in the store's order.
-func tokenAfter(k position, t licensing.Token) bool {
-	if c := t.CreatedAt.Compare(k.At); c != 0 {
-		return c > 0
-	}
-	return t.ID > k.ID
-}
-
 // listTokens lists the account's tokens by creation, revoked and expired
-// ones included, optionally only those of ?scope (scim, admin or agent).
-// The store lists them all at once; pages are cut here.
+// ones included, optionally only those of ?scope (scim, admin or agent),
+// a page at a time from the store.
 func (h *Handler) listTokens(c echo.Context) error {
 	limit, after, err := h.paging(c, listTokens)
 	if err != nil {
@@ -84,32 +76,18 @@ func (h *Handler) listTokens(c echo.Context) error {
 			return writeProblem(c, problem.Invalid("scope must be scim, admin or agent."))
 		}
 	}
-	var from *position
-	if after != "" {
-		k, err := decodePosition(after)
-		if err != nil {
-			return writeProblem(c, err)
-		}
-		from = &k
+	page, err := h.opts.Store.Tokens(c.Request().Context(), principal(c).AccountID, licensing.TokenQuery{Scope: scope, Limit: limit, After: after})
+	if after != "" && errors.Is(err, licensing.ErrInvalid) {
+		return writeProblem(c, errBadCursor)
 	}
-	all, err := h.opts.Store.Tokens(c.Request().Context(), principal(c).AccountID)
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	var items []tokenView
-	next := ""
-	for _, t := range all {
-		if (scope != "" && t.Scope != scope) || (from != nil && !tokenAfter(*from, t)) {
-			continue
-		}
-		if len(items) == limit {
-			last := items[limit-1]
-			next = position{At: last.CreatedAt, ID: last.ID}.encode()
-			break
-		}
+	items := make([]tokenView, 0, len(page.Items))
+	for _, t := range page.Items {
 		items = append(items, viewToken(t))
 	}
-	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listTokens, next)))
+	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listTokens, page.Next)))
 }
 
 type createTokenRequest struct {
@@ -124,9 +102,11 @@ const maxTokenName = 200
 
 // createToken makes a token of the caller's account and answers its
 // bearer string, once. An admin token gets at most the privileges of the
-// token making it, and a SCIM token (which adds and deletes users and
-// grants their products) needs the users and products privileges: a
-// token holder cannot make a token that does more than it may.
+// token making it, a SCIM token (which adds and deletes users and grants
+// their products) needs the users and products privileges, and an agent
+// token (which can take a shared seat as its user) needs the sessions
+// privilege: a token holder cannot make a token that does more than it
+// may. Agent tokens expire after Options.AgentTokenTTL.
 func (h *Handler) createToken(c echo.Context) error {
 	var req createTokenRequest
 	if err := problem.Decode(c, &req); err != nil {
@@ -163,6 +143,7 @@ func (h *Handler) createToken(c echo.Context) error {
 		if req.UserID == "" {
 			return writeProblem(c, problem.Invalid("userId is required for a token of scope agent: the user it signs in as."))
 		}
+		need = []licensing.Privilege{licensing.PrivSessions}
 	}
 	p := principal(c)
 	if missing := lacking(p, need); len(missing) > 0 {
@@ -180,7 +161,7 @@ func (h *Handler) createToken(c echo.Context) error {
 			err = licensing.ErrNotFound
 			break
 		}
-		t, bearer, err = licensing.IssueAgentToken(ctx, h.opts.Store, h.opts.Clock, p.AccountID, req.UserID, name, 0)
+		t, bearer, err = licensing.IssueAgentToken(ctx, h.opts.Store, h.opts.Clock, p.AccountID, req.UserID, name, h.opts.AgentTokenTTL)
 	default:
 		t, bearer, err = licensing.IssueToken(ctx, h.opts.Store, h.opts.Clock, p.AccountID, name, scope)
 	}
@@ -191,7 +172,6 @@ func (h *Handler) createToken(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	h.audit(c, "token.create", "token", t.ID, tokenDetail(t))
 	return c.JSON(http.StatusCreated, createdTokenView{Token: bearer, tokenView: viewToken(t)})
 }
 
@@ -227,19 +207,6 @@ func lacking(p licensing.Principal, need []licensing.Privilege) []licensing.Priv
 	return missing
 }
 
-// tokenDetail is the audit log's summary of a token: name and scope, and
-// its privileges or user. Never its secret.
-func tokenDetail(t licensing.Token) string {
-	d := strconv.Quote(t.Name) + ", scope " + string(t.Scope)
-	switch {
-	case len(t.Privileges) > 0:
-		d += ", privileges " + licensing.FormatPrivileges(t.Privileges)
-	case t.UserID != "":
-		d += ", user " + t.UserID
-	}
-	return d
-}
-
 // revokeToken revokes a token of the caller's account, the caller's own
 // included; it stops working at once. Revoking a revoked token changes
 // nothing and is not recorded again.
@@ -260,9 +227,8 @@ func (h *Handler) revokeToken(c echo.Context) error {
 	if t.RevokedAt != nil {
 		return c.NoContent(http.StatusNoContent)
 	}
-	if err := h.opts.Store.RevokeToken(ctx, p.AccountID, id, h.opts.Clock.Now()); err != nil {
+	if err := h.opts.Store.RevokeToken(ctx, p.AccountID, id, h.opts.Clock.Now(), h.audit(c, "token.revoke", "token", id, t.AuditDetail())); err != nil {
 		return writeProblem(c, err)
 	}
-	h.audit(c, "token.revoke", "token", id, tokenDetail(t))
 	return c.NoContent(http.StatusNoContent)
 }

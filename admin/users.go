@@ -210,6 +210,9 @@ func (h *Handler) createUser(c echo.Context) error {
 	if err := problem.Decode(c, &req); err != nil {
 		return writeProblem(c, err)
 	}
+	if err := mayWrite(c, req); err != nil {
+		return writeProblem(c, err)
+	}
 	if req.UserName == nil {
 		return writeProblem(c, problem.Invalid("userName is required."))
 	}
@@ -219,10 +222,9 @@ func (h *Handler) createUser(c echo.Context) error {
 	if _, err := h.applyUser(&u, req); err != nil {
 		return writeProblem(c, err)
 	}
-	if err := h.opts.Store.CreateUser(c.Request().Context(), u); err != nil {
+	if err := h.opts.Store.CreateUser(c.Request().Context(), u, h.audit(c, "user.create", "user", u.ID, u.UserName)); err != nil {
 		return h.userProblem(c, u, err)
 	}
-	h.audit(c, "user.create", "user", u.ID, u.UserName)
 	c.Response().Header().Set(echo.HeaderLocation, strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+u.ID)
 	return h.answerUser(c, http.StatusCreated, u)
 }
@@ -234,10 +236,37 @@ func (h *Handler) patchUser(c echo.Context) error {
 	if err := problem.Decode(c, &req); err != nil {
 		return writeProblem(c, err)
 	}
+	if err := mayWrite(c, req); err != nil {
+		return writeProblem(c, err)
+	}
 	return h.changeUser(c, "user.update", func(u *licensing.User) (string, error) {
 		changed, err := h.applyUser(u, req)
 		return strings.Join(changed, ", "), err
 	})
+}
+
+// fieldPrivileges names the fields of a user write that need a privilege
+// beyond the route's users privilege: products grant and revoke licenses,
+// which is the products privilege's to do.
+var fieldPrivileges = []struct {
+	field     string
+	privilege licensing.Privilege
+	present   func(userRequest) bool
+}{
+	{"products", licensing.PrivProducts, func(r userRequest) bool { return r.Products != nil }},
+}
+
+// mayWrite refuses a user write carrying a field whose privilege the
+// calling token lacks, before anything is changed.
+func mayWrite(c echo.Context, req userRequest) error {
+	p := principal(c)
+	for _, f := range fieldPrivileges {
+		if f.present(req) && !p.Has(f.privilege) {
+			return &problem.Error{Status: http.StatusForbidden, Code: CodeForbidden,
+				Detail: "Setting " + f.field + " needs the " + string(f.privilege) + " privilege, which this token lacks."}
+		}
+	}
+	return nil
 }
 
 // deleteUser deletes a user, freeing their seats and ending their
@@ -249,10 +278,9 @@ func (h *Handler) deleteUser(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	if err := h.opts.Store.DeleteUser(ctx, accountID, u.ID, h.opts.Clock.Now()); err != nil {
+	if err := h.opts.Store.DeleteUser(ctx, accountID, u.ID, h.opts.Clock.Now(), h.audit(c, "user.delete", "user", u.ID, u.UserName)); err != nil {
 		return writeProblem(c, err)
 	}
-	h.audit(c, "user.delete", "user", u.ID, u.UserName)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -320,10 +348,9 @@ func (h *Handler) changeUser(c echo.Context, action string, change func(u *licen
 		return c.JSON(http.StatusOK, viewUser(u))
 	}
 	u.Version, u.LastModified = version+1, h.opts.Clock.Now()
-	if err := h.opts.Store.ReplaceUser(ctx, u, version); err != nil {
+	if err := h.opts.Store.ReplaceUser(ctx, u, version, h.audit(c, action, "user", u.ID, detail)); err != nil {
 		return h.userProblem(c, u, err)
 	}
-	h.audit(c, action, "user", u.ID, detail)
 	return h.answerUser(c, http.StatusOK, u)
 }
 

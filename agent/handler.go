@@ -96,7 +96,9 @@ type signInResponse struct {
 
 // signIn exchanges a userName and password (or an admin-issued agent
 // token) for a short-lived agent token, and tells which products the
-// agent can start a session of now.
+// agent can start a session of now. A token from an earlier sign-in
+// cannot sign in again: it would renew itself for ever, outliving a
+// password change.
 func (h *Handler) signIn(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, err := h.authenticateSignIn(c)
@@ -110,7 +112,7 @@ func (h *Handler) signIn(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	t, bearer, err := licensing.IssueAgentToken(ctx, h.opts.Store, h.opts.Clock, u.AccountID, u.ID, "agent sign-in", h.opts.TokenTTL)
+	t, bearer, err := licensing.IssueSignInToken(ctx, h.opts.Store, h.opts.Clock, u.AccountID, u.ID, h.opts.TokenTTL)
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -133,7 +135,10 @@ func (h *Handler) authenticateSignIn(c echo.Context) (licensing.User, error) {
 			return licensing.User{}, licensing.ErrUnauthenticated
 		}
 		p, err := licensing.Authenticate(ctx, h.opts.Store, h.opts.Clock, strings.TrimSpace(bearer), licensing.ScopeAgent)
-		if err != nil || p.UserID == "" {
+		if errors.Is(err, licensing.ErrUnavailable) {
+			return licensing.User{}, err
+		}
+		if err != nil || p.UserID == "" || p.SignIn {
 			return licensing.User{}, licensing.ErrUnauthenticated
 		}
 		return h.opts.Store.User(ctx, p.AccountID, p.UserID)

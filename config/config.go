@@ -44,6 +44,10 @@ type Config struct {
 	MaxWait time.Duration
 	// ReapInterval is how often expired sessions are ended.
 	ReapInterval time.Duration
+	// AgentTokenTTL is the life of an agent token an admin makes (admin
+	// API or command line), for the agent app to sign in with; 0 lets it
+	// live until revoked.
+	AgentTokenTTL time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
@@ -61,6 +65,7 @@ func Default() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 20 * time.Second,
+		AgentTokenTTL:   90 * 24 * time.Hour,
 
 		SupportKeyLifetime: 10 * time.Minute,
 		SessionLease:       2 * time.Minute,
@@ -107,6 +112,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.IntVar(&c.DefaultPageSize, "default-page-size", c.DefaultPageSize, "page size of a list request that names no count")
 	fs.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest page size a list request may ask for")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
+	fs.DurationVar(&c.AgentTokenTTL, "agent-token-ttl", c.AgentTokenTTL, "life of an agent token made through the admin API (0: until revoked)")
 	fs.DurationVar(&c.SupportKeyLifetime, "support-key-lifetime", c.SupportKeyLifetime, "how long a session that is not yet connected holds its seat")
 	fs.DurationVar(&c.SessionLease, "session-lease", c.SessionLease, "how long a connected session holds its seat without a heartbeat")
 	fs.DurationVar(&c.MaxWait, "max-wait", c.MaxWait, "longest an agent may wait for a shared seat in one request")
@@ -178,6 +184,9 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", d.name, d.v))
 		}
+	}
+	if c.AgentTokenTTL < 0 {
+		errs = append(errs, fmt.Errorf("agent-token-ttl %s must not be negative", c.AgentTokenTTL))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s must be positive", c.ShutdownTimeout))

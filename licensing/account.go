@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -70,6 +71,50 @@ type Token struct {
 	ExpiresAt *time.Time
 	// Privileges are what an admin token may do; none for other scopes.
 	Privileges []Privilege
+	// SignIn marks the short-lived agent token that the agent app's
+	// sign-in hands out. It opens the agent API but cannot sign in again:
+	// renewing it takes the password (or an admin-issued agent token).
+	SignIn bool
+}
+
+// TokenQuery selects an account's tokens, listed by creation then id.
+type TokenQuery struct {
+	// Scope, when not "", keeps the tokens of that scope.
+	Scope Scope
+	// Limit is the most tokens to return (at least 1).
+	Limit int
+	// After continues from a previous Page.Next.
+	After string
+}
+
+// AuditDetail is the audit log's summary of the token: its name and
+// scope, and its privileges or user. Never its secret.
+func (t Token) AuditDetail() string {
+	d := strconv.Quote(t.Name) + ", scope " + string(t.Scope)
+	switch {
+	case len(t.Privileges) > 0:
+		d += ", privileges " + FormatPrivileges(t.Privileges)
+	case t.UserID != "":
+		d += ", user " + t.UserID
+	}
+	return d
+}
+
+// RevokesCredentials reports whether a user write from old to new (new
+// nil: a deletion) ends the user's credentials: the tokens they signed in
+// with and their console sessions. It does when the user is deleted or
+// deactivated, or their password changes (a non-empty new hash that
+// differs from the stored one; an empty one keeps the stored password).
+func RevokesCredentials(old, new *User) bool {
+	switch {
+	case old == nil:
+		return false
+	case new == nil:
+		return true
+	case old.Active && !new.Active:
+		return true
+	}
+	return new.PasswordHash != "" && new.PasswordHash != old.PasswordHash
 }
 
 const tokenPrefix = "scimd_"

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -22,21 +23,23 @@ func NewID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// CreateAccount makes an account with the name. It returns ErrInvalid for
-// a malformed name and ErrConflict if the name is taken.
+// CreateAccount makes an account with the name, recorded in its audit log
+// as made by the context's principal. It returns ErrInvalid for a
+// malformed name and ErrConflict if the name is taken.
 func CreateAccount(ctx context.Context, store Store, clock Clock, name string) (Account, error) {
 	if err := ValidateAccountName(name); err != nil {
 		return Account{}, err
 	}
 	a := Account{ID: NewID(), Name: name, CreatedAt: clock.Now()}
-	if err := store.CreateAccount(ctx, a); err != nil {
+	if err := store.CreateAccount(ctx, a, NewAuditEntry(ctx, a.CreatedAt, "account.create", "account", a.ID, strconv.Quote(name))); err != nil {
 		return Account{}, err
 	}
 	return a, nil
 }
 
 // IssueToken makes a token for the account and returns it with its bearer
-// string, which is shown once and never stored.
+// string, which is shown once and never stored. The token's creation is
+// recorded in the audit log as made by the context's principal.
 func IssueToken(ctx context.Context, store Store, clock Clock, accountID, name string, scope Scope) (Token, string, error) {
 	if name == "" {
 		return Token{}, "", fmt.Errorf("%w: a token needs a name", ErrInvalid)
@@ -45,16 +48,47 @@ func IssueToken(ctx context.Context, store Store, clock Clock, accountID, name s
 	if err != nil {
 		return Token{}, "", err
 	}
+	return t, bearer, createToken(ctx, store, t)
+}
+
+// createToken stores a token an API or the command line made, with the
+// audit entry of its creation.
+func createToken(ctx context.Context, store Store, t Token) error {
+	return store.CreateToken(ctx, t, NewAuditEntry(ctx, t.CreatedAt, "token.create", "token", t.ID, t.AuditDetail()))
+}
+
+// IssueAgentToken makes a token of scope agent that signs in as the user
+// (one an admin hands out, for the agent app to sign in with instead of
+// a password): with ttl > 0 it expires after ttl, else it lives until
+// revoked. Its creation is recorded in the audit log.
+func IssueAgentToken(ctx context.Context, store Store, clock Clock, accountID, userID, name string, ttl time.Duration) (Token, string, error) {
+	t, bearer, err := newAgentToken(clock, accountID, userID, name, ttl)
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, bearer, createToken(ctx, store, t)
+}
+
+// IssueSignInToken makes the short-lived token of scope agent that the
+// agent app's sign-in hands out: it expires after ttl and cannot be used
+// to sign in again (Token.SignIn). Sign-ins are not audited (the seat
+// events record what agents do).
+func IssueSignInToken(ctx context.Context, store Store, clock Clock, accountID, userID string, ttl time.Duration) (Token, string, error) {
+	if ttl <= 0 {
+		return Token{}, "", fmt.Errorf("%w: a sign-in token needs a lifetime", ErrInvalid)
+	}
+	t, bearer, err := newAgentToken(clock, accountID, userID, "agent sign-in", ttl)
+	if err != nil {
+		return Token{}, "", err
+	}
+	t.SignIn = true
 	if err := store.CreateToken(ctx, t); err != nil {
 		return Token{}, "", err
 	}
 	return t, bearer, nil
 }
 
-// IssueAgentToken makes a token of scope agent that signs in as the user:
-// with ttl > 0 it expires after ttl (the short-lived token an agent gets
-// at sign-in), else it lives until revoked (a token an admin hands out).
-func IssueAgentToken(ctx context.Context, store Store, clock Clock, accountID, userID, name string, ttl time.Duration) (Token, string, error) {
+func newAgentToken(clock Clock, accountID, userID, name string, ttl time.Duration) (Token, string, error) {
 	if userID == "" {
 		return Token{}, "", fmt.Errorf("%w: an agent token needs a user", ErrInvalid)
 	}
@@ -68,9 +102,6 @@ func IssueAgentToken(ctx context.Context, store Store, clock Clock, accountID, u
 		exp := now.Add(ttl)
 		t.ExpiresAt = &exp
 	}
-	if err := store.CreateToken(ctx, t); err != nil {
-		return Token{}, "", err
-	}
 	return t, bearer, nil
 }
 
@@ -78,7 +109,8 @@ func IssueAgentToken(ctx context.Context, store Store, clock Clock, accountID, u
 const DefaultAccountName = "default"
 
 // Bootstrap makes, on a store with no account at all, the account
-// "default" and a SCIM token for it, and returns the bearer string to show
+// "default" and a SCIM token for it, both recorded in the audit log as
+// made by the context's principal, and returns the bearer string to show
 // once. On any other store it changes nothing and returns "". Several
 // processes may race to bootstrap: exactly one of them gets the token.
 func Bootstrap(ctx context.Context, store Store, clock Clock) (Account, string, error) {
@@ -134,8 +166,5 @@ func IssueAdminToken(ctx context.Context, store Store, clock Clock, accountID, n
 		return Token{}, "", err
 	}
 	t.Privileges = privileges
-	if err := store.CreateToken(ctx, t); err != nil {
-		return Token{}, "", err
-	}
-	return t, bearer, nil
+	return t, bearer, createToken(ctx, store, t)
 }

@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// AuditEntry records one write made through the SCIM or admin API: who
-// (the token), what (action), on what (target) and when.
+// AuditEntry records one write: who (the actor), what (action), on what
+// (target) and when. Every write of the SCIM and admin APIs and of the
+// command line records one, in the write's own transaction: the Store's
+// write methods take the entries that record them (see Store).
 type AuditEntry struct {
 	// ID is the entry's public id, set by the store: random text, the
 	// same every time the entry is read, telling nothing of the order of
@@ -14,8 +16,9 @@ type AuditEntry struct {
 	ID        string
 	AccountID string
 	At        time.Time
-	// ActorID and ActorName are the token's id and name; ActorScope says
-	// which API it used (scim or admin).
+	// ActorID and ActorName are the token's id and name for a write made
+	// through an API (ActorScope scim or admin), or "cli" and the OS user
+	// for one made with the command line (ActorScope ActorCLI).
 	ActorID    string
 	ActorName  string
 	ActorScope Scope
@@ -29,6 +32,21 @@ type AuditEntry struct {
 	TargetID   string
 	// Detail is a short human-readable summary (no secrets).
 	Detail string
+}
+
+// ActorCLI is the actor scope of writes made with the scimd command line
+// on the server's host. Their actor id is "cli" and their actor name the
+// operating system user who ran the command.
+const ActorCLI Scope = "cli"
+
+// CLIPrincipal is the principal of a command-line write to the account,
+// run by the operating system user osUser: the actor its audit entries
+// record.
+func CLIPrincipal(accountID, osUser string) Principal {
+	if osUser == "" {
+		osUser = "unknown"
+	}
+	return Principal{AccountID: accountID, TokenID: "cli", TokenName: osUser, Scope: ActorCLI}
 }
 
 // AuditQuery selects audit entries, newest first.
@@ -47,14 +65,16 @@ type AuditQuery struct {
 	After string
 }
 
-// Record appends an audit entry for a write the context's principal made.
-// Callers record after the write succeeded; a write without a principal
-// (the command line) is recorded with an empty actor.
-func Record(ctx context.Context, store Store, clock Clock, action, targetType, targetID, detail string) error {
+// NewAuditEntry returns the audit entry of a write that the context's
+// principal is about to make at the time at, to be passed to the store's
+// write method so that both land together. A context without a principal
+// records an empty actor: every write is recorded, even one whose caller
+// forgot to say who made it.
+func NewAuditEntry(ctx context.Context, at time.Time, action, targetType, targetID, detail string) AuditEntry {
 	p, _ := PrincipalFrom(ctx)
-	return store.AppendAudit(ctx, AuditEntry{
-		AccountID: p.AccountID, At: clock.Now(),
+	return AuditEntry{
+		AccountID: p.AccountID, At: at,
 		ActorID: p.TokenID, ActorName: p.TokenName, ActorScope: p.Scope,
 		Action: action, TargetType: targetType, TargetID: targetID, Detail: detail,
-	})
+	}
 }

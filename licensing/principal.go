@@ -17,6 +17,9 @@ type Principal struct {
 	UserID string
 	// Privileges are what an admin token may do.
 	Privileges []Privilege
+	// SignIn tells that the token is the one the agent app's sign-in
+	// handed out (Token.SignIn): it cannot sign in again.
+	SignIn bool
 }
 
 type principalKey struct{}
@@ -51,5 +54,5 @@ func Authenticate(ctx context.Context, store Store, clock Clock, bearer string, 
 	if !t.Matches(bearer) || !t.Active(clock.Now()) || t.Scope != scope {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{AccountID: t.AccountID, TokenID: t.ID, TokenName: t.Name, Scope: t.Scope, UserID: t.UserID, Privileges: t.Privileges}, nil
+	return Principal{AccountID: t.AccountID, TokenID: t.ID, TokenName: t.Name, Scope: t.Scope, UserID: t.UserID, Privileges: t.Privileges, SignIn: t.SignIn}, nil
 }

@@ -8,11 +8,20 @@ import (
 // Store is the storage port. Every method is scoped to an account where
 // the object belongs to one: an object of another account is reported as
 // ErrNotFound, never as data. Errors not listed in a method's contract are
-// internal failures (database unreachable and the like).
+// internal failures; an error matching ErrUnavailable means the database
+// could not be reached and nothing was changed.
+//
+// Every write method takes the audit entries that record the write
+// (usually one, from NewAuditEntry) and stores them in the write's own
+// transaction, in the write's account whatever their AccountID says:
+// either the write and its entries land, or neither does, whatever
+// happens to the caller's context or the process in between. A write that
+// changes nothing (a refused one, or RevokeToken of a revoked token)
+// records nothing.
 type Store interface {
 	// CreateAccount stores a new account. It returns ErrConflict if the
 	// name is taken.
-	CreateAccount(ctx context.Context, a Account) error
+	CreateAccount(ctx context.Context, a Account, audit ...AuditEntry) error
 	// Account returns the account with the id, or ErrNotFound.
 	Account(ctx context.Context, id string) (Account, error)
 	// AccountByName returns the account with the name, or ErrNotFound.
@@ -24,17 +33,20 @@ type Store interface {
 	// them. It returns ErrNotFound if the account does not exist (or the
 	// token's user is not a user of the account) and ErrConflict if the id
 	// is taken.
-	CreateToken(ctx context.Context, t Token) error
+	CreateToken(ctx context.Context, t Token, audit ...AuditEntry) error
 	// Token returns the token with the id, revoked or not, whatever its
 	// account, or ErrNotFound. Callers must check the secret with
 	// Token.Matches and the revocation with Token.Active.
 	Token(ctx context.Context, id string) (Token, error)
-	// Tokens lists the account's tokens, revoked ones included, by creation.
-	Tokens(ctx context.Context, accountID string) ([]Token, error)
+	// Tokens lists the account's tokens selected by q, revoked and expired
+	// ones included, by creation then id. Page.Total is not computed (0).
+	// ErrInvalid for a malformed cursor.
+	Tokens(ctx context.Context, accountID string, q TokenQuery) (Page[Token], error)
 	// RevokeToken marks the account's token as revoked at the given time.
 	// It returns ErrNotFound if the account has no token with the id.
-	// Revoking a revoked token changes nothing and succeeds.
-	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
+	// Revoking a revoked token changes nothing, records nothing and
+	// succeeds.
+	RevokeToken(ctx context.Context, accountID, id string, at time.Time, audit ...AuditEntry) error
 
 	// CreateUser stores a new user with its assignments; u.Version must
 	// be 1 (else ErrInvalid, as for text the database cannot hold: NUL or
@@ -51,7 +63,7 @@ type Store interface {
 	// *NamedSeatsExhaustedError with the product id and the numbers; each
 	// -1 frees one; the sessions of SessionsToEnd products end with reason
 	// EndedByDeprovision, freeing their seats, with seat events recorded.
-	CreateUser(ctx context.Context, u User) error
+	CreateUser(ctx context.Context, u User, audit ...AuditEntry) error
 	// User returns the account's user with the id, its Groups filled
 	// (ordered by group id), or ErrNotFound.
 	User(ctx context.Context, accountID, id string) (User, error)
@@ -61,13 +73,17 @@ type Store interface {
 	// ErrNotFound if there is no such user, ErrStale if the version moved
 	// on, ErrConflict if the new userName is taken, and the seat errors of
 	// CreateUser. An empty u.PasswordHash keeps the stored one.
-	ReplaceUser(ctx context.Context, u User, expectVersion int64) error
+	//
+	// When RevokesCredentials(old, u) (the password changed, or the user
+	// was deactivated), every token of the user is revoked at
+	// u.LastModified in the same transaction.
+	ReplaceUser(ctx context.Context, u User, expectVersion int64, audit ...AuditEntry) error
 	// DeleteUser deletes the account's user and removes it from every
 	// group, bumping those groups' versions and setting their last
 	// modification to at, frees the user's seats and ends their sessions
-	// (seat rules of CreateUser). It returns ErrNotFound if there is no
-	// such user.
-	DeleteUser(ctx context.Context, accountID, id string, at time.Time) error
+	// (seat rules of CreateUser), and deletes the user's tokens. It
+	// returns ErrNotFound if there is no such user.
+	DeleteUser(ctx context.Context, accountID, id string, at time.Time, audit ...AuditEntry) error
 	// UsersByID returns the account's users with the ids (those that
 	// exist; ids of other accounts are not found), with their assignments
 	// but without Groups, in no particular order.
@@ -86,27 +102,28 @@ type Store interface {
 	// It returns ErrConflict if the account has a group with the same
 	// displayName (case-insensitive) and ErrInvalid if a member is not a
 	// user or group of the account (or is the group itself).
-	CreateGroup(ctx context.Context, g Group) error
+	CreateGroup(ctx context.Context, g Group, audit ...AuditEntry) error
 	// Group returns the account's group with its members (ordered by
 	// member id), or ErrNotFound.
 	Group(ctx context.Context, accountID, id string) (Group, error)
 	// ReplaceGroup stores g, members included, over the group with g.ID if
 	// its version is still expectVersion; errors as ReplaceUser and
 	// CreateGroup.
-	ReplaceGroup(ctx context.Context, g Group, expectVersion int64) error
+	ReplaceGroup(ctx context.Context, g Group, expectVersion int64, audit ...AuditEntry) error
 	// DeleteGroup deletes the account's group and its memberships, in
 	// other groups too (bumping their versions and setting their last
 	// modification to at). It returns ErrNotFound if there is no such group.
-	DeleteGroup(ctx context.Context, accountID, id string, at time.Time) error
+	DeleteGroup(ctx context.Context, accountID, id string, at time.Time, audit ...AuditEntry) error
 	// Groups lists the account's groups selected by q.
 	Groups(ctx context.Context, accountID string, q Query) (Page[Group], error)
 
 	Seats
 	Keys
 
-	// AppendAudit stores an audit entry of e.AccountID (its ID is set by
-	// the store: e.ID is ignored). ErrNotFound if the account does not
-	// exist.
+	// AppendAudit stores an audit entry of e.AccountID on its own (its ID
+	// is set by the store: e.ID is ignored), for an event that writes
+	// nothing else: a write records its entries through its own method.
+	// ErrNotFound if the account does not exist.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// AuditLog lists the account's audit entries selected by q, newest
 	// first (by time, then id). Page.Total is not computed (0). ErrInvalid
@@ -130,7 +147,7 @@ type Seats interface {
 	// nobody: new claims wait until occupancy is below the new number.
 	// ErrNotFound if the account does not exist; ErrInvalid for negative
 	// numbers.
-	SetPlan(ctx context.Context, p Plan) error
+	SetPlan(ctx context.Context, p Plan, audit ...AuditEntry) error
 	// Usage returns the account's plans with their usage, by product id.
 	// Products without a plan are absent (they have no seats).
 	Usage(ctx context.Context, accountID string) ([]Usage, error)
@@ -188,7 +205,7 @@ type Seats interface {
 	// EndSeat ends every open session of the user's product and so frees
 	// the seat (an admin clearing a shared license), returning the sessions
 	// ended. ErrNotFound if the user has no open session of the product.
-	EndSeat(ctx context.Context, accountID, productID, userID string, reason EndReason, actor string, now time.Time) ([]Session, error)
+	EndSeat(ctx context.Context, accountID, productID, userID string, reason EndReason, actor string, now time.Time, audit ...AuditEntry) ([]Session, error)
 	// ExpireSessions ends, with reason EndedByExpiry, up to limit sessions
 	// of any account whose ExpiresAt <= now, freeing their seats, and
 	// returns how many it ended. Several processes may run it at once;

@@ -15,7 +15,6 @@ import (
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 
-	"github.com/scimd/scimd/internal/logctx"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
@@ -28,11 +27,13 @@ type kind[T any] struct {
 	noun string
 	// name is what the audit log's detail calls a value (a user's
 	// userName, a group's displayName).
-	name    func(v T) string
-	get     func(ctx context.Context, accountID, id string) (T, error)
-	create  func(ctx context.Context, v T) error
-	replace func(ctx context.Context, v T, expect int64) error
-	delete  func(ctx context.Context, accountID, id string, at time.Time) error
+	name func(v T) string
+	get  func(ctx context.Context, accountID, id string) (T, error)
+	// create, replace and delete write, with the audit entry that
+	// records the write, in the write's transaction (see licensing.Store).
+	create  func(ctx context.Context, v T, audit ...licensing.AuditEntry) error
+	replace func(ctx context.Context, v T, expect int64, audit ...licensing.AuditEntry) error
+	delete  func(ctx context.Context, accountID, id string, at time.Time, audit ...licensing.AuditEntry) error
 	// fromAttributes builds a new value from validated attributes.
 	fromAttributes func(attrs scim.ResourceAttributes) (T, error)
 	// toResource renders a stored value; base is the SCIM base URL.
@@ -82,10 +83,9 @@ func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttribute
 			return scim.Resource{}, h.scimError(ctx, err)
 		}
 	}
-	if err := h.k.create(ctx, v); err != nil {
+	if err := h.k.create(ctx, v, h.audit(ctx, now, "create", h.k.id(v), h.k.name(v))); err != nil {
 		return scim.Resource{}, h.scimError(ctx, err)
 	}
-	h.record(ctx, "create", h.k.id(v), h.k.name(v))
 	return h.renderWritten(r, p.AccountID, v)
 }
 
@@ -172,7 +172,8 @@ func (h resourceHandler[T]) update(r *http.Request, id, verb string, change func
 			return h.render(r, cur)
 		}
 		v := h.k.version(cur)
-		h.k.stamp(&next, accountID, id, h.k.created(cur), h.srv.clock.Now(), v+1)
+		now := h.srv.clock.Now()
+		h.k.stamp(&next, accountID, id, h.k.created(cur), now, v+1)
 		if h.k.complete != nil {
 			h.k.complete(&next, cur)
 		}
@@ -192,14 +193,13 @@ func (h resourceHandler[T]) update(r *http.Request, id, verb string, change func
 		if len(changed) == 0 {
 			return h.render(r, cur)
 		}
-		err = h.k.replace(ctx, next, v)
+		err = h.k.replace(ctx, next, v, h.audit(ctx, now, verb, id, h.k.name(next)+": "+listAttributes(changed)))
 		if errors.Is(err, licensing.ErrStale) && ifMatch == "" && attempt < maxUpdateAttempts {
 			continue
 		}
 		if err != nil {
 			return scim.Resource{}, h.scimError(ctx, err)
 		}
-		h.record(ctx, verb, id, h.k.name(next)+": "+listAttributes(changed))
 		return h.renderWritten(r, accountID, next)
 	}
 }
@@ -304,21 +304,18 @@ func (h resourceHandler[T]) Delete(r *http.Request, id string) error {
 			return h.scimError(ctx, errPreconditionFailed)
 		}
 	}
-	if err := h.k.delete(ctx, accountID, id, h.srv.clock.Now()); err != nil {
+	now := h.srv.clock.Now()
+	if err := h.k.delete(ctx, accountID, id, now, h.audit(ctx, now, "delete", id, h.k.name(cur))); err != nil {
 		return h.scimError(ctx, err)
 	}
-	h.record(ctx, "delete", id, h.k.name(cur))
 	return nil
 }
 
-// record appends the audit entry of a write that succeeded, action
-// noun.verb on the value with the id. The write is done: a failure to
-// record it is logged, and the answer stays the write's.
-func (h resourceHandler[T]) record(ctx context.Context, verb, id, detail string) {
-	action := h.k.noun + "." + verb
-	if err := licensing.Record(ctx, h.srv.store, h.srv.clock, action, h.k.noun, id, detail); err != nil {
-		logctx.From(ctx).Error("audit entry not recorded", "action", action, "target", id, "err", err)
-	}
+// audit is the audit entry of the write noun.verb on the value with the
+// id that the caller is about to make at now: the store records it in the
+// write's own transaction.
+func (h resourceHandler[T]) audit(ctx context.Context, now time.Time, verb, id, detail string) licensing.AuditEntry {
+	return licensing.NewAuditEntry(ctx, now, h.k.noun+"."+verb, h.k.noun, id, detail)
 }
 
 // renderWritten answers a value just written, read back first if the

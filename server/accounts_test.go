@@ -75,7 +75,8 @@ func TestNothingCrossesAccounts(t *testing.T) {
 			}
 
 			// A revoked token stops working at once.
-			tokens, err := h.store.Tokens(context.Background(), acctB.ID)
+			page, err := h.store.Tokens(context.Background(), acctB.ID, licensing.TokenQuery{Limit: 10})
+			tokens := page.Items
 			if err != nil || len(tokens) != 1 {
 				t.Fatalf("tokens of B: %v %v", tokens, err)
 			}

@@ -17,6 +17,16 @@ import (
 
 // auditPage reads one page of the audit log (query without "?") and
 // returns its entries and nextCursor.
+// mustTokenID is the id of a bearer string's token.
+func mustTokenID(t *testing.T, bearer string) string {
+	t.Helper()
+	id, ok := licensing.TokenID(bearer)
+	if !ok {
+		t.Fatalf("%q is not a scimd token", bearer)
+	}
+	return id
+}
+
 func auditPage(t *testing.T, h *harness, bearer, query string) ([]map[string]any, string) {
 	t.Helper()
 	status, body := h.admin(t, bearer, "GET", "/audit?"+query, "")

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
@@ -119,7 +120,7 @@ func TestAdminTokens(t *testing.T) {
 			if items, _ := listItems(t, body); len(items) != 2 || items[1]["revokedAt"] == nil || items[0]["revokedAt"] != nil {
 				t.Errorf("after revocation: %v", items)
 			}
-			entries, _ := auditPage(t, h, boss, "targetType=token")
+			entries, _ := auditPage(t, h, boss, "targetType=token&actor="+bossToken.ID)
 			want := []string{
 				`token.revoke ` + id + ` "reporting", scope admin, privileges read,sessions`,
 				`token.create ` + scimID + ` "okta", scope scim`,
@@ -163,13 +164,23 @@ func TestAdminTokenAgent(t *testing.T) {
 			h := newHarness(t, store)
 			acct, _ := h.account(t)
 			other, _ := h.account(t)
-			boss := h.adminToken(t, acct.ID, licensing.PrivTokens)
+			boss := h.adminToken(t, acct.ID, licensing.PrivTokens, licensing.PrivSessions)
 			ann := agentUser(t, store, acct.ID, "ann", true, nil)
 			stranger := agentUser(t, store, other.ID, "sam", true, nil)
 
+			// An agent token can take a shared seat: making one needs the
+			// sessions privilege too.
+			tokensOnly := h.adminToken(t, acct.ID, licensing.PrivTokens)
+			if status, body := h.admin(t, tokensOnly, "POST", "/tokens", `{"name":"x","scope":"agent","userId":"`+ann.ID+`"}`); status != http.StatusForbidden || body["code"] != "forbidden" {
+				t.Errorf("agent token made with the tokens privilege alone: %d %v, want 403", status, body)
+			}
+			before := time.Now()
 			made := createToken(t, h, boss, `{"name":"ann's kiosk","scope":"agent","userId":"`+ann.ID+`"}`)
-			if made["userId"] != ann.ID || made["scope"] != "agent" || made["expiresAt"] != nil {
+			if made["userId"] != ann.ID || made["scope"] != "agent" {
 				t.Errorf("agent token %v", made)
+			}
+			if exp, err := time.Parse(time.RFC3339Nano, fmt.Sprint(made["expiresAt"])); err != nil || exp.Before(before.Add(agentTokenTTL)) || exp.After(time.Now().Add(agentTokenTTL)) {
+				t.Errorf("agent token expires at %v, want %s from now", made["expiresAt"], agentTokenTTL)
 			}
 			status, body := agentCall(t, h, "POST", "/signin", made["token"].(string), "")
 			user, _ := body["user"].(map[string]any)
@@ -271,7 +282,7 @@ func TestAdminTokenRefusals(t *testing.T) {
 			if items, _ := listItems(t, body); status != http.StatusOK || len(items) != 2 {
 				t.Errorf("after refused bodies the account has %d tokens, want its 2", len(items))
 			}
-			if entries, _ := auditPage(t, h, all, ""); len(entries) != 0 {
+			if entries, _ := auditPage(t, h, all, "actor="+mustTokenID(t, all)); len(entries) != 0 {
 				t.Errorf("refused writes were recorded: %v", auditActions(entries))
 			}
 
@@ -287,7 +298,7 @@ func TestAdminTokenRefusals(t *testing.T) {
 			if status, _, _ := scimCall(t, h, otherSCIM, "GET", "/Users", ""); status != http.StatusOK {
 				t.Errorf("the other account's SCIM token: %d, want 200", status)
 			}
-			if entries, _ := auditPage(t, h, h.adminToken(t, other.ID, licensing.PrivRead), ""); len(entries) != 0 {
+			if entries, _ := auditPage(t, h, h.adminToken(t, other.ID, licensing.PrivRead), "actor="+mustTokenID(t, all)); len(entries) != 0 {
 				t.Errorf("the other account's log: %v", auditActions(entries))
 			}
 		})

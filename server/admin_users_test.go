@@ -60,7 +60,7 @@ func TestAdminUsersList(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			admin := h.adminToken(t, acct.ID, licensing.PrivUsers)
+			admin := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
 			for _, body := range []string{
 				`{"userName":"ann","name":{"givenName":"Ann","familyName":"Lee"},"email":"ann@corp.test","products":{"remote-support-v5":"concurrent"}}`,
 				`{"userName":"bob","displayName":"Bob Stone","products":{"remote-support-v5":"named"}}`,
@@ -71,7 +71,7 @@ func TestAdminUsersList(t *testing.T) {
 			} {
 				adminWant(t, h, admin, http.StatusCreated, "", "POST", "/users", body)
 			}
-			adminWant(t, h, h.adminToken(t, other.ID, licensing.PrivUsers), http.StatusCreated, "", "POST", "/users",
+			adminWant(t, h, h.adminToken(t, other.ID, licensing.PrivUsers, licensing.PrivProducts), http.StatusCreated, "", "POST", "/users",
 				`{"userName":"zed","email":"zed@sample.org","products":{"remote-support-v5":"concurrent"}}`)
 
 			reader := h.adminToken(t, acct.ID, licensing.PrivRead)
@@ -157,7 +157,7 @@ func TestAdminUserLifecycle(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			admin := h.adminToken(t, acct.ID, licensing.PrivUsers)
+			admin := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
 
 			status, header, raw := send(t, "POST", h.base+server.AdminPath+"/users", admin, "application/json",
 				`{"userName":"ann@corp.test","displayName":"Ann Lee","name":{"givenName":"Ann","familyName":"Lee"},"email":"ann@corp.test",
@@ -287,6 +287,7 @@ func TestAdminGrantRevoke(t *testing.T) {
 			}
 			users := h.adminToken(t, acct.ID, licensing.PrivUsers)
 			products := h.adminToken(t, acct.ID, licensing.PrivProducts)
+			both := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
 			ann := adminWant(t, h, users, http.StatusCreated, "", "POST", "/users", `{"userName":"ann"}`)["id"].(string)
 			bob := adminWant(t, h, users, http.StatusCreated, "", "POST", "/users", `{"userName":"bob","password":"secret-bob"}`)["id"].(string)
 
@@ -302,8 +303,8 @@ func TestAdminGrantRevoke(t *testing.T) {
 			const exhausted = "No named license left for Remote Support v5: 1 of 1 assigned."
 			for _, tc := range []struct{ token, method, path, body string }{
 				{products, "PUT", "/users/" + bob + "/products/" + rs5, `{"license":"named"}`},
-				{users, "PATCH", "/users/" + bob, `{"displayName":"Bob","products":{"remote-support-v5":"named"}}`},
-				{users, "POST", "/users", `{"userName":"cyd","products":{"remote-support-v5":"named"}}`},
+				{both, "PATCH", "/users/" + bob, `{"displayName":"Bob","products":{"remote-support-v5":"named"}}`},
+				{both, "POST", "/users", `{"userName":"cyd","products":{"remote-support-v5":"named"}}`},
 			} {
 				if m := adminWant(t, h, tc.token, http.StatusConflict, "named_seats_exhausted", tc.method, tc.path, tc.body); m["detail"] != exhausted {
 					t.Errorf("%s %s: detail %q, want %q", tc.method, tc.path, m["detail"], exhausted)

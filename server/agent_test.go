@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -242,16 +241,21 @@ func TestSeatsFollowTheUser(t *testing.T) {
 			if status != http.StatusOK || body["active"] != false {
 				t.Fatalf("deactivate ann: %d %v", status, body)
 			}
+			// Deactivation revoked ann's sign-in token and ended her
+			// session as deprovisioned.
 			status, e := agentCall(t, h, "POST", "/sessions/"+s["id"].(string)+"/heartbeat", annToken, "")
-			if status != http.StatusGone || e["code"] != "session_ended" || !strings.Contains(e["detail"].(string), "license") {
-				t.Fatalf("ann's heartbeat after deactivation: %d %v", status, e)
+			if status != http.StatusUnauthorized || e["code"] != "unauthenticated" {
+				t.Fatalf("ann's heartbeat after deactivation: %d %v, want 401: her token is revoked", status, e)
+			}
+			if ended, err := store.Session(ctx, acct.ID, s["id"].(string)); err != nil || ended.EndReason != licensing.EndedByDeprovision {
+				t.Fatalf("ann's session after deactivation: %+v %v, want ended as deprovisioned", ended, err)
 			}
 			bobToken, _ := signIn(t, h, acct.Name, "bob")
 			if status, s := agentCall(t, h, "POST", "/sessions", bobToken, `{"product":"remote-support-v5","platform":"mac"}`); status != http.StatusCreated {
 				t.Fatalf("bob did not get the freed seat: %d %v", status, s)
 			}
-			if status, e := agentCall(t, h, "POST", "/sessions", annToken, `{"product":"remote-support-v5","platform":"windows"}`); status != http.StatusForbidden || e["code"] != "user_inactive" {
-				t.Fatalf("inactive ann start: %d %v", status, e)
+			if status, e := agentCall(t, h, "POST", "/signin", "", `{"account":"`+acct.Name+`","userName":"ann","password":"secret-ann"}`); status != http.StatusForbidden || e["code"] != "user_inactive" {
+				t.Fatalf("inactive ann signs in again: %d %v, want 403 user_inactive", status, e)
 			}
 		})
 	}

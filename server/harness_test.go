@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -42,6 +41,10 @@ type harness struct {
 	base string
 }
 
+// agentTokenTTL is the life of the agent tokens the test server's admin
+// API makes, scimd serve's default.
+const agentTokenTTL = 90 * 24 * time.Hour
+
 // testBodyLimit is the body limit of the test server; fixtures rely on it.
 const testBodyLimit = 64 << 10
 
@@ -72,7 +75,7 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 		t.Fatal(err)
 	}
 	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash, Cursors: cursors})
+	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: agentTokenTTL, Cursors: cursors})
 	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})
 	hits := &opHits{}
 	var handler http.Handler = h
@@ -92,11 +95,7 @@ func (h *harness) account(t testing.TB) (licensing.Account, string) {
 // adminToken makes an admin token of the account with the privileges.
 func (h *harness) adminToken(t testing.TB, accountID string, privileges ...licensing.Privilege) string {
 	t.Helper()
-	_, bearer, err := licensing.IssueAdminToken(context.Background(), h.store, licensing.SystemClock{}, accountID, "test admin", privileges)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bearer
+	return testenv.Token(t, h.store, accountID, licensing.ScopeAdmin, privileges...)
 }
 
 // admin calls the admin API (path relative to /api/v1/admin) with a JSON

@@ -44,7 +44,9 @@ func (s *downStore) Users(context.Context, string, licensing.Query) (licensing.P
 func (s *downStore) User(context.Context, string, string) (licensing.User, error) {
 	return licensing.User{}, errDown
 }
-func (s *downStore) CreateUser(context.Context, licensing.User) error { return errDown }
+func (s *downStore) CreateUser(context.Context, licensing.User, ...licensing.AuditEntry) error {
+	return errDown
+}
 func (s *downStore) UserOpenSessions(context.Context, string, string) ([]licensing.Session, error) {
 	return nil, errDown
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/user"
 	"text/tabwriter"
+	"time"
 
 	"github.com/scimd/scimd/config"
 	"github.com/scimd/scimd/licensing"
@@ -66,7 +68,7 @@ func account(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			return err
 		}
 		defer store.Close()
-		a, err := licensing.CreateAccount(ctx, store, licensing.SystemClock{}, fs.Arg(0))
+		a, err := licensing.CreateAccount(asOperator(ctx, "", getenv), store, licensing.SystemClock{}, fs.Arg(0))
 		if err != nil {
 			return err
 		}
@@ -103,6 +105,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	cfg := config.Default()
 	var accountName, scope, name, userName, privileges string
+	agentTTL := cfg.AgentTokenTTL
 	sub := args[0]
 	purposes := map[string]string{
 		"create": "Make a token for an account and print it once; only its hash is stored.",
@@ -121,6 +124,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		fs.StringVar(&name, "name", "", "a name that says who uses the token, e.g. okta")
 		fs.StringVar(&userName, "user", "", "with --scope agent: the userName the token signs in as")
 		fs.StringVar(&privileges, "privileges", "", "with --scope admin: comma-separated privileges of users, products, sessions, billing, read, tokens, or all")
+		fs.DurationVar(&agentTTL, "agent-token-ttl", agentTTL, "with --scope agent: how long the token lives (0: until revoked)")
 	}
 	if err := config.Parse(fs, args[1:], getenv); err != nil {
 		return err
@@ -134,6 +138,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("account %q: %w", accountName, err)
 	}
+	ctx = asOperator(ctx, acct.ID, getenv)
 	switch sub {
 	case "create":
 		sc, err := licensing.ParseScope(scope)
@@ -165,7 +170,10 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			if name == "" {
 				name = "agent " + u.UserName
 			}
-			t, bearer, err = licensing.IssueAgentToken(ctx, store, licensing.SystemClock{}, acct.ID, u.ID, name, 0)
+			if agentTTL < 0 {
+				return fmt.Errorf("--agent-token-ttl %s must not be negative", agentTTL)
+			}
+			t, bearer, err = licensing.IssueAgentToken(ctx, store, licensing.SystemClock{}, acct.ID, u.ID, name, agentTTL)
 		case sc == licensing.ScopeAgent:
 			return fmt.Errorf("an agent token needs --user USERNAME")
 		default: // a user with another scope
@@ -178,34 +186,64 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		fmt.Fprintf(stderr, "token %s (%s, scope %s%s) for account %s: shown only now\n", t.ID, t.Name, t.Scope, privilegeNote(t), acct.Name)
 		return nil
 	case "list":
-		tokens, err := store.Tokens(ctx, acct.ID)
-		if err != nil {
-			return err
-		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tPRIVILEGES\tCREATED\tREVOKED")
-		for _, t := range tokens {
-			revoked := "-"
-			if t.RevokedAt != nil {
-				revoked = t.RevokedAt.Format("2006-01-02 15:04:05Z")
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tPRIVILEGES\tCREATED\tEXPIRES\tREVOKED")
+		for q := (licensing.TokenQuery{Limit: 500}); ; {
+			page, err := store.Tokens(ctx, acct.ID, q)
+			if err != nil {
+				return err
 			}
-			privs := licensing.FormatPrivileges(t.Privileges)
-			if privs == "" {
-				privs = "-"
+			for _, t := range page.Items {
+				privs := licensing.FormatPrivileges(t.Privileges)
+				if privs == "" {
+					privs = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, privs,
+					t.CreatedAt.Format(listTime), orDash(t.ExpiresAt), orDash(t.RevokedAt))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, privs, t.CreatedAt.Format("2006-01-02 15:04:05Z"), revoked)
+			if q.After = page.Next; q.After == "" {
+				break
+			}
 		}
 		return tw.Flush()
 	default:
 		if fs.NArg() != 1 {
 			return fmt.Errorf("token revoke takes one token ID (see scimd token list)")
 		}
-		if err := store.RevokeToken(ctx, acct.ID, fs.Arg(0), licensing.SystemClock{}.Now()); err != nil {
+		now := licensing.SystemClock{}.Now()
+		t, err := store.Token(ctx, fs.Arg(0))
+		if err != nil || t.AccountID != acct.ID {
+			return fmt.Errorf("token %s of account %s: %w", fs.Arg(0), acct.Name, licensing.ErrNotFound)
+		}
+		entry := licensing.NewAuditEntry(ctx, now, "token.revoke", "token", t.ID, t.AuditDetail())
+		if err := store.RevokeToken(ctx, acct.ID, t.ID, now, entry); err != nil {
 			return fmt.Errorf("token %s: %w", fs.Arg(0), err)
 		}
 		fmt.Fprintf(stdout, "revoked token %s\n", fs.Arg(0))
 		return nil
 	}
+}
+
+// listTime is how the command line prints times.
+const listTime = "2006-01-02 15:04:05Z"
+
+// orDash prints an optional time, "-" when absent.
+func orDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(listTime)
+}
+
+// asOperator returns ctx carrying the principal of a command-line write
+// to the account: the operating system user running the command, recorded
+// as the actor of the write's audit entries (scope cli).
+func asOperator(ctx context.Context, accountID string, getenv env) context.Context {
+	name := getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return licensing.WithPrincipal(ctx, licensing.CLIPrincipal(accountID, name))
 }
 
 // privilegeNote names an admin token's privileges for the creation message.

@@ -5,12 +5,17 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/storage/sqlstore"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a poller.
@@ -223,5 +228,66 @@ func TestCatalogFile(t *testing.T) {
 	}
 	if c, err := loadCatalog(""); err != nil || len(c.Products) != 3 {
 		t.Fatalf("built-in catalog: %v %v", c, err)
+	}
+}
+
+// TestCLIWritesAreAudited proves that the command line's writes (account
+// create, token create and revoke, plan set, and the first start's
+// account and token) land in the account's audit log, with the cli actor
+// naming the operating system user.
+func TestCLIWritesAreAudited(t *testing.T) {
+	ctx := context.Background()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "scimd.db")
+	_, _, stop := startServe(t, db)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	e := envFor(db)
+	cmd := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(ctx, args, &out, &errOut, e); err != nil {
+			t.Fatalf("%v: %v %s", args, err, errOut.String())
+		}
+		return out.String() + errOut.String()
+	}
+	cmd("account", "create", "acme")
+	bearer := regexp.MustCompile(`scimd_[0-9a-f]{16}_\S+`).FindString(cmd("token", "create", "--account", "acme", "--name", "okta"))
+	id := bearer[len("scimd_") : len("scimd_")+16]
+	cmd("token", "revoke", "--account", "acme", id)
+	cmd("token", "revoke", "--account", "acme", id) // revoked already: not recorded again
+	cmd("plan", "set", "--account", "acme", "--product", "remote-support-v5", "--named", "3")
+
+	me, err := user.Current()
+	if err != nil {
+		t.Skipf("no current OS user to compare with: %v", err)
+	}
+	store, err := sqlstore.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for account, want := range map[string][]string{
+		"default": {"account.create", "token.create"},
+		"acme":    {"account.create", "token.create", "token.revoke", "plan.change"},
+	} {
+		a, err := store.AccountByName(ctx, account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := store.AuditLog(ctx, a.ID, licensing.AuditQuery{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, entry := range slices.Backward(page.Items) {
+			got = append(got, entry.Action)
+			if entry.ActorScope != licensing.ActorCLI || entry.ActorID != "cli" || entry.ActorName != me.Username {
+				t.Errorf("%s: %s by %s/%s/%s, want the cli actor %s", account, entry.Action, entry.ActorScope, entry.ActorID, entry.ActorName, me.Username)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("audit log of %s = %v, want %v", account, got, want)
+		}
 	}
 }

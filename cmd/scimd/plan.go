@@ -85,7 +85,10 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer, getenv e
 	if named < 0 && concurrent < 0 {
 		return errors.New("plan set needs --named, --concurrent or both")
 	}
-	if err := store.SetPlan(ctx, current); err != nil {
+	ctx = asOperator(ctx, acct.ID, getenv)
+	entry := licensing.NewAuditEntry(ctx, licensing.SystemClock{}.Now(), "plan.change", "plan", p.ID,
+		fmt.Sprintf("named %d, concurrent %d", current.NamedSeats, current.ConcurrentSeats))
+	if err := store.SetPlan(ctx, current, entry); err != nil {
 		var below *licensing.PlanBelowAssignedError
 		if errors.As(err, &below) {
 			below.Product = p

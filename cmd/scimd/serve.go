@@ -63,7 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	if err := firstStart(ctx, store, cfg, ln.Addr(), stdout); err != nil {
+	if err := firstStart(asOperator(ctx, "", getenv), store, cfg, ln.Addr(), stdout); err != nil {
 		ln.Close()
 		return err
 	}
@@ -109,7 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		log.Warn("seat notifications off: waiting agents poll", "error", err)
 	}
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, Cursors: cursors})
+	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors})
 	handler := server.New(server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument})
 	go reap(ctx, store, clock, cfg.ReapInterval, log)
 	srv := &http.Server{

@@ -107,10 +107,11 @@ func TestSeatsAgainstTwoReplicas(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tokens, err := store.Tokens(ctx, acct.ID)
+			page, err := store.Tokens(ctx, acct.ID, licensing.TokenQuery{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
+			tokens := page.Items
 			for _, tok := range tokens {
 				if tok.RevokedAt == nil {
 					t.Errorf("token %s (%s) left active after the run", tok.ID, tok.Name)

@@ -257,14 +257,22 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			base := servers[i%2]
-			status, body, err := c.call("POST", base+"/api/v1/agent/signin", "", map[string]any{"account": "race", "userName": fmt.Sprintf("agent%03d@race.test", i), "password": password})
-			if err != nil || status != http.StatusOK {
-				t.Errorf("agent %d sign in: %d %v %v", i, status, body, err)
-				return
-			}
-			bearer := body["token"].(string)
+			// Deactivating an agent revokes their token: they sign in
+			// again, which an inactive agent cannot.
+			bearer := ""
 			for r := 0; r < rounds; r++ {
 				base = servers[(i+r)%2] // each agent uses both processes
+				if bearer == "" {
+					status, body, err := c.call("POST", base+"/api/v1/agent/signin", "", map[string]any{"account": "race", "userName": fmt.Sprintf("agent%03d@race.test", i), "password": password})
+					switch {
+					case err == nil && status == http.StatusForbidden && body["code"] == "user_inactive":
+						continue // deactivated meanwhile
+					case err != nil || status != http.StatusOK:
+						t.Errorf("agent %d sign in: %d %v %v", i, status, body, err)
+						return
+					}
+					bearer = body["token"].(string)
+				}
 				req := map[string]any{"product": product, "platform": "windows"}
 				if rng.IntN(3) == 0 {
 					req["wait"] = 2
@@ -280,8 +288,9 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 					}
 					denied.Add(1)
 					continue
-				case status == http.StatusForbidden:
-					continue // deactivated meanwhile
+				case status == http.StatusForbidden, status == http.StatusUnauthorized:
+					bearer = "" // deactivated meanwhile: sign in again
+					continue
 				case status != http.StatusCreated:
 					t.Errorf("agent %d start: %d %v", i, status, body)
 					return
@@ -298,8 +307,11 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 						t.Errorf("agent %d %s: %v", i, step, err)
 						return
 					}
-					if status == http.StatusGone {
-						gone.Add(1) // deactivated meanwhile: told so, stop
+					if status == http.StatusGone || status == http.StatusUnauthorized {
+						// Deactivated meanwhile: the session ended (410), or
+						// the token was revoked with it (401).
+						gone.Add(1)
+						bearer = ""
 						break
 					}
 					if status != http.StatusOK {

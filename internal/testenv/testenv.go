@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver, for CREATE DATABASE
 
@@ -150,17 +151,32 @@ func IsolatedPostgresURL(t testing.TB) string {
 }
 
 // Account makes a fresh account with a random name and a SCIM token for
-// it, returning the account and the bearer string.
+// it, returning the account and the bearer string. Fixtures are stored
+// without audit entries: no one made them, and tests of the audit log
+// find only the writes they make.
 func Account(t testing.TB, store licensing.Store) (licensing.Account, string) {
 	t.Helper()
-	ctx := context.Background()
-	a, err := licensing.CreateAccount(ctx, store, licensing.SystemClock{}, "t-"+licensing.NewID()[:13])
-	if err != nil {
+	a := licensing.Account{ID: licensing.NewID(), Name: "t-" + licensing.NewID()[:13], CreatedAt: time.Now().UTC()}
+	if err := store.CreateAccount(context.Background(), a); err != nil {
 		t.Fatalf("create account: %v", err)
 	}
-	_, bearer, err := licensing.IssueToken(ctx, store, licensing.SystemClock{}, a.ID, "test", licensing.ScopeSCIM)
+	return a, Token(t, store, a.ID, licensing.ScopeSCIM)
+}
+
+// Token stores a token of the account with the scope (and, for scope
+// admin, the privileges), without an audit entry, and returns its bearer
+// string.
+func Token(t testing.TB, store licensing.Store, accountID string, scope licensing.Scope, privileges ...licensing.Privilege) string {
+	t.Helper()
+	tok, bearer, err := licensing.NewToken(accountID, "test", scope, time.Now().UTC())
 	if err != nil {
-		t.Fatalf("issue token: %v", err)
+		t.Fatal(err)
 	}
-	return a, bearer
+	if scope == licensing.ScopeAdmin {
+		tok.Name, tok.Privileges = "test admin", licensing.NormalizePrivileges(privileges)
+	}
+	if err := store.CreateToken(context.Background(), tok); err != nil {
+		t.Fatalf("create token: %v", err)
+	}
+	return bearer
 }

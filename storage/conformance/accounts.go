@@ -79,14 +79,14 @@ func testTokens(t *testing.T, s licensing.Store) {
 	_, err = s.Token(ctx, orphan.ID)
 	wantErr(t, "Token(unknown)", err, licensing.ErrNotFound)
 
-	list, err := s.Tokens(ctx, a.ID)
+	list, err := s.Tokens(ctx, a.ID, licensing.TokenQuery{Limit: 10})
 	wantErr(t, "Tokens", err, nil)
-	if len(list) != 2 || list[0].ID != tok.ID || list[1].ID != tok2.ID {
-		t.Errorf("Tokens = %+v, want %s then %s", list, tok.ID, tok2.ID)
+	if len(list.Items) != 2 || list.Items[0].ID != tok.ID || list.Items[1].ID != tok2.ID || list.Next != "" {
+		t.Errorf("Tokens = %+v, want %s then %s and no next page", list, tok.ID, tok2.ID)
 	}
-	list, err = s.Tokens(ctx, b.ID)
+	list, err = s.Tokens(ctx, b.ID, licensing.TokenQuery{Limit: 10})
 	wantErr(t, "Tokens of another account", err, nil)
-	if len(list) != 0 {
+	if len(list.Items) != 0 {
 		t.Errorf("Tokens of another account = %+v, want none", list)
 	}
 

@@ -3,8 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -12,16 +11,41 @@ import (
 	"github.com/scimd/scimd/licensing"
 )
 
-// AppendAudit stores an audit entry. ErrNotFound if the account does not
-// exist.
+// AppendAudit stores an audit entry on its own. ErrNotFound if the
+// account does not exist.
 func (s *Store) AppendAudit(ctx context.Context, e licensing.AuditEntry) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		_, err := exec(tx, "append audit",
-			`INSERT INTO audit_log (account_id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.AccountID, s.timeArg(e.At), e.ActorID, e.ActorName, string(e.ActorScope), e.Action, e.TargetType, e.TargetID, e.Detail)
-		return err
+		return s.recordAudit(tx, e.AccountID, []licensing.AuditEntry{e})
 	})
+}
+
+// auditInsert stores one audit entry; its arguments are auditArgs'.
+const auditInsert = `INSERT INTO audit_log (account_id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// recordAudit stores, inside a write's transaction, the audit entries of
+// the write, in the write's account (whatever their AccountID says), so
+// that the write and its entries commit or roll back together.
+func (s *Store) recordAudit(tx *gorm.DB, accountID string, entries []licensing.AuditEntry) error {
+	for _, e := range entries {
+		args, err := s.auditArgs(accountID, e)
+		if err != nil {
+			return err
+		}
+		if _, err := exec(tx, "record audit", auditInsert, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// auditArgs are the arguments of auditInsert for the entry in the
+// account; ErrInvalid for text the database cannot hold.
+func (s *Store) auditArgs(accountID string, e licensing.AuditEntry) ([]any, error) {
+	if err := checkText(e.ActorID, e.ActorName, string(e.ActorScope), e.Action, e.TargetType, e.TargetID, e.Detail); err != nil {
+		return nil, fmt.Errorf("sqlstore: record audit: %w", err)
+	}
+	return []any{accountID, s.timeArg(e.At), e.ActorID, e.ActorName, string(e.ActorScope), e.Action, e.TargetType, e.TargetID, e.Detail}, nil
 }
 
 // auditCursor is the position after the last entry of a page: entries are
@@ -53,8 +77,7 @@ func (s *Store) AuditLog(ctx context.Context, accountID string, q licensing.Audi
 	}
 	if q.After != "" {
 		var c auditCursor
-		b, err := base64.RawURLEncoding.DecodeString(q.After)
-		if err != nil || json.Unmarshal(b, &c) != nil || c.ID <= 0 {
+		if err := readJSONCursor(q.After, &c); err != nil || c.ID <= 0 {
 			return page, invalid("malformed cursor")
 		}
 		at := s.timeArg(c.At)
@@ -82,8 +105,7 @@ func (s *Store) AuditLog(ctx context.Context, accountID string, q licensing.Audi
 				page.Items = append(page.Items, e)
 				last = auditCursor{At: e.At, ID: counter(id)}
 			} else {
-				b, _ := json.Marshal(last)
-				page.Next = base64.RawURLEncoding.EncodeToString(b)
+				page.Next = jsonCursor(last)
 			}
 			return nil
 		})

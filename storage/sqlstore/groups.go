@@ -24,8 +24,9 @@ const batch = 500
 // (else ErrInvalid). Duplicate members collapse into one. It returns
 // ErrConflict if the account has a group with the same displayName
 // (case-insensitive) or id, and ErrInvalid if a member is not a user or
-// group of the account (or is the group itself).
-func (s *Store) CreateGroup(ctx context.Context, g licensing.Group) error {
+// group of the account (or is the group itself). The audit entries are
+// stored with the group.
+func (s *Store) CreateGroup(ctx context.Context, g licensing.Group, audit ...licensing.AuditEntry) error {
 	if g.Version != 1 {
 		return fmt.Errorf("sqlstore: create group: %w: version %d, want 1", licensing.ErrInvalid, g.Version)
 	}
@@ -45,7 +46,10 @@ func (s *Store) CreateGroup(ctx context.Context, g licensing.Group) error {
 		if err != nil {
 			return err
 		}
-		return insertMembers(tx, g.AccountID, g.ID, resolved)
+		if err := insertMembers(tx, g.AccountID, g.ID, resolved); err != nil {
+			return err
+		}
+		return s.recordAudit(tx, g.AccountID, audit)
 	})
 }
 
@@ -78,8 +82,9 @@ func (s *Store) Group(ctx context.Context, accountID, id string) (licensing.Grou
 // ErrInvalid). Created is kept. It returns ErrNotFound if there is no such
 // group, ErrStale if the version moved on, ErrConflict if the new
 // displayName is taken and ErrInvalid if a member is not a user or group
-// of the account (or is the group itself).
-func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersion int64) error {
+// of the account (or is the group itself). The audit entries are stored
+// with the change.
+func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersion int64, audit ...licensing.AuditEntry) error {
 	if g.Version != expectVersion+1 {
 		return fmt.Errorf("sqlstore: replace group: %w: version %d, want %d", licensing.ErrInvalid, g.Version, expectVersion+1)
 	}
@@ -136,14 +141,18 @@ func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersi
 		if err != nil {
 			return err
 		}
-		return insertMembers(tx, g.AccountID, g.ID, resolved)
+		if err := insertMembers(tx, g.AccountID, g.ID, resolved); err != nil {
+			return err
+		}
+		return s.recordAudit(tx, g.AccountID, audit)
 	})
 }
 
 // DeleteGroup deletes the account's group and its memberships, in other
 // groups too (bumping their versions and last modification times). It
-// returns ErrNotFound if there is no such group.
-func (s *Store) DeleteGroup(ctx context.Context, accountID, id string, at time.Time) error {
+// returns ErrNotFound if there is no such group. The audit entries are
+// stored with the deletion.
+func (s *Store) DeleteGroup(ctx context.Context, accountID, id string, at time.Time, audit ...licensing.AuditEntry) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// The group's own member rows go by ON DELETE CASCADE.
 		n, err := exec(tx, "delete group", `DELETE FROM "groups" WHERE account_id = ? AND id = ?`, accountID, id)
@@ -152,6 +161,9 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string, at time.T
 		}
 		if n == 0 {
 			return fmt.Errorf("sqlstore: delete group: %w", licensing.ErrNotFound)
+		}
+		if err := s.recordAudit(tx, accountID, audit); err != nil {
+			return err
 		}
 		return s.dropMemberships(tx, accountID, id, licensing.MemberGroup, at)
 	})

@@ -234,6 +234,34 @@ func decodeCursor(s string, order uint32) (cursor, error) {
 	return c, nil
 }
 
+// jsonCursor is the text of a cursor holding v (a position in a listing
+// that orders by time and id): base64 of its JSON.
+func jsonCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// cutPage cuts a page read with one row more than its limit (to learn
+// whether more follow) to the limit and, if there were more, sets its
+// Next to the cursor after the last item kept (position's, as jsonCursor
+// encodes it).
+func cutPage[T any](page *licensing.Page[T], limit int, position func(T) any) {
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.Next = jsonCursor(position(page.Items[limit-1]))
+	}
+}
+
+// readJSONCursor decodes into v a cursor jsonCursor made; ErrInvalid if
+// it is malformed.
+func readJSONCursor(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, v) != nil {
+		return invalid("malformed cursor")
+	}
+	return nil
+}
+
 // orderFingerprint identifies the resource type and order of a listing.
 func orderFingerprint(res *resource, q licensing.Query) uint32 {
 	h := fnv.New32a()

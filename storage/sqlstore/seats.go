@@ -69,8 +69,9 @@ func (s *Store) byteOrder(col string) string {
 // assigned returns a *licensing.PlanBelowAssignedError and changes
 // nothing; the concurrent seats may go below the number occupied.
 // ErrNotFound if the account does not exist; ErrInvalid for negative
-// numbers or an empty product id.
-func (s *Store) SetPlan(ctx context.Context, p licensing.Plan) error {
+// numbers or an empty product id. The audit entries are stored with the
+// plan.
+func (s *Store) SetPlan(ctx context.Context, p licensing.Plan, audit ...licensing.AuditEntry) error {
 	if p.ProductID == "" || p.NamedSeats < 0 || p.ConcurrentSeats < 0 {
 		return fmt.Errorf("sqlstore: set plan: %w: a plan needs a product id and seat numbers of 0 or more", licensing.ErrInvalid)
 	}
@@ -98,6 +99,9 @@ func (s *Store) SetPlan(ctx context.Context, p licensing.Plan) error {
 			return err
 		}
 		if set {
+			if err := s.recordAudit(tx, p.AccountID, audit); err != nil {
+				return err
+			}
 			// Seats free (more, if the plan grew) go to the first
 			// waiters (a plan has no time: every waiter counts as live).
 			return s.seatsChanged(tx, p.AccountID, p.ProductID, time.Time{})
@@ -485,8 +489,9 @@ func (s *Store) EndSession(ctx context.Context, accountID, userID, id string, re
 }
 
 // EndSeat ends every open session of the user's product, freeing the
-// seat, and returns them by creation. ErrNotFound if there is none.
-func (s *Store) EndSeat(ctx context.Context, accountID, productID, userID string, reason licensing.EndReason, actor string, now time.Time) ([]licensing.Session, error) {
+// seat, and returns them by creation, with the audit entries stored in
+// the same transaction. ErrNotFound if there is none.
+func (s *Store) EndSeat(ctx context.Context, accountID, productID, userID string, reason licensing.EndReason, actor string, now time.Time, audit ...licensing.AuditEntry) ([]licensing.Session, error) {
 	if err := checkText(actor); err != nil {
 		return nil, fmt.Errorf("sqlstore: end seat: %w", err)
 	}
@@ -502,6 +507,9 @@ func (s *Store) EndSeat(ctx context.Context, accountID, productID, userID string
 		}
 		changes := planChanges{}
 		if err := s.releaseSeats(tx, ended, changes, reason, actor, now); err != nil {
+			return err
+		}
+		if err := s.recordAudit(tx, accountID, audit); err != nil {
 			return err
 		}
 		return s.applyPlans(tx, changes, now)

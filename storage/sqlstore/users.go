@@ -24,8 +24,9 @@ const userColumns = "r.id, r.user_name, r.external_id, r.display_name, r.active,
 // account has a user with the same userName, compared case-insensitively,
 // or the same id, ErrNotFound if the account does not exist, and a
 // *licensing.NamedSeatsExhaustedError if a named assignment of an active
-// user finds no free named seat, in which case nothing is stored.
-func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
+// user finds no free named seat, in which case nothing is stored. The
+// audit entries are stored with the user.
+func (s *Store) CreateUser(ctx context.Context, u licensing.User, audit ...licensing.AuditEntry) error {
 	if u.Version != 1 {
 		return fmt.Errorf("sqlstore: create user: %w: version %d, want 1", licensing.ErrInvalid, u.Version)
 	}
@@ -36,23 +37,32 @@ func (s *Store) CreateUser(ctx context.Context, u licensing.User) error {
 	if u.Assignments, err = checkAssignments(u.Assignments); err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", err)
 	}
-	insert := func(db *gorm.DB) error {
-		_, err := exec(db, "create user",
-			`INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash, search)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
-			s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash), searchText(u))
+	const insertUser = `INSERT INTO users (account_id, id, user_name, external_id, display_name, active, doc, created, last_modified, version, password_hash, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	userArgs := []any{u.AccountID, u.ID, u.UserName, nullString(u.ExternalID), nullString(u.DisplayName), u.Active, doc,
+		s.timeArg(u.Created), s.timeArg(u.LastModified), u.Version, nullString(u.PasswordHash), searchText(u)}
+	if len(u.Assignments) == 0 && len(audit) == 1 && s.dialect == DialectPostgres {
+		// A user without products takes no seat: one statement writes
+		// the user (its trigger counts it) and its audit entry, which
+		// commit together, in one round trip instead of four. Not on
+		// SQLite, where one SQL text must run always inside or always
+		// outside transactions (see tx).
+		args, err := s.auditArgs(u.AccountID, audit[0])
+		if err != nil {
+			return err
+		}
+		_, err = exec(s.conn(ctx), "create user",
+			`WITH u AS (`+insertUser+` RETURNING account_id) `+
+				`INSERT INTO audit_log (account_id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail)
+				 SELECT u.account_id, ?, ?, ?, ?, ?, ?, ?, ? FROM u`,
+			append(userArgs, args[1:]...)...)
 		return err
 	}
-	if len(u.Assignments) == 0 && s.dialect == DialectPostgres {
-		// A user without products takes no seat: the INSERT alone is the
-		// write (its trigger counts the user in the same statement), one
-		// round trip instead of three. Not on SQLite, where one SQL text
-		// must run always inside or always outside transactions (see tx).
-		return insert(s.conn(ctx))
-	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := insert(tx); err != nil {
+		if _, err := exec(tx, "create user", insertUser, userArgs...); err != nil {
+			return err
+		}
+		if err := s.recordAudit(tx, u.AccountID, audit); err != nil {
 			return err
 		}
 		if err := writeAssignments(tx, u.AccountID, u.ID, nil, u.Assignments); err != nil {
@@ -119,8 +129,10 @@ func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User,
 // empty. It returns ErrNotFound if there is no such user, ErrStale if the
 // version moved on, ErrConflict if the new userName is taken, and a
 // *licensing.NamedSeatsExhaustedError as CreateUser does. The sessions of
-// products the user no longer holds end, freeing their seats.
-func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion int64) error {
+// products the user no longer holds end, freeing their seats; the user's
+// tokens are revoked when licensing.RevokesCredentials says so; the audit
+// entries are stored with the change.
+func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion int64, audit ...licensing.AuditEntry) error {
 	if u.Version != expectVersion+1 {
 		return fmt.Errorf("sqlstore: replace user: %w: version %d, want %d", licensing.ErrInvalid, u.Version, expectVersion+1)
 	}
@@ -150,15 +162,25 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 		if err := writeAssignments(tx, u.AccountID, u.ID, old.Assignments, u.Assignments); err != nil {
 			return err
 		}
+		if licensing.RevokesCredentials(&old, &u) {
+			if err := s.revokeUserTokens(tx, u.AccountID, u.ID, u.LastModified); err != nil {
+				return err
+			}
+		}
+		if err := s.recordAudit(tx, u.AccountID, audit); err != nil {
+			return err
+		}
 		return s.userSeats(tx, u.AccountID, u.ID, &old, &u, u.LastModified)
 	})
 }
 
 // DeleteUser deletes the account's user and removes it from every group,
 // bumping those groups' versions and last modification times, ends the
-// user's sessions and frees their seats, in one transaction. It returns
-// ErrNotFound if there is no such user.
-func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Time) error {
+// user's sessions and frees their seats, in one transaction with the
+// audit entries; the user's tokens go with the user (a foreign key on
+// PostgreSQL, a trigger on SQLite). It returns ErrNotFound if there is no
+// such user.
+func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Time, audit ...licensing.AuditEntry) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		old, err := s.lockUser(tx, "delete user", "FOR UPDATE", accountID, id)
 		if err != nil {
@@ -175,12 +197,16 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Ti
 		if n == 0 {
 			return fmt.Errorf("sqlstore: delete user: %w", licensing.ErrNotFound)
 		}
+		if err := s.recordAudit(tx, accountID, audit); err != nil {
+			return err
+		}
 		return s.dropMemberships(tx, accountID, id, licensing.MemberUser, at)
 	})
 }
 
-// lockUser reads, inside a write transaction, what the seat rules need of
-// the stored user (active flag, version, assignments). On PostgreSQL it
+// lockUser reads, inside a write transaction, what the seat and
+// credential rules need of the stored user (active flag, version, password
+// hash, assignments). On PostgreSQL it
 // locks the user's row until commit with the lock given (FOR UPDATE for a
 // deletion, which needs it anyway), so that no session can start for the
 // user (StartSession holds FOR SHARE on it) while the write decides which
@@ -189,11 +215,14 @@ func (s *Store) lockUser(tx *gorm.DB, op, lock, accountID, id string) (licensing
 	u := licensing.User{AccountID: accountID, ID: id}
 	found := false
 	err := query(tx, op,
-		`SELECT active, version FROM users WHERE account_id = ? AND id = ?`+s.lock(lock),
+		`SELECT active, version, password_hash FROM users WHERE account_id = ? AND id = ?`+s.lock(lock),
 		[]any{accountID, id},
 		func(rows *sql.Rows) error {
 			found = true
-			return rows.Scan(&u.Active, &u.Version)
+			var hash sql.NullString
+			err := rows.Scan(&u.Active, &u.Version, &hash)
+			u.PasswordHash = hash.String
+			return err
 		})
 	if err != nil {
 		return u, err

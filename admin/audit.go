@@ -22,7 +22,7 @@ func (h *Handler) auditRoutes() []Route {
 
 // auditView is one audit entry as the admin API shows it.
 type auditView struct {
-	ID     int64           `json:"id"`
+	ID     string          `json:"id"`
 	At     time.Time       `json:"at"`
 	Actor  auditActorView  `json:"actor"`
 	Action string          `json:"action"`
@@ -57,7 +57,7 @@ func viewAudit(e licensing.AuditEntry) auditView {
 // ?action, ?actor (token id), ?targetType, ?target (target id) and the
 // time range ?from (inclusive) to ?to (exclusive).
 func (h *Handler) listAudit(c echo.Context) error {
-	limit, cursor, err := paging(c)
+	limit, after, err := h.paging(c, listAudit)
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -75,7 +75,7 @@ func (h *Handler) listAudit(c echo.Context) error {
 	q := licensing.AuditQuery{
 		Action: c.QueryParam("action"), ActorID: c.QueryParam("actor"),
 		TargetType: c.QueryParam("targetType"), TargetID: c.QueryParam("target"),
-		From: from, To: to, Limit: limit, After: cursor,
+		From: from, To: to, Limit: limit, After: after,
 	}
 	for _, v := range []string{q.Action, q.ActorID, q.TargetType, q.TargetID} {
 		if !storable(v) {
@@ -83,8 +83,8 @@ func (h *Handler) listAudit(c echo.Context) error {
 		}
 	}
 	page, err := h.opts.Store.AuditLog(c.Request().Context(), principal(c).AccountID, q)
-	if errors.Is(err, licensing.ErrInvalid) && cursor != "" {
-		return writeProblem(c, problem.Invalid("Malformed cursor: pass the nextCursor of a previous page as it came."))
+	if errors.Is(err, licensing.ErrInvalid) && after != "" {
+		return writeProblem(c, errBadCursor)
 	}
 	if err != nil {
 		return writeProblem(c, err)
@@ -93,7 +93,7 @@ func (h *Handler) listAudit(c echo.Context) error {
 	for _, e := range page.Items {
 		items = append(items, viewAudit(e))
 	}
-	return c.JSON(http.StatusOK, newList(items, page.Next))
+	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listAudit, page.Next)))
 }
 
 // storable reports whether s is text every store can hold and compare:

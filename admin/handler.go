@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -22,6 +21,10 @@ type Options struct {
 	// agent app's sign-in checks (internal/password.Hash). Nil: users made
 	// here cannot be given a password.
 	HashPassword func(password string) (string, error)
+	// Cursors seals the cursor of every list (cmd passes the database's,
+	// licensing.LoadCursors). Nil: licensing.EphemeralCursors, whose
+	// cursors last as long as the process.
+	Cursors *licensing.Cursors
 	// AgentTokenTTL is the life of the agent tokens made through the API;
 	// 0 lets them live until revoked.
 	AgentTokenTTL time.Duration
@@ -36,6 +39,9 @@ type Handler struct {
 func New(opts Options) *Handler {
 	if opts.Clock == nil {
 		opts.Clock = licensing.SystemClock{}
+	}
+	if opts.Cursors == nil {
+		opts.Cursors = licensing.EphemeralCursors()
 	}
 	return &Handler{opts: opts}
 }
@@ -132,8 +138,23 @@ func newList[T any](items []T, next string) list[T] {
 	return list[T]{Items: items, NextCursor: next}
 }
 
-// paging reads ?limit and ?cursor.
-func paging(c echo.Context) (limit int, cursor string, err error) {
+// The lists, as their cursors name them: a cursor of one list is refused
+// by every other (licensing.Cursors).
+const (
+	listUsers    = "admin.users"
+	listSessions = "admin.sessions"
+	listAudit    = "admin.audit"
+	listTokens   = "admin.tokens"
+	listProducts = "admin.products"
+)
+
+// errBadCursor answers a cursor that is not the nextCursor of an earlier
+// page of the same list, unchanged.
+var errBadCursor = problem.Invalid("Malformed cursor: pass the nextCursor of a previous page of this list as it came.")
+
+// paging reads ?limit and ?cursor of the list, and opens the cursor into
+// the position it continues from ("" for the first page).
+func (h *Handler) paging(c echo.Context, list string) (limit int, after string, err error) {
 	limit = defaultLimit
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -142,15 +163,21 @@ func paging(c echo.Context) (limit int, cursor string, err error) {
 		}
 		limit = n
 	}
-	return limit, c.QueryParam("cursor"), nil
+	after, err = h.opts.Cursors.Open(principal(c).AccountID, list, c.QueryParam("cursor"))
+	if err != nil {
+		return 0, "", errBadCursor
+	}
+	return limit, after, nil
 }
 
-// errBadCursor answers a cursor that is not the nextCursor of an earlier
-// page of the same list, unchanged.
-var errBadCursor = problem.Invalid("cursor must be the nextCursor of an earlier page, unchanged.")
+// nextCursor seals the position of the list's next page ("" for none)
+// into the nextCursor the caller gets.
+func (h *Handler) nextCursor(c echo.Context, list, position string) string {
+	return h.opts.Cursors.Seal(principal(c).AccountID, list, position)
+}
 
-// position is the cursor of the list the handlers cut into pages
-// themselves (shared sessions): the time and id of the last item of the
+// position is where the list the handlers cut into pages themselves
+// (shared sessions) continues: the time and id of the last item of the
 // previous page, in a listing ordered by time, then id.
 type position struct {
 	At time.Time `json:"c"`
@@ -159,13 +186,12 @@ type position struct {
 
 func (k position) encode() string {
 	b, _ := json.Marshal(k)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return string(b)
 }
 
 func decodePosition(s string) (position, error) {
 	var k position
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" {
+	if json.Unmarshal([]byte(s), &k) != nil || k.ID == "" {
 		return k, errBadCursor
 	}
 	return k, nil

@@ -73,9 +73,10 @@ func (h *Handler) productViews(ctx context.Context, accountID string, products [
 // listProducts lists the whole catalog, in catalog order, with the
 // account's usage. The catalog is a handful of products, so the answer is
 // always one page with no nextCursor: limit and cursor are checked like
-// those of every list, and otherwise ignored.
+// those of every list (no cursor opens, since none is ever issued), and
+// otherwise ignored.
 func (h *Handler) listProducts(c echo.Context) error {
-	if _, _, err := paging(c); err != nil {
+	if _, _, err := h.paging(c, listProducts); err != nil {
 		return writeProblem(c, err)
 	}
 	views, err := h.productViews(c.Request().Context(), principal(c).AccountID, h.opts.Catalog.Products, h.opts.Clock.Now())

@@ -91,7 +91,7 @@ func (h *Handler) sharedSessions(open []licensing.Session) []sharedSession {
 // the account's open sessions, which the plans' seat counts bound.
 func (h *Handler) listSharedSessions(c echo.Context) error {
 	ctx := c.Request().Context()
-	limit, cursor, err := paging(c)
+	limit, cursor, err := h.paging(c, listSessions)
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -137,7 +137,7 @@ func (h *Handler) listSharedSessions(c echo.Context) error {
 	if err := h.fillAgents(ctx, accountID, page); err != nil {
 		return writeProblem(c, err)
 	}
-	return c.JSON(http.StatusOK, newList(page, next))
+	return c.JSON(http.StatusOK, newList(page, h.nextCursor(c, listSessions, next)))
 }
 
 // fillAgents fills the agents' names and emails of a page of shared

@@ -66,7 +66,7 @@ func utcPtr(t *time.Time) *time.Time {
 // ones included, optionally only those of ?scope (scim, admin or agent),
 // a page at a time from the store.
 func (h *Handler) listTokens(c echo.Context) error {
-	limit, cursor, err := paging(c)
+	limit, after, err := h.paging(c, listTokens)
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -76,8 +76,8 @@ func (h *Handler) listTokens(c echo.Context) error {
 			return writeProblem(c, problem.Invalid("scope must be scim, admin or agent."))
 		}
 	}
-	page, err := h.opts.Store.Tokens(c.Request().Context(), principal(c).AccountID, licensing.TokenQuery{Scope: scope, Limit: limit, After: cursor})
-	if cursor != "" && errors.Is(err, licensing.ErrInvalid) {
+	page, err := h.opts.Store.Tokens(c.Request().Context(), principal(c).AccountID, licensing.TokenQuery{Scope: scope, Limit: limit, After: after})
+	if after != "" && errors.Is(err, licensing.ErrInvalid) {
 		return writeProblem(c, errBadCursor)
 	}
 	if err != nil {
@@ -87,7 +87,7 @@ func (h *Handler) listTokens(c echo.Context) error {
 	for _, t := range page.Items {
 		items = append(items, viewToken(t))
 	}
-	return c.JSON(http.StatusOK, newList(items, page.Next))
+	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listTokens, page.Next)))
 }
 
 type createTokenRequest struct {

@@ -103,7 +103,7 @@ func viewUser(u licensing.User) userView {
 // license but none), ?active=true|false and ?q=<text> (case-insensitive,
 // contained in userName, displayName, name or email).
 func (h *Handler) listUsers(c echo.Context) error {
-	limit, cursor, err := paging(c)
+	limit, after, err := h.paging(c, listUsers)
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -112,8 +112,8 @@ func (h *Handler) listUsers(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	page, err := h.opts.Store.Users(c.Request().Context(), principal(c).AccountID,
-		licensing.Query{Filter: filter, Text: text, Limit: limit, After: cursor, WithoutGroups: true, WithoutTotal: true})
-	if cursor != "" && errors.Is(err, licensing.ErrInvalid) {
+		licensing.Query{Filter: filter, Text: text, Limit: limit, After: after, WithoutGroups: true, WithoutTotal: true})
+	if after != "" && errors.Is(err, licensing.ErrInvalid) {
 		return writeProblem(c, errBadCursor)
 	}
 	if err != nil {
@@ -123,7 +123,7 @@ func (h *Handler) listUsers(c echo.Context) error {
 	for _, u := range page.Items {
 		items = append(items, viewUser(u))
 	}
-	return c.JSON(http.StatusOK, newList(items, page.Next))
+	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listUsers, page.Next)))
 }
 
 // maxQueryText bounds ?q.

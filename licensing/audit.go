@@ -10,8 +10,10 @@ import (
 // command line records one, in the write's own transaction: the Store's
 // write methods take the entries that record them (see Store).
 type AuditEntry struct {
-	// ID is the store's number of the entry, set by the store.
-	ID        int64
+	// ID is the entry's public id, set by the store: random text, the
+	// same every time the entry is read, telling nothing of the order of
+	// entries or how many there are, in this account or another.
+	ID        string
 	AccountID string
 	At        time.Time
 	// ActorID and ActorName are the token's id and name for a write made

@@ -121,7 +121,9 @@ type Page[T any] struct {
 	// Total is the number of resources the filter selects.
 	Total int
 	Items []T
-	// Next is an opaque position to pass as Query.After for the next page,
-	// or "" when this page is the last.
+	// Next is the position to pass as Query.After for the next page, or
+	// "" when this page is the last. It is the store's own text, which
+	// may tell what clients must not learn (row sequences shared by every
+	// account): adapters hand it out only sealed with Cursors.Seal.
 	Next string
 }

@@ -120,11 +120,12 @@ type Store interface {
 	Seats
 	SeatTotals
 	Observable
+	Keys
 
 	// AppendAudit stores an audit entry of e.AccountID on its own (its ID
-	// is set by the store), for an event that writes nothing else: a write
-	// records its entries through its own method. ErrNotFound if the
-	// account does not exist.
+	// is set by the store: e.ID is ignored), for an event that writes
+	// nothing else: a write records its entries through its own method.
+	// ErrNotFound if the account does not exist.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// AuditLog lists the account's audit entries selected by q, newest
 	// first (by time, then id). Page.Total is not computed (0). ErrInvalid

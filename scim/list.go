@@ -187,6 +187,10 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 		return page{}, err
 	}
 	accountID := principal(ctx).AccountID
+	list := "scim" + rt.Endpoint
+	if q.After, err = s.opts.Cursors.Open(accountID, list, q.After); err != nil {
+		return page{}, errInvalidCursor
+	}
 	out := page{rt: rt}
 	switch rt.Name {
 	case "User":
@@ -216,8 +220,14 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 			out.resources = append(out.resources, resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, etag(g.Version, nil)))
 		}
 	}
+	out.next = s.opts.Cursors.Seal(accountID, list, out.next)
 	return out, nil
 }
+
+// errInvalidCursor answers a cursor this server did not issue for the
+// list and the caller's account, or one changed since (RFC 9865).
+var errInvalidCursor = &requestError{Status: http.StatusBadRequest, ScimType: "invalidCursor",
+	Detail: "The cursor is not the nextCursor of an earlier page of this list, unchanged; start again without a cursor."}
 
 // storeListError maps the store's refusal of a query (a malformed cursor,
 // a filter the store cannot run) to a client error.

@@ -50,6 +50,11 @@ type Options struct {
 	// stored password (Okta sends its placeholder again) changes nothing.
 	// Nil: every password received is hashed and stored anew.
 	VerifyPassword func(hash, password string) bool
+	// Cursors seals the RFC 9865 cursors of the lists (cmd passes the
+	// database's, licensing.LoadCursors). Nil:
+	// licensing.EphemeralCursors, whose cursors last as long as the
+	// process.
+	Cursors *licensing.Cursors
 }
 
 // Server is the SCIM 2.0 adapter, an http.Handler serving paths relative
@@ -73,6 +78,9 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	}
 	if opts.DefaultPageSize < 1 || opts.MaxPageSize < opts.DefaultPageSize || opts.MaxBodyBytes < 1 {
 		return nil, fmt.Errorf("scim: page sizes and body limit must be positive")
+	}
+	if opts.Cursors == nil {
+		opts.Cursors = licensing.EphemeralCursors()
 	}
 	if len(opts.Catalog.Products) == 0 {
 		opts.Catalog = licensing.DefaultCatalog()

@@ -50,6 +50,11 @@ const testBodyLimit = 64 << 10
 
 func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	t.Helper()
+	// As cmd/scimd serve: cursors sealed with the database's key.
+	cursors, err := licensing.LoadCursors(t.Context(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sc, err := scim.New(store, scim.Options{
 		MountPath:       server.SCIMPath,
 		DefaultPageSize: 100,
@@ -59,6 +64,7 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 		Catalog:         licensing.DefaultCatalog(),
 		HashPassword:    password.Hash,
 		VerifyPassword:  password.Verify,
+		Cursors:         cursors,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +75,7 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 		t.Fatal(err)
 	}
 	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: agentTokenTTL})
+	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: agentTokenTTL, Cursors: cursors})
 	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})
 	hits := &opHits{}
 	var handler http.Handler = h

@@ -75,6 +75,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	defer metricsSrv.shutdown(context.Background())
 
+	// Every replica seals cursors with the database's key.
+	cursors, err := licensing.LoadCursors(ctx, store)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
 	scimBase := ""
 	if cfg.BaseURL != "" {
 		scimBase = strings.TrimSuffix(cfg.BaseURL, "/") + server.SCIMPath
@@ -89,6 +96,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Catalog:         catalog,
 		HashPassword:    password.Hash,
 		VerifyPassword:  password.Verify,
+		Cursors:         cursors,
 	})
 	if err != nil {
 		ln.Close()
@@ -108,7 +116,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		log.Warn("seat notifications off: waiting agents poll", "error", err)
 	}
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL})
+	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors})
 	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m}
 	if metricsSrv == nil {
 		serverOpts.Metrics = m.Handler()

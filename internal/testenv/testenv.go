@@ -28,15 +28,20 @@ const PostgresEnv = "SCIMD_TEST_POSTGRES"
 type Backend struct {
 	Name string
 	Open func(t testing.TB) *sqlstore.Store
+	// URL returns a database URL for the test: a new SQLite file, or the
+	// PostgreSQL database Open would open. Tests that open several stores
+	// on one database (a restart, processes side by side) pass it to
+	// OpenURL.
+	URL func(t testing.TB) string
 }
 
 // Backends returns SQLite and, when configured, PostgreSQL. Under CI=true
 // PostgreSQL must be configured.
 func Backends(t testing.TB) []Backend {
 	t.Helper()
-	backends := []Backend{{Name: "sqlite", Open: SQLite}}
+	backends := []Backend{{Name: "sqlite", Open: SQLite, URL: sqliteURL}}
 	if os.Getenv(PostgresEnv) != "" {
-		backends = append(backends, Backend{Name: "postgres", Open: Postgres})
+		backends = append(backends, Backend{Name: "postgres", Open: Postgres, URL: postgresURL})
 	} else if os.Getenv("CI") == "true" {
 		t.Fatalf("CI=true but %s is not set: the PostgreSQL tests must run in CI", PostgresEnv)
 	}
@@ -46,12 +51,21 @@ func Backends(t testing.TB) []Backend {
 // SQLite opens a migrated SQLite store in a fresh temporary directory.
 func SQLite(t testing.TB) *sqlstore.Store {
 	t.Helper()
-	return open(t, "sqlite:"+filepath.Join(t.TempDir(), "scimd.db"))
+	return open(t, sqliteURL(t))
+}
+
+func sqliteURL(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "scimd.db")
 }
 
 // Postgres opens a migrated store on the PostgreSQL of SCIMD_TEST_POSTGRES.
 // Tests share that database: each must work in accounts of its own.
 func Postgres(t testing.TB) *sqlstore.Store {
+	t.Helper()
+	return open(t, postgresURL(t))
+}
+
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv(PostgresEnv)
 	if url == "" {
@@ -60,6 +74,13 @@ func Postgres(t testing.TB) *sqlstore.Store {
 		}
 		t.Skipf("%s not set", PostgresEnv)
 	}
+	return url
+}
+
+// OpenURL opens a migrated store on the database of url (a Backend's
+// URL), closed when the test ends.
+func OpenURL(t testing.TB, url string) *sqlstore.Store {
+	t.Helper()
 	return open(t, url)
 }
 
@@ -88,6 +109,7 @@ func IsolatedBackends(t testing.TB) []Backend {
 	for i := range bs {
 		if bs[i].Name == "postgres" {
 			bs[i].Open = func(t testing.TB) *sqlstore.Store { return open(t, IsolatedPostgresURL(t)) }
+			bs[i].URL = IsolatedPostgresURL
 		}
 	}
 	return bs

@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"Tokens", testTokens},
 		{"TokenPrivileges", testTokenPrivileges},
 		{"AuditLog", testAuditLog},
+		{"AuditIDs", testAuditIDs},
+		{"SecretKey", testSecretKey},
 		{"AuditedWrites", testAuditedWrites},
 		{"RevokesCredentials", testRevokesCredentials},
 		{"TokenPages", testTokenPages},

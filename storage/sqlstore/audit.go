@@ -57,7 +57,7 @@ func (s *Store) auditArgs(accountID string, e licensing.AuditEntry) ([]any, erro
 // listed newest first, by time then id.
 type auditCursor struct {
 	At time.Time `json:"a"`
-	ID int64     `json:"i"`
+	ID counter   `json:"i"`
 }
 
 // AuditLog lists the account's audit entries selected by q, newest first.
@@ -87,24 +87,35 @@ func (s *Store) AuditLog(ctx context.Context, accountID string, q licensing.Audi
 		}
 		at := s.timeArg(c.At)
 		where += ` AND (at < ? OR (at = ? AND id < ?))`
-		args = append(args, at, at, c.ID)
+		args = append(args, at, at, int64(c.ID))
 	}
 	limit := max(q.Limit, 1)
 	args = append(args, limit+1)
+	// The identity column orders entries of one time and makes the
+	// cursor; entries show their public id.
+	var last auditCursor
 	err := query(s.conn(ctx), "audit log",
-		`SELECT id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail FROM audit_log
+		`SELECT id, public_id, at, actor_id, actor_name, actor_scope, action, target_type, target_id, detail FROM audit_log
 		 WHERE `+where+` ORDER BY at DESC, id DESC LIMIT ?`, args,
 		func(rows *sql.Rows) error {
 			e := licensing.AuditEntry{AccountID: accountID}
+			var id int64
 			var at dbTime
 			var scope string
-			if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.ActorName, &scope, &e.Action, &e.TargetType, &e.TargetID, &e.Detail); err != nil {
+			if err := rows.Scan(&id, &e.ID, &at, &e.ActorID, &e.ActorName, &scope, &e.Action, &e.TargetType, &e.TargetID, &e.Detail); err != nil {
 				return err
 			}
 			e.At, e.ActorScope = at.Time, licensing.Scope(scope)
-			page.Items = append(page.Items, e)
+			if len(page.Items) < limit {
+				page.Items = append(page.Items, e)
+				last = auditCursor{At: e.At, ID: counter(id)}
+			} else {
+				page.Next = jsonCursor(last)
+			}
 			return nil
 		})
-	cutPage(&page, limit, func(e licensing.AuditEntry) any { return auditCursor{At: e.At, ID: e.ID} })
-	return page, err
+	if err != nil {
+		return licensing.Page[licensing.AuditEntry]{}, err
+	}
+	return page, nil
 }

@@ -172,7 +172,7 @@ func listPage[T any](db *gorm.DB, p listPlan, q licensing.Query, scan func(rows 
 		return licensing.Page[T]{}, err
 	}
 	if more {
-		c := cursor{Order: p.order, Seq: last.seq}
+		c := cursor{Order: p.order, Seq: counter(last.seq)}
 		if p.sortKey != "" {
 			if c.Type, c.Key, err = encodeKey(last.key, p.sortKind); err != nil {
 				return licensing.Page[T]{}, fmt.Errorf("sqlstore: list: %w", err)
@@ -187,12 +187,34 @@ func listPage[T any](db *gorm.DB, p listPlan, q licensing.Query, scan func(rows 
 // sequence and, when sorting, its sort key. Order ties it to the listing
 // it came from.
 type cursor struct {
-	Order uint32 `json:"o"`
-	Seq   int64  `json:"s"`
+	Order uint32  `json:"o"`
+	Seq   counter `json:"s"`
 	// Type tells how Key is written: s string, i integer, f float, b
 	// boolean, t time; "" means the sort key was NULL (or there is none).
 	Type string `json:"t,omitempty"`
 	Key  string `json:"k,omitempty"`
+}
+
+// counter is a row sequence or identity in a position: a count of the
+// rows of every account. It is written as a string of 20 digits, whatever
+// its value, so that the length of a position (which its sealed cursor
+// keeps) tells nothing of how many rows there are.
+type counter int64
+
+// MarshalJSON writes the counter as 20 digits in a string.
+func (c counter) MarshalJSON() ([]byte, error) {
+	return fmt.Appendf(nil, `"%020d"`, int64(c)), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *counter) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	*c = counter(n)
+	return err
 }
 
 func (c cursor) encode() string {
@@ -311,20 +333,20 @@ func keyset(key string, desc bool, c cursor) (string, []any, error) {
 		if c.Type != "" {
 			return "", nil, invalid("malformed cursor")
 		}
-		return "r.seq > ?", []any{c.Seq}, nil
+		return "r.seq > ?", []any{int64(c.Seq)}, nil
 	}
 	if c.Type == "" {
 		if desc {
-			return "(" + key + " IS NOT NULL OR r.seq > ?)", []any{c.Seq}, nil
+			return "(" + key + " IS NOT NULL OR r.seq > ?)", []any{int64(c.Seq)}, nil
 		}
-		return "(" + key + " IS NULL AND r.seq > ?)", []any{c.Seq}, nil
+		return "(" + key + " IS NULL AND r.seq > ?)", []any{int64(c.Seq)}, nil
 	}
 	v, err := decodeKey(c.Type, c.Key)
 	if err != nil {
 		return "", nil, err
 	}
 	if desc {
-		return "(" + key + " < ? OR (" + key + " = ? AND r.seq > ?))", []any{v, v, c.Seq}, nil
+		return "(" + key + " < ? OR (" + key + " = ? AND r.seq > ?))", []any{v, v, int64(c.Seq)}, nil
 	}
-	return "(" + key + " > ? OR (" + key + " = ? AND r.seq > ?) OR " + key + " IS NULL)", []any{v, v, c.Seq}, nil
+	return "(" + key + " > ? OR (" + key + " = ? AND r.seq > ?) OR " + key + " IS NULL)", []any{v, v, int64(c.Seq)}, nil
 }

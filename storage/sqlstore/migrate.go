@@ -65,6 +65,12 @@ func migrations(dialect string) ([]migration, error) {
 // advisory lock, so several processes may migrate one database at once:
 // each migration is applied exactly once.
 func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+	return s.migrate(ctx, 0)
+}
+
+// migrate is Migrate stopping after the migration of version last (0:
+// none left out), so that tests can put data in an older schema.
+func (s *Store) migrate(ctx context.Context, last int) (applied int, err error) {
 	ms, err := migrations(s.dialect)
 	if err != nil {
 		return 0, err
@@ -84,6 +90,9 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 		return 0, err
 	}
 	for _, m := range ms {
+		if last > 0 && m.version > last {
+			break
+		}
 		done := false
 		err := s.tx(ctx, func(tx *gorm.DB) error {
 			if err := s.lockMigrations(tx); err != nil {

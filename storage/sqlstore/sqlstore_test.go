@@ -135,20 +135,8 @@ func TestMigrateAppliesOnce(t *testing.T) {
 // TestPostgresConcurrentMigrate migrates a fresh schema from several
 // stores at once: the advisory lock must let each migration apply once.
 func TestPostgresConcurrentMigrate(t *testing.T) {
-	base := openPostgres(t)
 	ctx := context.Background()
-	schema := "scimd_migrate_" + randomHex(6)
-	if err := base.db.Exec(`CREATE SCHEMA ` + schema).Error; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { base.db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	u, err := url.Parse(postgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	u := freshPostgresURL(t)
 
 	all, _ := migrations(DialectPostgres)
 	const n = 4
@@ -179,6 +167,28 @@ func TestPostgresConcurrentMigrate(t *testing.T) {
 	if again, err := s.Migrate(ctx); err != nil || again != 0 {
 		t.Errorf("Migrate after the race applied %d (%v), want 0", again, err)
 	}
+}
+
+// freshPostgresURL returns the URL of a new, empty schema of the
+// PostgreSQL of SCIMD_TEST_POSTGRES, dropped when the test ends: the
+// database of a test that migrates, or that needs tables nobody else
+// writes.
+func freshPostgresURL(t testing.TB) *url.URL {
+	t.Helper()
+	base := openPostgres(t)
+	schema := "scimd_migrate_" + randomHex(6)
+	if err := base.db.Exec(`CREATE SCHEMA ` + schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { base.db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	u, err := url.Parse(postgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u
 }
 
 func randomHex(n int) string {

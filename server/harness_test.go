@@ -48,6 +48,13 @@ const agentTokenTTL = 90 * 24 * time.Hour
 // testBodyLimit is the body limit of the test server; fixtures rely on it.
 const testBodyLimit = 64 << 10
 
+// harnessPoll is the waiting agents' poll. Waiters are woken by the
+// store's seat changes (Watch), so the poll only makes up for lost ones;
+// it also sets a ticket's life (four polls), which must outlast the
+// stalls of a loaded machine running -race, or a waiter loses its place
+// between two refreshes (seen with 20 ms).
+const harnessPoll = 250 * time.Millisecond
+
 func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	t.Helper()
 	// As cmd/scimd serve: cursors sealed with the database's key.
@@ -70,7 +77,7 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 		t.Fatal(err)
 	}
 	catalog := licensing.DefaultCatalog()
-	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{MaxWait: 30 * time.Second, Poll: 20 * time.Millisecond}, nil)
+	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{MaxWait: 30 * time.Second, Poll: harnessPoll}, nil)
 	if err := agents.Watch(t.Context()); err != nil { // waiters woken as scimd serve wakes them
 		t.Fatal(err)
 	}

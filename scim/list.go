@@ -196,7 +196,7 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 	case "User":
 		p, err := s.store.Users(ctx, accountID, q)
 		if err != nil {
-			return page{}, storeListError(err)
+			return page{}, storeListError(err, q)
 		}
 		out.total, out.next = p.Total, p.Next
 		for _, u := range p.Items {
@@ -209,7 +209,7 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 	case "Group":
 		p, err := s.store.Groups(ctx, accountID, q)
 		if err != nil {
-			return page{}, storeListError(err)
+			return page{}, storeListError(err, q)
 		}
 		out.total, out.next = p.Total, p.Next
 		for _, g := range p.Items {
@@ -229,13 +229,18 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 var errInvalidCursor = &requestError{Status: http.StatusBadRequest, ScimType: "invalidCursor",
 	Detail: "The cursor is not the nextCursor of an earlier page of this list, unchanged; start again without a cursor."}
 
-// storeListError maps the store's refusal of a query (a malformed cursor,
-// a filter the store cannot run) to a client error.
-func storeListError(err error) error {
-	if errors.Is(err, licensing.ErrInvalid) {
+// storeListError maps the store's refusal of a query to a client error:
+// with a cursor, the cursor (one the store cannot continue from); without
+// one, the filter or sort the store cannot run.
+func storeListError(err error, q licensing.Query) error {
+	switch {
+	case !errors.Is(err, licensing.ErrInvalid):
+		return err
+	case q.After != "":
 		return &requestError{Status: http.StatusBadRequest, ScimType: "invalidCursor", Detail: "The cursor or filter cannot be used; start again without a cursor."}
+	default:
+		return &requestError{Status: http.StatusBadRequest, ScimType: "invalidFilter", Detail: "The filter or sortBy cannot be run: it names attributes or nests conditions beyond what this server can search."}
 	}
-	return err
 }
 
 // listResponse renders pages as a SCIM ListResponse.

@@ -168,6 +168,41 @@ func testRetention(t *testing.T, s licensing.Store) {
 	}
 	wantTokens("after the batches", nil, []licensing.Token{signInLive, apiInGrace, apiLive})
 
+	// Replicas purging at once share the rows out (each locked by one
+	// batch, skipped by the others) and together delete them all.
+	for i := range 200 {
+		wantErr(t, "AppendAudit", s.AppendAudit(ctx, licensing.AuditEntry{AccountID: a.ID, At: t0.Add(time.Duration(i) * time.Millisecond),
+			ActorID: "tok", Action: "user.create", TargetType: "user", TargetID: "old"}), nil)
+	}
+	const replicas = 4
+	totals := make(chan int, replicas)
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			total := 0
+			for {
+				n, err := s.Purge(ctx, licensing.PurgeAudit, cutoff, 7)
+				total += n
+				if err != nil || n < 7 {
+					totals <- total
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	sum := 0
+	for range replicas {
+		sum += <-totals
+		wantErr(t, "Purge by replicas at once", <-errs, nil)
+	}
+	if sum < 200 {
+		t.Errorf("replicas purging at once deleted %d audit entries, want the 200 old ones", sum)
+	}
+	if es := auditOf(); len(es) != 1 || es[0].TargetID != "recent" {
+		t.Errorf("audit entries after replicas purged: %d, want the recent one", len(es))
+	}
+
 	for _, bad := range []struct {
 		kind  licensing.PurgeKind
 		limit int

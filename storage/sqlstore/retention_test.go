@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/scimd/scimd/licensing"
 )
 
 // TestWarnings checks the settings warnings against the server's own
@@ -56,5 +59,41 @@ func TestWarnings(t *testing.T) {
 	w, err = off.Warnings(ctx)
 	if err != nil || !warned(w, "track_counts") {
 		t.Errorf("warnings with track_counts off = %q, %v; want one naming it", w, err)
+	}
+}
+
+// TestPurgeSkipsLockedRows holds a lock on one old audit entry, as another
+// replica's batch or a writer would, while Purge runs on PostgreSQL: the
+// purge takes the other old entry and skips the locked one instead of
+// waiting for it (a purge that waited would end with the 10-second
+// context), and takes it once the lock is gone. Its rows are from 1961,
+// older than those of any other test.
+func TestPurgeSkipsLockedRows(t *testing.T) {
+	s := openPostgres(t)
+	ctx := context.Background()
+	a := licensing.Account{ID: licensing.NewID(), Name: "skip-" + licensing.NewID()[:13], CreatedAt: time.Now()}
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(1961, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, target := range []string{"locked", "free"} {
+		if err := s.AppendAudit(ctx, licensing.AuditEntry{AccountID: a.ID, At: t0, ActorID: "t", Action: "user.create",
+			TargetType: "user", TargetID: target}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx := s.db.WithContext(ctx).Begin()
+	defer tx.Rollback()
+	if err := tx.Exec(`SELECT 1 FROM audit_log WHERE account_id = ? AND target_id = 'locked' FOR UPDATE`, a.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if n, err := s.Purge(pctx, licensing.PurgeAudit, t0.Add(time.Hour), 10); n != 1 || err != nil {
+		t.Errorf("Purge beside a locked row = %d, %v; want the 1 unlocked row at once", n, err)
+	}
+	tx.Rollback()
+	if n, err := s.Purge(ctx, licensing.PurgeAudit, t0.Add(time.Hour), 10); n != 1 || err != nil {
+		t.Errorf("Purge once the lock is gone = %d, %v; want the row it skipped", n, err)
 	}
 }

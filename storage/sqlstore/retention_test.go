@@ -97,3 +97,42 @@ func TestPurgeSkipsLockedRows(t *testing.T) {
 		t.Errorf("Purge once the lock is gone = %d, %v; want the row it skipped", n, err)
 	}
 }
+
+// BenchmarkPurgeBatch measures one purge statement deleting 1,000 seat
+// events (one op) from a table that also holds 100,000 events the cutoff
+// keeps. The rows to purge are inserted with the timer stopped.
+func BenchmarkPurgeBatch(b *testing.B) {
+	benchDialects(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		accountID, _ := benchAccount(b, s, "bench-product", 1, 0)
+		b.Cleanup(func() { s.conn(ctx).Exec(`DELETE FROM seat_events WHERE account_id = ?`, accountID) })
+		old := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
+		seed := func(n int, at time.Time) {
+			stmt := `INSERT INTO seat_events (account_id, product_id, user_id, kind, at) SELECT ?, 'bench-product', 'u', 'occupied', ? FROM generate_series(1, ?)`
+			if s.dialect == DialectSQLite {
+				stmt = `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?) ` +
+					`INSERT INTO seat_events (account_id, product_id, user_id, kind, at) SELECT ?, 'bench-product', 'u', 'occupied', ? FROM g`
+				if err := s.conn(ctx).Exec(stmt, n, accountID, s.timeArg(at)).Error; err != nil {
+					b.Fatal(err)
+				}
+				return
+			}
+			if err := s.conn(ctx).Exec(stmt, accountID, s.timeArg(at), n).Error; err != nil {
+				b.Fatal(err)
+			}
+		}
+		seed(100_000, time.Now())
+		if s.dialect == DialectPostgres {
+			s.conn(ctx).Exec(`ANALYZE seat_events`)
+		}
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			seed(1000, old)
+			b.StartTimer()
+			if n, err := s.Purge(ctx, licensing.PurgeSeatEvents, old.Add(time.Hour), 1000); n != 1000 || err != nil {
+				b.Fatalf("Purge = %d, %v", n, err)
+			}
+		}
+	})
+}

@@ -48,13 +48,6 @@ type Purger interface {
 	Purge(ctx context.Context, kind PurgeKind, cutoff time.Time, limit int) (int, error)
 }
 
-// Default retention periods (scimd serve's flags).
-const (
-	DefaultSessionRetention   = 90 * 24 * time.Hour
-	DefaultSeatEventRetention = 400 * 24 * time.Hour
-	DefaultAuditRetention     = 400 * 24 * time.Hour
-)
-
 // APITokenGrace is how long a revoked or expired SCIM, admin or agent
 // token an admin made is kept (and listed, so that admins see what ended
 // recently) before it is purged. Sign-in tokens go as soon as they end:

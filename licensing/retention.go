@@ -40,7 +40,7 @@ type Purger interface {
 	// Purge deletes up to limit rows of the kind, of any account, that
 	// ended before cutoff (see the PurgeKind constants), in one short
 	// statement, and returns how many it deleted: fewer than limit means
-	// none are left. It never deletes an open session, whatever the
+	// none are left but those another purge is deleting. It never deletes an open session, whatever the
 	// cutoff, nor a token that is neither revoked nor expired at the
 	// cutoff (which must not be in the future). Several processes
 	// may purge at once: rows another one is deleting are skipped, not
@@ -50,8 +50,8 @@ type Purger interface {
 
 // APITokenGrace is how long a revoked or expired SCIM, admin or agent
 // token an admin made is kept (and listed, so that admins see what ended
-// recently) before it is purged. Sign-in tokens go as soon as they end:
-// the agent signs in again and nobody lists them. What was done with
+// recently) before it is purged. Sign-in tokens, which live hours and
+// are made at every sign-in, go as soon as they end. What was done with
 // either stays in the audit log.
 const APITokenGrace = 30 * 24 * time.Hour
 

@@ -115,7 +115,7 @@ func TestReapCountsRuns(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			t0 := time.Now().UTC()
 			clock := testenv.NewClock(t0)
-			m := newMetrics(store, licensing.DefaultCatalog(), clock, log)
+			m := newMetrics(store, licensing.DefaultCatalog(), clock, log, nil)
 			t.Cleanup(func() { store.Observe(nil) })
 			acct, _ := testenv.Account(t, store)
 			if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: "service-desk", ConcurrentSeats: 2}); err != nil {

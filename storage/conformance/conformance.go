@@ -99,6 +99,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},
+		{"SignInThrottle", testSignInThrottle},
+		{"ConcurrentSignInFailures", testConcurrentSignInFailures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -90,7 +90,7 @@ func TestMetricsOfSeatsAndRequests(t *testing.T) {
 				t.Fatalf("Reap = %d, %v; want cyd's session", n, err)
 			}
 			start("dan", http.StatusCreated)
-			if _, err := store.JoinQueue(ctx, acct.ID, rs5, users["bob"].ID, clock.Now(), clock.Now().Add(time.Minute)); err != nil {
+			if _, err := store.JoinQueue(ctx, acct.ID, rs5, users["bob"].ID, clock.Now(), clock.Now().Add(time.Minute), 0); err != nil {
 				t.Fatal(err)
 			}
 

@@ -109,6 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		KeyLifetime: cfg.SupportKeyLifetime,
 		Lease:       cfg.SessionLease,
 		MaxWait:     cfg.MaxWait,
+		MaxWaiters:  cfg.MaxWaiters,
 	}, nil)
 	// Waiting agents learn of a seat freed (in any replica) at once,
 	// not at their next poll. The watch outlives ctx until the requests

@@ -9,6 +9,21 @@ import (
 	"github.com/scimd/scimd/licensing"
 )
 
+// openMigratedTo opens the database at url with the migrations up to
+// last applied, to write rows as the schema of that version held them.
+func openMigratedTo(t *testing.T, url string, last int) *Store {
+	t.Helper()
+	s, err := Open(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.migrate(context.Background(), last); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestWaitersOfOneUserMergedByTheMigration stores several places of one
 // user in one line in the schema before migration 0010 (JoinQueue made
 // one per request), migrates, and checks that the user keeps the earliest
@@ -16,14 +31,7 @@ import (
 func TestWaitersOfOneUserMergedByTheMigration(t *testing.T) {
 	freshDatabases(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		s, err := Open(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if _, err := s.migrate(ctx, 9); err != nil {
-			t.Fatal(err)
-		}
+		s := openMigratedTo(t, url, 9)
 		now := time.Now().UTC()
 		a := licensing.Account{ID: "acct-" + randomHex(8), Name: "acct-" + randomHex(8), CreatedAt: now}
 		if err := s.CreateAccount(ctx, a); err != nil {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -219,7 +220,7 @@ func (h *Handler) createUser(c echo.Context) error {
 	now := h.opts.Clock.Now()
 	u := licensing.User{AccountID: principal(c).AccountID, ID: licensing.NewID(), Active: true, Doc: json.RawMessage(`{}`),
 		Created: now, LastModified: now, Version: 1}
-	if _, err := h.applyUser(&u, req); err != nil {
+	if _, err := h.applyUser(c.Request().Context(), &u, req); err != nil {
 		return writeProblem(c, err)
 	}
 	if err := h.opts.Store.CreateUser(c.Request().Context(), u, h.audit(c, "user.create", "user", u.ID, u.UserName)); err != nil {
@@ -240,7 +241,7 @@ func (h *Handler) patchUser(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	return h.changeUser(c, "user.update", func(u *licensing.User) (string, error) {
-		changed, err := h.applyUser(u, req)
+		changed, err := h.applyUser(c.Request().Context(), u, req)
 		return strings.Join(changed, ", "), err
 	})
 }
@@ -392,7 +393,7 @@ func (h *Handler) userProblem(c echo.Context, u licensing.User, err error) error
 
 // applyUser applies the fields present in req to u and returns the names
 // of those that changed it.
-func (h *Handler) applyUser(u *licensing.User, req userRequest) ([]string, error) {
+func (h *Handler) applyUser(ctx context.Context, u *licensing.User, req userRequest) ([]string, error) {
 	var changed []string
 	set := func(name string, dst *string, v *string) {
 		if v != nil && *v != *dst {
@@ -421,7 +422,7 @@ func (h *Handler) applyUser(u *licensing.User, req userRequest) ([]string, error
 		if h.opts.HashPassword == nil {
 			return nil, problem.Invalid("This server cannot set passwords through the admin API; set them through SCIM.")
 		}
-		hash, err := h.opts.HashPassword(*req.Password)
+		hash, err := h.opts.HashPassword(ctx, *req.Password)
 		if err != nil {
 			return nil, fmt.Errorf("hash the password of user %s: %w", u.ID, err)
 		}

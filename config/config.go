@@ -43,6 +43,9 @@ type Config struct {
 	SessionLease time.Duration
 	// MaxWait bounds how long an agent's start request may wait for a seat.
 	MaxWait time.Duration
+	// MaxWaiters caps the agents waiting for a shared seat of one
+	// account's product; one more is denied instead of queued.
+	MaxWaiters int
 	// ReapInterval is how often expired sessions are ended.
 	ReapInterval time.Duration
 	// AgentTokenTTL is the life of an agent token an admin makes (admin
@@ -78,6 +81,7 @@ func Default() Config {
 		SupportKeyLifetime: 10 * time.Minute,
 		SessionLease:       2 * time.Minute,
 		MaxWait:            60 * time.Second,
+		MaxWaiters:         1000,
 		ReapInterval:       5 * time.Second,
 
 		RetainSessions:   90 * 24 * time.Hour,
@@ -128,6 +132,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SupportKeyLifetime, "support-key-lifetime", c.SupportKeyLifetime, "how long a session that is not yet connected holds its seat")
 	fs.DurationVar(&c.SessionLease, "session-lease", c.SessionLease, "how long a connected session holds its seat without a heartbeat")
 	fs.DurationVar(&c.MaxWait, "max-wait", c.MaxWait, "longest an agent may wait for a shared seat in one request")
+	fs.IntVar(&c.MaxWaiters, "max-waiters", c.MaxWaiters, "most agents waiting for a shared seat of one account's product; one more is denied, not queued")
 	fs.DurationVar(&c.ReapInterval, "reap-interval", c.ReapInterval, "how often expired sessions are ended and their seats freed")
 	fs.DurationVar(&c.RetainSessions, "retain-sessions", c.RetainSessions, "how long ended sessions are kept before they are purged (0: forever)")
 	fs.DurationVar(&c.RetainSeatEvents, "retain-seat-events", c.RetainSeatEvents, "how long seat events, the source of usage reports, are kept (0: forever)")
@@ -200,6 +205,9 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", d.name, d.v))
 		}
+	}
+	if c.MaxWaiters < 1 {
+		errs = append(errs, fmt.Errorf("max-waiters %d must be at least 1", c.MaxWaiters))
 	}
 	if c.AgentTokenTTL < 0 {
 		errs = append(errs, fmt.Errorf("agent-token-ttl %s must not be negative", c.AgentTokenTTL))

@@ -55,11 +55,12 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.BaseURL = "ftp:/nowhere"
 	c.MaxBodyBytes = 1
 	c.LogLevel = "loud"
+	c.MaxWaiters = 0
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a broken config")
 	}
-	for _, want := range []string{"database-url", "base-url", "max-body-bytes", "log-level"} {
+	for _, want := range []string{"database-url", "base-url", "max-body-bytes", "log-level", "max-waiters"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

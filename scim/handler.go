@@ -48,7 +48,7 @@ type kind[T any] struct {
 	// validated attributes; cur is the stored value (nil on create). It
 	// reports whether that changes the stored value, which a write must
 	// then store even when the representation stays the same.
-	secrets func(next *T, attrs scim.ResourceAttributes, cur *T) (bool, error)
+	secrets func(ctx context.Context, next *T, attrs scim.ResourceAttributes, cur *T) (bool, error)
 	// reload says the store completes a value on write (group members'
 	// types and display names), so a written value is read back to answer.
 	reload  bool
@@ -79,7 +79,7 @@ func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttribute
 	now := h.srv.clock.Now()
 	h.k.stamp(&v, p.AccountID, licensing.NewID(), now, now, 1)
 	if h.k.secrets != nil {
-		if _, err := h.k.secrets(&v, attrs, nil); err != nil {
+		if _, err := h.k.secrets(ctx, &v, attrs, nil); err != nil {
 			return scim.Resource{}, h.scimError(ctx, err)
 		}
 	}
@@ -179,7 +179,7 @@ func (h resourceHandler[T]) update(r *http.Request, id, verb string, change func
 		}
 		newSecret := false
 		if h.k.secrets != nil {
-			if newSecret, err = h.k.secrets(&next, attrs, &cur); err != nil {
+			if newSecret, err = h.k.secrets(ctx, &next, attrs, &cur); err != nil {
 				return scim.Resource{}, h.scimError(ctx, err)
 			}
 		}

@@ -42,14 +42,16 @@ type Options struct {
 	// HashPassword turns the password an identity provider sets (SCIM's
 	// password attribute) into the slow hash stored as User.PasswordHash,
 	// for the agent app's sign-in. scim does not choose the algorithm:
-	// cmd passes internal/password.Hash. Nil: passwords are accepted and
-	// dropped, as before scimd kept them.
-	HashPassword func(password string) (string, error)
+	// cmd passes a password.Pool's Hash. Nil: passwords are accepted and
+	// dropped, as before scimd kept them. An error matching
+	// licensing.ErrUnavailable (the hash pool is busy) answers 503.
+	HashPassword func(ctx context.Context, password string) (string, error)
 	// VerifyPassword reports whether password is the one hash was made
-	// from (internal/password.Verify), so that a write repeating the
-	// stored password (Okta sends its placeholder again) changes nothing.
-	// Nil: every password received is hashed and stored anew.
-	VerifyPassword func(hash, password string) bool
+	// from (a password.Pool's Verify in its write lane), so that a write
+	// repeating the stored password (Okta sends its placeholder again)
+	// changes nothing. Nil: every password received is hashed and stored
+	// anew. Errors as HashPassword.
+	VerifyPassword func(ctx context.Context, hash, password string) (bool, error)
 	// Cursors seals the RFC 9865 cursors of the lists (cmd passes the
 	// database's, licensing.LoadCursors). Nil:
 	// licensing.EphemeralCursors, whose cursors last as long as the

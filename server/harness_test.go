@@ -48,6 +48,11 @@ const agentTokenTTL = 90 * 24 * time.Hour
 // testBodyLimit is the body limit of the test server; fixtures rely on it.
 const testBodyLimit = 64 << 10
 
+// harnessSignIn is the sign-in throttle of the test server: every test
+// signs in from 127.0.0.1, on databases kept across runs, so the address
+// is not throttled (throttle_test.go tests it on a server of its own).
+var harnessSignIn = licensing.SignInPolicy{AddressFailures: 1 << 30}
+
 // harnessPoll is the waiting agents' poll. Waiters are woken by the
 // store's seat changes (Watch), so the poll only makes up for lost ones;
 // it also sets a ticket's life (four polls), which must outlast the
@@ -62,6 +67,8 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As cmd/scimd serve: one hash pool, sign-ins in a lane of their own.
+	passwords := password.NewPool(password.PoolOptions{})
 	sc, err := scim.New(store, scim.Options{
 		MountPath:       server.SCIMPath,
 		DefaultPageSize: 100,
@@ -69,8 +76,8 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 		MaxBodyBytes:    testBodyLimit,
 		Clock:           licensing.SystemClock{},
 		Catalog:         licensing.DefaultCatalog(),
-		HashPassword:    password.Hash,
-		VerifyPassword:  password.Verify,
+		HashPassword:    passwords.Hash,
+		VerifyPassword:  passwords.Verifier(password.LaneWrite),
 		Cursors:         cursors,
 	})
 	if err != nil {
@@ -81,8 +88,9 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	if err := agents.Watch(t.Context()); err != nil { // waiters woken as scimd serve wakes them
 		t.Fatal(err)
 	}
-	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: agentTokenTTL, Cursors: cursors})
+	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents,
+		Verify: passwords.Verifier(password.LaneSignIn), SignIn: harnessSignIn})
+	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: agentTokenTTL, Cursors: cursors})
 	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})
 	hits := &opHits{}
 	var handler http.Handler = h

@@ -64,7 +64,7 @@ func TestUnavailableAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{}, nil)
-	ag := agent.New(agent.Options{Store: store, Catalog: catalog, Agents: agents, Verify: password.Verify})
+	ag := agent.New(agent.Options{Store: store, Catalog: catalog, Agents: agents, Verify: password.NewPool(password.PoolOptions{}).Verifier(password.LaneSignIn)})
 	ad := admin.New(admin.Options{Store: store, Catalog: catalog})
 	ts := httptest.NewServer(server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad}))
 	defer ts.Close()

@@ -114,7 +114,7 @@ func TestReapCountsRuns(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			t0 := time.Now().UTC()
 			clock := testenv.NewClock(t0)
-			m := newMetrics(store, licensing.DefaultCatalog(), clock, log)
+			m := newMetrics(store, licensing.DefaultCatalog(), clock, log, nil)
 			t.Cleanup(func() { store.Observe(nil) })
 			acct, _ := testenv.Account(t, store)
 			startedSession(t, store, acct.ID, t0, time.Minute)

@@ -103,7 +103,7 @@ func TestPurgeLoop(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			now := time.Now().UTC()
 			clock := testenv.NewClock(now)
-			m := newMetrics(store, licensing.DefaultCatalog(), clock, log)
+			m := newMetrics(store, licensing.DefaultCatalog(), clock, log, nil)
 			t.Cleanup(func() { store.Observe(nil) })
 			acct, _ := testenv.Account(t, store)
 			appendAudit(t, store, acct.ID, "old", now.Add(-48*time.Hour))

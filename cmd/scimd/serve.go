@@ -69,7 +69,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		ln.Close()
 		return err
 	}
-	m := newMetrics(store, catalog, clock, log)
+	// One pool runs every password hash of the process: sign-ins and
+	// password writes wait in lanes of their own.
+	passwords := password.NewPool(password.PoolOptions{})
+	m := newMetrics(store, catalog, clock, log, passwords.Load)
 	metricsSrv, err := listenMetrics(cfg.MetricsListen, m.Handler(), log)
 	if err != nil {
 		ln.Close()
@@ -96,8 +99,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Clock:           clock,
 		Catalog:         catalog,
-		HashPassword:    password.Hash,
-		VerifyPassword:  password.Verify,
+		HashPassword:    passwords.Hash,
+		VerifyPassword:  passwords.Verifier(password.LaneWrite),
 		Cursors:         cursors,
 	})
 	if err != nil {
@@ -108,6 +111,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		KeyLifetime: cfg.SupportKeyLifetime,
 		Lease:       cfg.SessionLease,
 		MaxWait:     cfg.MaxWait,
+		MaxWaiters:  cfg.MaxWaiters,
 	}, nil)
 	// Waiting agents learn of a seat freed (in any replica) at once,
 	// not at their next poll. The watch outlives ctx until the requests
@@ -117,8 +121,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err := agents.Watch(watchCtx); err != nil {
 		log.Warn("seat notifications off: waiting agents poll", "error", err)
 	}
-	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
+	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: passwords.Verifier(password.LaneSignIn)})
+	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
 		Retention: retention(cfg)})
 	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m}
 	if metricsSrv == nil {

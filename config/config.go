@@ -55,6 +55,28 @@ type Config struct {
 	// MetricsListen, if set, is the address /metrics is served on, and
 	// then only there; empty serves it on Listen.
 	MetricsListen string
+	// Edge holds the settings of the HTTP trust boundary.
+	Edge
+}
+
+// Edge is the configuration of the HTTP trust boundary (see edge.go).
+type Edge struct {
+	// AllowedHosts lists, comma-separated, the Host values (name or
+	// name:port) a request may carry when BaseURL is empty. Empty: the
+	// host of Listen, localhost, 127.0.0.1 and ::1.
+	AllowedHosts string
+	// TrustedProxies lists, comma-separated, the CIDRs (or addresses) of
+	// the proxies whose X-Forwarded-For, -Proto and -Host are believed.
+	TrustedProxies string
+	// RateLimit is the requests a second each token may make per
+	// replica; 0 limits nothing.
+	RateLimit float64
+	// RateLimitBurst is the requests a token may make at once; 0: one
+	// second's worth of RateLimit.
+	RateLimitBurst int
+	// WriteTimeout bounds every request (an agent waiting for a seat
+	// gets MaxWait more).
+	WriteTimeout time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -75,6 +97,8 @@ func Default() Config {
 		SessionLease:       2 * time.Minute,
 		MaxWait:            60 * time.Second,
 		ReapInterval:       5 * time.Second,
+
+		Edge: Edge{WriteTimeout: 30 * time.Second},
 	}
 }
 
@@ -122,6 +146,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MaxWait, "max-wait", c.MaxWait, "longest an agent may wait for a shared seat in one request")
 	fs.DurationVar(&c.ReapInterval, "reap-interval", c.ReapInterval, "how often expired sessions are ended and their seats freed")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address to serve the Prometheus metrics on, and then only there, e.g. 127.0.0.1:9090 (default: /metrics on --listen)")
+	c.bindEdge(fs)
 }
 
 // Parse sets every flag of fs that was not given on the command line from
@@ -196,6 +221,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s must be positive", c.ShutdownTimeout))
 	}
+	errs = append(errs, c.Edge.validate()...)
 	if c.MetricsListen != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("metrics-listen %q must be host:port or :port", c.MetricsListen))

@@ -71,8 +71,12 @@ func TestDeadlines(t *testing.T) {
 	cut.HTTPErrorHandler = errorHandler(slog.New(slog.DiscardHandler))
 	cut.Use(deadlines(Edge{WriteTimeout: time.Millisecond}))
 	cut.GET(AdminPath+"/users", func(c echo.Context) error {
-		<-c.Request().Context().Done()
-		return c.Request().Context().Err()
+		select {
+		case <-c.Request().Context().Done():
+			return c.Request().Context().Err()
+		case <-time.After(10 * time.Second): // no deadline came: answer 204, which fails the test
+			return c.NoContent(http.StatusNoContent)
+		}
 	})
 	rec := httptest.NewRecorder()
 	cut.ServeHTTP(rec, httptest.NewRequest("GET", AdminPath+"/users", nil))

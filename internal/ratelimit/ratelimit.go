@@ -76,24 +76,24 @@ func (l *Limiter) Len() int {
 	return len(l.buckets)
 }
 
-// evict makes room for one bucket. It drops every bucket that has filled
+// evict makes room for new buckets. It drops every bucket that has filled
 // up again since its last use, which loses nothing (a new bucket starts
-// full); if none has, it drops the least recently used one, whose key
-// then starts again with a full bucket.
+// full). If that leaves the map more than 15/16 full, it drops arbitrary
+// buckets (Go's map order is random) down to that, so that each scan
+// makes room for many new keys; a token whose bucket was dropped starts
+// again with a full one.
 func (l *Limiter) evict(now time.Time) {
 	refill := time.Duration(l.burst / l.rate * float64(time.Second))
-	var oldest string
-	var oldestAt time.Time
 	for k, b := range l.buckets {
 		if now.Sub(b.last) >= refill {
 			delete(l.buckets, k)
-			continue
-		}
-		if oldest == "" || b.last.Before(oldestAt) {
-			oldest, oldestAt = k, b.last
 		}
 	}
-	if len(l.buckets) >= l.maxKeys {
-		delete(l.buckets, oldest)
+	keep := l.maxKeys - max(1, l.maxKeys/16)
+	for k := range l.buckets {
+		if len(l.buckets) <= keep {
+			break
+		}
+		delete(l.buckets, k)
 	}
 }

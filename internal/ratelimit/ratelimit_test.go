@@ -64,10 +64,35 @@ func TestBucketsBounded(t *testing.T) {
 		l.Allow(fmt.Sprint("fresh", i))
 	}
 	l.Allow("hot")
-	if ok, _ := l.Allow("hot"); ok {
-		t.Fatal("a key's empty bucket was evicted while it was in use")
-	}
 	if n := l.Len(); n != maxKeys {
 		t.Fatalf("%d buckets held, want %d (the idle ones evicted, the fresh ones kept)", n, maxKeys)
+	}
+	for i := range maxKeys - 1 {
+		if ok, _ := l.Allow(fmt.Sprint("fresh", i)); ok {
+			t.Fatalf("key fresh%d got a new bucket: its empty one was evicted while in use", i)
+		}
+	}
+}
+
+// BenchmarkAllow measures a request of a known token.
+func BenchmarkAllow(b *testing.B) {
+	l := New(1e9, 1, 0, nil)
+	for b.Loop() {
+		l.Allow("token")
+	}
+}
+
+// BenchmarkAllowFull measures the worst case: a new token while the map
+// is full of buckets in use, none idle, so each one evicts by a scan.
+func BenchmarkAllowFull(b *testing.B) {
+	clock := newClock()
+	l := New(1e-9, 1, 0, clock.now)
+	for i := range DefaultMaxKeys {
+		l.Allow(fmt.Sprint(i))
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		l.Allow(fmt.Sprint("new", i))
 	}
 }

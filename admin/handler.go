@@ -28,6 +28,9 @@ type Options struct {
 	// AgentTokenTTL is the life of the agent tokens made through the API;
 	// 0 lets them live until revoked.
 	AgentTokenTTL time.Duration
+	// Retention is how long the store keeps what usage reports read (the
+	// seat events), for their retainedFrom; zero: kept forever.
+	Retention licensing.Retention
 }
 
 // Handler serves the admin API.

@@ -55,6 +55,10 @@ type Config struct {
 	// MetricsListen, if set, is the address /metrics is served on, and
 	// then only there; empty serves it on Listen.
 	MetricsListen string
+	// RetainSessions, RetainSeatEvents and RetainAudit are how long ended
+	// sessions, seat events and audit entries are kept before they are
+	// purged; 0 keeps them forever.
+	RetainSessions, RetainSeatEvents, RetainAudit time.Duration
 	// Edge holds the settings of the HTTP trust boundary.
 	Edge
 }
@@ -97,6 +101,10 @@ func Default() Config {
 		SessionLease:       2 * time.Minute,
 		MaxWait:            60 * time.Second,
 		ReapInterval:       5 * time.Second,
+
+		RetainSessions:   90 * 24 * time.Hour,
+		RetainSeatEvents: 400 * 24 * time.Hour,
+		RetainAudit:      400 * 24 * time.Hour,
 
 		Edge: Edge{WriteTimeout: 30 * time.Second},
 	}
@@ -145,6 +153,9 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionLease, "session-lease", c.SessionLease, "how long a connected session holds its seat without a heartbeat")
 	fs.DurationVar(&c.MaxWait, "max-wait", c.MaxWait, "longest an agent may wait for a shared seat in one request")
 	fs.DurationVar(&c.ReapInterval, "reap-interval", c.ReapInterval, "how often expired sessions are ended and their seats freed")
+	fs.DurationVar(&c.RetainSessions, "retain-sessions", c.RetainSessions, "how long ended sessions are kept before they are purged (0: forever)")
+	fs.DurationVar(&c.RetainSeatEvents, "retain-seat-events", c.RetainSeatEvents, "how long seat events, the source of usage reports, are kept (0: forever)")
+	fs.DurationVar(&c.RetainAudit, "retain-audit", c.RetainAudit, "how long audit entries are kept (0: forever)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address to serve the Prometheus metrics on, and then only there, e.g. 127.0.0.1:9090 (default: /metrics on --listen)")
 	c.bindEdge(fs)
 }
@@ -217,6 +228,14 @@ func (c Config) Validate() error {
 	}
 	if c.AgentTokenTTL < 0 {
 		errs = append(errs, fmt.Errorf("agent-token-ttl %s must not be negative", c.AgentTokenTTL))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"retain-sessions", c.RetainSessions}, {"retain-seat-events", c.RetainSeatEvents}, {"retain-audit", c.RetainAudit}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %s must not be negative (0 keeps forever)", d.name, d.v))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s must be positive", c.ShutdownTimeout))

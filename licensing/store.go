@@ -121,6 +121,7 @@ type Store interface {
 	SeatTotals
 	Observable
 	Keys
+	Purger
 
 	// AppendAudit stores an audit entry of e.AccountID on its own (its ID
 	// is set by the store: e.ID is ignored), for an event that writes

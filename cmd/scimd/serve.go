@@ -59,6 +59,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 	}
 
+	warnAboutDatabase(ctx, store, log)
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -116,7 +118,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		log.Warn("seat notifications off: waiting agents poll", "error", err)
 	}
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors})
+	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
+		Retention: retention(cfg)})
 	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m,
 		Edge: edgeOptions(cfg)}
 	if metricsSrv == nil {
@@ -124,6 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	handler := server.New(serverOpts)
 	go reap(ctx, store, clock, cfg.ReapInterval, log, m.ReaperRan)
+	go purge(ctx, store, retention(cfg), clock, purgeInterval, log, m.PurgeRan)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

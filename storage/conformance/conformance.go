@@ -99,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},
+		{"Retention", testRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,5 +22,7 @@
 // when they race; watch.go how waiters learn, within moments and across
 // processes, that a seat may be theirs (licensing.SeatWatcher: PostgreSQL
 // NOTIFY, heard on a LISTEN connection of pgx's own, or an in-process
-// hand-off on SQLite).
+// hand-off on SQLite). retention.go purges what retention no longer keeps
+// in short batches that skip rows locked elsewhere, and reads the
+// PostgreSQL settings an operator should be warned about (Warnings).
 package sqlstore

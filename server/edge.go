@@ -1,19 +1,14 @@
 package server
 
 import (
-	"context"
-	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/scimd/scimd/internal/origin"
-	"github.com/scimd/scimd/internal/ratelimit"
-	"github.com/scimd/scimd/licensing"
 )
 
 // Edge is the trust boundary of the HTTP surface: which Host and
@@ -176,142 +171,4 @@ func originOf(edge Edge) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-// secretRoutes are the routes whose answers carry a secret (a bearer
-// token): never stored by a cache.
-var secretRoutes = map[string]bool{
-	http.MethodPost + " " + AgentPath + "/signin": true,
-	http.MethodPost + " " + AdminPath + "/tokens": true,
-}
-
-// ConsolePath is where the admin console is mounted; its pages carry
-// CSRF tokens and are never cached.
-const ConsolePath = "/console"
-
-// securityHeaders sets X-Content-Type-Options: nosniff on every answer
-// and Cache-Control: no-store on the answers that carry secrets and on
-// the console.
-func securityHeaders() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			h := c.Response().Header()
-			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-			p := c.Request().URL.Path
-			if secretRoutes[c.Request().Method+" "+c.Path()] || p == ConsolePath || strings.HasPrefix(p, ConsolePath+"/") {
-				h.Set(echo.HeaderCacheControl, "no-store")
-			}
-			return next(c)
-		}
-	}
-}
-
-// requestIDHeader accepts a client's X-Request-Id only if it is 1 to 64
-// characters of [A-Za-z0-9._-] (it goes into logs and answers); any other
-// value is replaced by a fresh one.
-func requestID() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			id := c.Request().Header.Get(echo.HeaderXRequestID)
-			if !validRequestID(id) {
-				id = licensing.NewID()
-			}
-			c.Response().Header().Set(echo.HeaderXRequestID, id)
-			return next(c)
-		}
-	}
-}
-
-func validRequestID(id string) bool {
-	if len(id) < 1 || len(id) > 64 {
-		return false
-	}
-	for _, r := range id {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// rateLimitedError is a request over its token's rate limit (429).
-type rateLimitedError struct{ retryAfter int }
-
-func (e *rateLimitedError) Error() string {
-	return "Too many requests with this token; retry after " + strconv.Itoa(e.retryAfter) + " seconds."
-}
-
-// rateLimit refuses the requests of a token over its rate (429 with
-// Retry-After). It runs after authentication; a request without a
-// principal is not its concern.
-func rateLimit(l *ratelimit.Limiter) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			p, ok := licensing.PrincipalFrom(c.Request().Context())
-			if !ok {
-				return next(c)
-			}
-			if allowed, wait := l.Allow(p.TokenID); !allowed {
-				return &rateLimitedError{retryAfter: max(1, int((wait+time.Second-1)/time.Second))}
-			}
-			return next(c)
-		}
-	}
-}
-
-// withRateLimit returns auth followed by the rate limit (auth alone when
-// l is nil).
-func withRateLimit(auth echo.MiddlewareFunc, l *ratelimit.Limiter) echo.MiddlewareFunc {
-	if l == nil {
-		return auth
-	}
-	limit := rateLimit(l)
-	return func(next echo.HandlerFunc) echo.HandlerFunc { return auth(limit(next)) }
-}
-
-// writeGrace is how long past a request's deadline its connection still
-// takes writes, so that the answer to a timed-out request gets out.
-const writeGrace = 2 * time.Second
-
-// waitingRoute is the route that may wait for a seat (the agent's start of
-// a session), bounded by MaxWait on top of WriteTimeout.
-const waitingRoute = http.MethodPost + " " + AgentPath + "/sessions"
-
-// deadlines puts the route's deadline on the request context and on the
-// connection's writes.
-func deadlines(edge Edge) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if edge.WriteTimeout <= 0 {
-				return next(c)
-			}
-			d := edge.WriteTimeout
-			if c.Request().Method+" "+c.Path() == waitingRoute {
-				d += edge.MaxWait
-			}
-			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
-			defer cancel()
-			deadline, _ := ctx.Deadline()
-			// Not every ResponseWriter can (httptest's recorder cannot); the
-			// context deadline holds regardless.
-			_ = http.NewResponseController(c.Response()).SetWriteDeadline(deadline.Add(writeGrace))
-			c.SetRequest(c.Request().WithContext(ctx))
-			return next(c)
-		}
-	}
-}
-
-// newLimiter returns the per-token limiter of the edge, nil if it limits
-// nothing. A burst below 1 is one second's worth of requests.
-func newLimiter(edge Edge, clock licensing.Clock) *ratelimit.Limiter {
-	if edge.RateLimit <= 0 {
-		return nil
-	}
-	burst := edge.RateLimitBurst
-	if burst < 1 {
-		burst = int(math.Ceil(edge.RateLimit))
-	}
-	return ratelimit.New(edge.RateLimit, burst, 0, clock.Now)
 }

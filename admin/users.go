@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/scimd/scimd/internal/origin"
 	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
@@ -226,7 +227,10 @@ func (h *Handler) createUser(c echo.Context) error {
 	if err := h.opts.Store.CreateUser(c.Request().Context(), u, h.audit(c, "user.create", "user", u.ID, u.UserName)); err != nil {
 		return h.userProblem(c, u, err)
 	}
-	c.Response().Header().Set(echo.HeaderLocation, strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+u.ID)
+	// The public base URL the server's edge decided (internal/origin);
+	// without one the Location is relative.
+	base, _ := origin.From(c.Request().Context())
+	c.Response().Header().Set(echo.HeaderLocation, base+strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+u.ID)
 	return h.answerUser(c, http.StatusCreated, u)
 }
 

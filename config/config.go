@@ -62,6 +62,28 @@ type Config struct {
 	// sessions, seat events and audit entries are kept before they are
 	// purged; 0 keeps them forever.
 	RetainSessions, RetainSeatEvents, RetainAudit time.Duration
+	// Edge holds the settings of the HTTP trust boundary.
+	Edge
+}
+
+// Edge is the configuration of the HTTP trust boundary (see edge.go).
+type Edge struct {
+	// AllowedHosts lists, comma-separated, the Host values (name or
+	// name:port) a request may carry when BaseURL is empty. Empty: the
+	// host of Listen, localhost, 127.0.0.1 and ::1.
+	AllowedHosts string
+	// TrustedProxies lists, comma-separated, the CIDRs (or addresses) of
+	// the proxies whose X-Forwarded-For, -Proto and -Host are believed.
+	TrustedProxies string
+	// RateLimit is the requests a second each token may make per
+	// replica; 0 limits nothing.
+	RateLimit float64
+	// RateLimitBurst is the requests a token may make at once; 0: one
+	// second's worth of RateLimit.
+	RateLimitBurst int
+	// WriteTimeout bounds every request (an agent waiting for a seat
+	// gets MaxWait more).
+	WriteTimeout time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -87,6 +109,8 @@ func Default() Config {
 		RetainSessions:   90 * 24 * time.Hour,
 		RetainSeatEvents: 400 * 24 * time.Hour,
 		RetainAudit:      400 * 24 * time.Hour,
+
+		Edge: Edge{WriteTimeout: 30 * time.Second},
 	}
 }
 
@@ -138,6 +162,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetainSeatEvents, "retain-seat-events", c.RetainSeatEvents, "how long seat events, the source of usage reports, are kept (0: forever)")
 	fs.DurationVar(&c.RetainAudit, "retain-audit", c.RetainAudit, "how long audit entries are kept (0: forever)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address to serve the Prometheus metrics on, and then only there, e.g. 127.0.0.1:9090 (default: /metrics on --listen)")
+	c.bindEdge(fs)
 }
 
 // Parse sets every flag of fs that was not given on the command line from
@@ -223,6 +248,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s must be positive", c.ShutdownTimeout))
 	}
+	errs = append(errs, c.Edge.validate()...)
 	if c.MetricsListen != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("metrics-listen %q must be host:port or :port", c.MetricsListen))

@@ -14,6 +14,7 @@ import (
 	"github.com/elimity-com/scim/optional"
 
 	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/internal/origin"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
@@ -24,8 +25,8 @@ const ContentType = "application/scim+json"
 // Options configure the SCIM adapter.
 type Options struct {
 	// BaseURL is the absolute SCIM base URL (…/scim/v2) for Location and
-	// meta.location. Empty: derived from each request's scheme, Host and
-	// MountPath.
+	// meta.location. Empty: the request's public base URL (from its
+	// context, see internal/origin) and MountPath.
 	BaseURL string
 	// MountPath is where the adapter is mounted, e.g. /scim/v2.
 	MountPath string
@@ -127,17 +128,21 @@ func resourceType(rt schemas.Resource, h scim.ResourceHandler) scim.ResourceType
 	return t
 }
 
-// base returns the SCIM base URL for the request.
+// base returns the SCIM base URL for the request: BaseURL, or the
+// request's public base URL the server's edge put in its context
+// (internal/origin). Without one (the adapter served on its own, in
+// tests) the URL is built from the connection and Host, never from
+// X-Forwarded-* headers.
 func (s *Server) base(r *http.Request) string {
 	if s.opts.BaseURL != "" {
 		return s.opts.BaseURL
 	}
+	if o, ok := origin.From(r.Context()); ok {
+		return o + s.opts.MountPath
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
 	}
 	return scheme + "://" + r.Host + s.opts.MountPath
 }

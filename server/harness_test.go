@@ -60,7 +60,8 @@ var harnessSignIn = licensing.SignInPolicy{AddressFailures: 1 << 30}
 // between two refreshes (seen with 20 ms).
 const harnessPoll = 250 * time.Millisecond
 
-func newHarness(t testing.TB, store *sqlstore.Store) *harness {
+// newHarness serves the store; edit, if any, change the server's options.
+func newHarness(t testing.TB, store *sqlstore.Store, edit ...func(*server.Options)) *harness {
 	t.Helper()
 	// As cmd/scimd serve: cursors sealed with the database's key.
 	cursors, err := licensing.LoadCursors(t.Context(), store)
@@ -91,7 +92,11 @@ func newHarness(t testing.TB, store *sqlstore.Store) *harness {
 	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents,
 		Verify: passwords.Verifier(password.LaneSignIn), SignIn: harnessSignIn})
 	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: agentTokenTTL, Cursors: cursors})
-	h := server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})
+	opts := server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument}
+	for _, f := range edit {
+		f(&opts)
+	}
+	h := server.New(opts)
 	hits := &opHits{}
 	var handler http.Handler = h
 	if _, bench := t.(*testing.B); !bench {
@@ -138,6 +143,13 @@ func send(t testing.TB, method, url, bearer, contentType, body string) (int, htt
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	req.Header.Set("Content-Type", contentType)
+	return sendRequest(t, req)
+}
+
+// sendRequest sends req and returns the status, headers and body of the
+// answer, failing the test on a server error.
+func sendRequest(t testing.TB, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +157,7 @@ func send(t testing.TB, method, url, bearer, contentType, body string) (int, htt
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 500 {
-		t.Fatalf("%s %s: server error %d: %s", method, url, resp.StatusCode, raw)
+		t.Fatalf("%s %s: server error %d: %s", req.Method, req.URL, resp.StatusCode, raw)
 	}
 	return resp.StatusCode, resp.Header, raw
 }

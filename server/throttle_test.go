@@ -61,6 +61,7 @@ func (ts *throttleServer) signIn(t *testing.T, addr, account, userName, pw strin
 	body, _ := json.Marshal(map[string]string{"account": account, "userName": userName, "password": pw})
 	req := httptest.NewRequest(http.MethodPost, server.AgentPath+"/signin", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
+	req.Host = "localhost" // one of the default allowed hosts
 	req.RemoteAddr = "[" + addr + "]:40000"
 	if !strings.Contains(addr, ":") {
 		req.RemoteAddr = addr + ":40000"

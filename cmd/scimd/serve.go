@@ -124,7 +124,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: passwords.Verifier(password.LaneSignIn)})
 	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
 		Retention: retention(cfg)})
-	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m}
+	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m,
+		Edge: edgeOptions(cfg)}
 	if metricsSrv == nil {
 		serverOpts.Metrics = m.Handler()
 	}
@@ -135,10 +136,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		// No WriteTimeout: an agent's start request may wait for a seat
-		// up to --max-wait.
-		IdleTimeout: 120 * time.Second,
-		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Each route sets its own write deadline (--write-timeout, plus
+		// --max-wait for an agent waiting for a seat); this one only
+		// bounds what answers before the routes (malformed requests).
+		WriteTimeout: cfg.WriteTimeout + cfg.MaxWait + 10*time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("scimd listening", "addr", ln.Addr().String(), "database", sqlstore.Redact(cfg.DatabaseURL), "version", buildVersion())
 

@@ -34,6 +34,15 @@ type Options struct {
 	MaxPageSize     int
 	// MaxBodyBytes is the largest request body accepted.
 	MaxBodyBytes int64
+	// MaxPatchOperations is the most operations a PATCH may carry; a
+	// PATCH with more is answered 400 invalidValue. 0: 1000.
+	MaxPatchOperations int
+	// MaxMultiValues is the most values a User's multi-valued attribute
+	// (emails, phoneNumbers, addresses, entitlements, ...) may hold after
+	// a write; a write leaving more is answered 400 invalidValue naming
+	// the attribute. Group members are bounded by MaxBodyBytes only.
+	// 0: 100.
+	MaxMultiValues int
 	// Clock stamps created and lastModified.
 	Clock licensing.Clock
 	// Catalog is the product catalog the licensing extension of User is

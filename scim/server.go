@@ -88,6 +88,15 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	if opts.DefaultPageSize < 1 || opts.MaxPageSize < opts.DefaultPageSize || opts.MaxBodyBytes < 1 {
 		return nil, fmt.Errorf("scim: page sizes and body limit must be positive")
 	}
+	if opts.MaxPatchOperations < 0 || opts.MaxMultiValues < 0 {
+		return nil, fmt.Errorf("scim: the PATCH operations and multi-valued attribute limits must not be negative")
+	}
+	if opts.MaxPatchOperations == 0 {
+		opts.MaxPatchOperations = defaultMaxPatchOperations
+	}
+	if opts.MaxMultiValues == 0 {
+		opts.MaxMultiValues = defaultMaxMultiValues
+	}
 	if opts.Cursors == nil {
 		opts.Cursors = licensing.EphemeralCursors()
 	}
@@ -191,6 +200,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveSearch(w, r, rt, body)
 			return
 		case r.Method == http.MethodPatch && strings.HasPrefix(path, rt.Endpoint+"/"):
+			if err := checkPatchOperations(body, s.opts.MaxPatchOperations); err != nil {
+				s.writeError(w, r, rt.Name, err)
+				return
+			}
 			if err := checkReadOnlyPatch(body, *rt, strings.TrimPrefix(path, rt.Endpoint+"/")); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return

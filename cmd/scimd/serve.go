@@ -97,6 +97,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		HashPassword:    password.Hash,
 		VerifyPassword:  password.Verify,
 		Cursors:         cursors,
+
+		MaxPatchOperations: cfg.MaxPatchOperations,
+		MaxMultiValues:     cfg.MaxMultiValues,
 	})
 	if err != nil {
 		ln.Close()

@@ -1119,9 +1119,9 @@ func toFloatStrict(v any) (float64, bool) {
 func evalCond(c licensing.Cond, v any) bool {
 	switch c := c.(type) {
 	case licensing.And:
-		return evalCond(c.Left, v) && evalCond(c.Right, v)
+		return !slices.ContainsFunc(c, func(x licensing.Cond) bool { return !evalCond(x, v) })
 	case licensing.Or:
-		return evalCond(c.Left, v) || evalCond(c.Right, v)
+		return slices.ContainsFunc(c, func(x licensing.Cond) bool { return evalCond(x, v) })
 	case licensing.Not:
 		return !evalCond(c.Cond, v)
 	case licensing.Any:

@@ -106,11 +106,17 @@ const (
 // invalidValue for values of the wrong type and for removing a required
 // attribute.
 func applyPatch(res map[string]any, ops []scim.PatchOperation, rt schemas.Resource) (changed bool, err error) {
+	return applyPatchWith(res, ops, rt, true)
+}
+
+// applyPatchWith is applyPatch, changing lists in place (see listState)
+// only when inPlace is set: tests compare both ways.
+func applyPatchWith(res map[string]any, ops []scim.PatchOperation, rt schemas.Resource, inPlace bool) (changed bool, err error) {
 	if res == nil {
 		return false, errors.New("scim: applyPatch needs a resource map")
 	}
 	work, _ := deepCopyValue(res).(map[string]any)
-	p := &patcher{rt: rt, doc: work, touched: map[string]bool{}, appended: map[string]*appended{}}
+	p := &patcher{rt: rt, doc: work, touched: map[string]bool{}, inPlace: inPlace, lists: map[string]*listState{}}
 	for i, op := range ops {
 		if err := p.apply(op); err != nil {
 			var re *requestError
@@ -120,6 +126,7 @@ func applyPatch(res map[string]any, ops []scim.PatchOperation, rt schemas.Resour
 			return false, err
 		}
 	}
+	p.flush()
 	p.dropEmptyExtensions(res)
 	if err := p.checkRequired(res); err != nil {
 		return false, err
@@ -140,10 +147,11 @@ type patcher struct {
 	doc map[string]any
 	// touched holds the URNs of the extensions operations wrote to.
 	touched map[string]bool
-	// appended remembers the multi-valued attributes add operations
-	// appended to, by name (with the URN of an extension's), so that the
-	// next add to one costs only its own values.
-	appended map[string]*appended
+	// lists holds the multi-valued attributes operations add values to
+	// or remove values from in place, by listName (see listState), when
+	// inPlace is set.
+	inPlace bool
+	lists   map[string]*listState
 }
 
 // patchTarget is a PATCH path resolved against the resource type.
@@ -359,11 +367,10 @@ func (p *patcher) container(t patchTarget) map[string]any {
 // applyTarget applies one operation to a resolved target.
 func (p *patcher) applyTarget(kind string, t patchTarget, value any) error {
 	cont := p.container(t)
-	if kind == patchAdd && t.filter == nil && t.sub == nil && t.attr.MultiValued() {
-		if done, err := p.appendValues(cont, t, value); done {
-			return err
-		}
+	if done, err := p.applyInPlace(kind, cont, t, value); done {
+		return err
 	}
+	p.flush()
 	key, cur, present := lookupKey(cont, t.attr.Name())
 	var (
 		next        any
@@ -396,6 +403,24 @@ func (p *patcher) applyTarget(kind string, t patchTarget, value any) error {
 		cont[t.attr.Name()] = next
 	}
 	return nil
+}
+
+// applyInPlace applies the operations on multi-valued attributes that change
+// the list in place (see listState): adding values, removing values, and
+// removing by attr[value eq "x"]. It reports false for any other
+// operation.
+func (p *patcher) applyInPlace(kind string, cont map[string]any, t patchTarget, value any) (bool, error) {
+	switch {
+	case !p.inPlace || !t.attr.MultiValued():
+		return false, nil
+	case kind == patchAdd && t.filter == nil && t.sub == nil:
+		return p.appendValues(cont, t, value)
+	case kind == patchRemove && t.filter == nil && t.sub == nil && !isEmptyValue(value):
+		return p.removeValues(cont, t, value)
+	case kind == patchRemove && t.filter != nil:
+		return p.removeMatching(cont, t)
+	}
+	return false, nil
 }
 
 // checkMutability refuses to change a read-only attribute, or an

@@ -97,7 +97,9 @@ func BenchmarkPatchUserEmails(b *testing.B) {
 }
 
 // BenchmarkPatchGroupMembers adds n users to an empty group, as one add
-// operation listing them all and as n add operations of one member each.
+// operation listing them all and as n add operations of one member each,
+// and removes them all from a full group, as n operations removing one
+// member each, by filter (Okta) and by value (Entra).
 func BenchmarkPatchGroupMembers(b *testing.B) {
 	for _, n := range []int{2500, 10000} {
 		srv, ctx := benchServer(b)
@@ -114,20 +116,27 @@ func BenchmarkPatchGroupMembers(b *testing.B) {
 		}
 		values := make([]string, n)
 		ops := make([]string, n)
+		byFilter := make([]string, n)
+		byValue := make([]string, n)
 		for i, id := range ids {
 			values[i] = `{"value":"` + id + `"}`
 			ops[i] = `{"op":"add","path":"members","value":[{"value":"` + id + `"}]}`
+			byFilter[i] = `{"op":"remove","path":"members[value eq \"` + id + `\"]"}`
+			byValue[i] = `{"op":"Remove","path":"members","value":[{"value":"` + id + `"}]}`
 		}
-		for _, shape := range []struct{ name, body string }{
-			{"one-op", patchBody([]string{`{"op":"add","path":"members","value":[` + strings.Join(values, ",") + `]}`})},
-			{"ops", patchBody(ops)},
+		all := `[` + strings.Join(values, ",") + `]`
+		for _, shape := range []struct{ name, members, body string }{
+			{"one-op", "[]", patchBody([]string{`{"op":"add","path":"members","value":` + all + `}`})},
+			{"ops", "[]", patchBody(ops)},
+			{"remove-by-filter", all, patchBody(byFilter)},
+			{"remove-by-value", all, patchBody(byValue)},
 		} {
 			b.Run(fmt.Sprintf("%s/members=%d", shape.name, n), func(b *testing.B) {
 				i := 0
 				for b.Loop() {
 					b.StopTimer()
 					i++
-					id := createdID(b, benchSend(b, srv, ctx, http.MethodPost, "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"%s %d"}`, shape.name, i), http.StatusCreated))
+					id := createdID(b, benchSend(b, srv, ctx, http.MethodPost, "/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"%s %d","members":%s}`, shape.name, i, shape.members), http.StatusCreated))
 					b.StartTimer()
 					benchSend(b, srv, ctx, http.MethodPatch, "/Groups/"+id, shape.body, http.StatusOK)
 				}

@@ -14,10 +14,11 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// TestPatchAddsAcrossOperations: the patcher remembers the lists add
-// operations appended to (patch_values.go); a PATCH of several operations
-// must still end where applying them one PATCH at a time ends, whatever
-// other operations change the list in between.
+// TestPatchAddsAcrossOperations: the patcher changes the lists add and
+// remove operations name in place and compacts them later
+// (patch_values.go); a PATCH of several operations must still end where
+// applying them one PATCH at a time ends, whatever other operations
+// change the list in between.
 func TestPatchAddsAcrossOperations(t *testing.T) {
 	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
 	email := func(v, typ string, primary bool) tObj {
@@ -63,6 +64,23 @@ func TestPatchAddsAcrossOperations(t *testing.T) {
 		{"values without a value", user, patchTestUser, []scim.PatchOperation{
 			patchOp("add", "addresses", tList{tObj{"locality": "Oslo"}}), patchOp("add", "addresses", tList{tObj{"locality": "Oslo"}, tObj{"locality": "Rome", "primary": true}}),
 			patchOp("add", "addresses", tList{tObj{"locality": "Paris", "primary": true}}),
+		}},
+		{"members removed one by one", group, patchTestGroup, []scim.PatchOperation{
+			patchOp("add", "members", tList{tObj{"value": "u3"}, tObj{"value": "u4"}}), patchOp("remove", `members[value eq "U1"]`, nil),
+			patchOp("remove", "members", tList{tObj{"value": "u3"}, tObj{"value": "u9"}}), patchOp("remove", "members", tList{tObj{"value": "u3"}}),
+			patchOp("add", "members", tList{tObj{"value": "u3"}}), patchOp("remove", `members[value eq "u3"]`, nil),
+		}},
+		{"every member removed", group, patchTestGroup, []scim.PatchOperation{
+			patchOp("remove", `members[value eq "u1"]`, nil), patchOp("remove", "members", tList{tObj{"value": "u2"}}),
+		}},
+		{"every member removed and one added", group, patchTestGroup, []scim.PatchOperation{
+			patchOp("remove", `members[value eq "u1"]`, nil), patchOp("remove", "members", tList{tObj{"value": "u2"}}),
+			patchOp("add", "members", tList{tObj{"value": "u5"}}),
+		}},
+		{"removals around other operations", user, patchTestUser, []scim.PatchOperation{
+			patchOp("remove", `emails[value eq "ann@home.example"]`, nil), patchOp("replace", `emails[type eq "work"].display`, "W"),
+			add(tList{email("ann@home.example", "home", true)}), patchOp("remove", "emails", tList{tObj{"value": "ann@example.com"}}),
+			patchOp("replace", "displayName", "Ann"), patchOp("remove", `emails[value eq "ann@home.example"]`, nil),
 		}},
 		{"members added one by one", group, patchTestGroup, []scim.PatchOperation{
 			patchOp("add", "members", tList{tObj{"value": "u3"}}), patchOp("add", "members", tList{tObj{"value": "u3"}, tObj{"value": "u4"}}),
@@ -154,5 +172,25 @@ func TestBoundsAreConfigurable(t *testing.T) {
 	}
 	if _, err := New(store, Options{DefaultPageSize: 1, MaxPageSize: 1, MaxBodyBytes: 1, MaxMultiValues: -1}); err == nil {
 		t.Error("New accepted a negative limit")
+	}
+}
+
+// TestPatchRemoveErrorsAcrossOperations: a removal by filter that
+// matches nothing is refused with noTarget, also when an earlier
+// operation of the same PATCH removed the element.
+func TestPatchRemoveErrorsAcrossOperations(t *testing.T) {
+	for _, ops := range [][]scim.PatchOperation{
+		{patchOp("remove", `members[value eq "u9"]`, nil)},
+		{patchOp("remove", `members[value eq "u1"]`, nil), patchOp("remove", `members[value eq "u1"]`, nil)},
+		{patchOp("remove", "members", tList{tObj{"value": "u1"}}), patchOp("remove", `members[value eq "u1"]`, nil)},
+	} {
+		res := patchTestGroup()
+		_, err := applyPatch(res, ops, schemas.Group())
+		if re, ok := err.(*requestError); !ok || re.ScimType != "noTarget" {
+			t.Errorf("%d operations: %v, want noTarget", len(ops), err)
+		}
+		if !reflect.DeepEqual(res, patchTestGroup()) {
+			t.Errorf("a refused PATCH changed the group: %v", res)
+		}
 	}
 }

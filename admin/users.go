@@ -168,12 +168,12 @@ func (h *Handler) userFilter(c echo.Context) (cond licensing.Cond, text string, 
 		}
 		text = q
 	}
-	for _, c := range conds {
-		if cond == nil {
-			cond = c
-		} else {
-			cond = licensing.And{Left: cond, Right: c}
-		}
+	switch len(conds) {
+	case 0:
+	case 1:
+		cond = conds[0]
+	default:
+		cond = licensing.And(conds)
 	}
 	return cond, text, nil
 }

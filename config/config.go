@@ -27,6 +27,11 @@ type Config struct {
 	Migrate bool
 	// MaxBodyBytes is the largest request body accepted (413 beyond).
 	MaxBodyBytes int64
+	// MaxPatchOperations is the most operations a SCIM PATCH may carry.
+	MaxPatchOperations int
+	// MaxMultiValues is the most values a SCIM User's multi-valued
+	// attribute (emails, phoneNumbers, ...) may hold.
+	MaxMultiValues int
 	// DefaultPageSize is the page size when a list request names no count.
 	DefaultPageSize int
 	// MaxPageSize caps the count of a list request.
@@ -111,6 +116,9 @@ func Default() Config {
 		RetainAudit:      400 * 24 * time.Hour,
 
 		Edge: Edge{WriteTimeout: 30 * time.Second},
+
+		MaxPatchOperations: 1000,
+		MaxMultiValues:     100,
 	}
 }
 
@@ -149,6 +157,8 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public base URL of this server, e.g. https://scim.example.com (default: taken from each request)")
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply pending database migrations at start")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body accepted, in bytes")
+	fs.IntVar(&c.MaxPatchOperations, "max-patch-operations", c.MaxPatchOperations, "most operations a SCIM PATCH may carry")
+	fs.IntVar(&c.MaxMultiValues, "max-multi-values", c.MaxMultiValues, "most values a SCIM user's multi-valued attribute (emails, phoneNumbers, ...) may hold; group members are bounded by max-body-bytes only")
 	fs.IntVar(&c.DefaultPageSize, "default-page-size", c.DefaultPageSize, "page size of a list request that names no count")
 	fs.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest page size a list request may ask for")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
@@ -206,6 +216,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max-body-bytes %d must be at least 1024", c.MaxBodyBytes))
+	}
+	if c.MaxPatchOperations < 1 {
+		errs = append(errs, fmt.Errorf("max-patch-operations %d must be at least 1", c.MaxPatchOperations))
+	}
+	if c.MaxMultiValues < 1 {
+		errs = append(errs, fmt.Errorf("max-multi-values %d must be at least 1", c.MaxMultiValues))
 	}
 	if c.DefaultPageSize < 1 {
 		errs = append(errs, fmt.Errorf("default-page-size %d must be at least 1", c.DefaultPageSize))

@@ -56,11 +56,12 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.MaxBodyBytes = 1
 	c.LogLevel = "loud"
 	c.MaxWaiters = 0
+	c.MaxPatchOperations, c.MaxMultiValues = 0, -1
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a broken config")
 	}
-	for _, want := range []string{"database-url", "base-url", "max-body-bytes", "log-level", "max-waiters"} {
+	for _, want := range []string{"database-url", "base-url", "max-body-bytes", "log-level", "max-waiters", "max-patch-operations", "max-multi-values"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

@@ -72,6 +72,9 @@ const maxUpdateAttempts = 5
 func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx := r.Context()
 	p := principal(ctx)
+	if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+		return scim.Resource{}, h.scimError(ctx, err)
+	}
 	v, err := h.k.fromAttributes(attrs)
 	if err != nil {
 		return scim.Resource{}, h.scimError(ctx, err)
@@ -117,6 +120,9 @@ func (h resourceHandler[T]) GetAll(r *http.Request, _ scim.ListRequestParams) (s
 }
 
 func (h resourceHandler[T]) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+		return scim.Resource{}, h.scimError(r.Context(), err)
+	}
 	next, err := h.k.fromAttributes(attrs)
 	if err != nil {
 		return scim.Resource{}, h.scimError(r.Context(), err)
@@ -134,6 +140,9 @@ func (h resourceHandler[T]) Patch(r *http.Request, id string, ops []scim.PatchOp
 		}
 		attrs, err := validateResource(h.k.rt, withSchemas(h.k.rt, m))
 		if err != nil {
+			return zero, nil, false, err
+		}
+		if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
 			return zero, nil, false, err
 		}
 		next, err := h.k.fromAttributes(attrs)

@@ -35,6 +35,15 @@ type Options struct {
 	MaxPageSize     int
 	// MaxBodyBytes is the largest request body accepted.
 	MaxBodyBytes int64
+	// MaxPatchOperations is the most operations a PATCH may carry; a
+	// PATCH with more is answered 400 invalidValue. 0: 1000.
+	MaxPatchOperations int
+	// MaxMultiValues is the most values a User's multi-valued attribute
+	// (emails, phoneNumbers, addresses, entitlements, ...) may hold after
+	// a write; a write leaving more is answered 400 invalidValue naming
+	// the attribute. Group members are bounded by MaxBodyBytes only.
+	// 0: 100.
+	MaxMultiValues int
 	// Clock stamps created and lastModified.
 	Clock licensing.Clock
 	// Catalog is the product catalog the licensing extension of User is
@@ -81,6 +90,15 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	}
 	if opts.DefaultPageSize < 1 || opts.MaxPageSize < opts.DefaultPageSize || opts.MaxBodyBytes < 1 {
 		return nil, fmt.Errorf("scim: page sizes and body limit must be positive")
+	}
+	if opts.MaxPatchOperations < 0 || opts.MaxMultiValues < 0 {
+		return nil, fmt.Errorf("scim: the PATCH operations and multi-valued attribute limits must not be negative")
+	}
+	if opts.MaxPatchOperations == 0 {
+		opts.MaxPatchOperations = defaultMaxPatchOperations
+	}
+	if opts.MaxMultiValues == 0 {
+		opts.MaxMultiValues = defaultMaxMultiValues
 	}
 	if opts.Cursors == nil {
 		opts.Cursors = licensing.EphemeralCursors()
@@ -189,6 +207,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveSearch(w, r, rt, body)
 			return
 		case r.Method == http.MethodPatch && strings.HasPrefix(path, rt.Endpoint+"/"):
+			if err := checkPatchOperations(body, s.opts.MaxPatchOperations); err != nil {
+				s.writeError(w, r, rt.Name, err)
+				return
+			}
 			if err := checkReadOnlyPatch(body, *rt, strings.TrimPrefix(path, rt.Endpoint+"/")); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return

@@ -102,6 +102,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		HashPassword:    passwords.Hash,
 		VerifyPassword:  passwords.Verifier(password.LaneWrite),
 		Cursors:         cursors,
+
+		MaxPatchOperations: cfg.MaxPatchOperations,
+		MaxMultiValues:     cfg.MaxMultiValues,
 	})
 	if err != nil {
 		ln.Close()

@@ -196,7 +196,11 @@ First start: created account %q.
 This token is shown only now; store it in your identity provider.
 Make more with: scimd token create --account %s --scope scim --name okta
 
-`, account.Name, base, server.SCIMPath, bearer, account.Name)
+Admin console: %s/console
+  Make its first admin (prints a one-time link to choose a password):
+  scimd admin create --account %s --user you@example.com
+
+`, account.Name, base, server.SCIMPath, bearer, account.Name, base, account.Name)
 	return nil
 }
 

@@ -199,7 +199,7 @@ func orNone(s string) string {
 // with which the account's user chooses a password, and returns it with
 // its expiry; only its hash is stored. Audited as "user.password_link".
 func IssuePasswordLink(ctx context.Context, store Store, clock Clock, accountID, userID string) (string, time.Time, error) {
-	token := randomSecret()
+	token := NewSecret()
 	now := clock.Now()
 	l := PasswordLink{Hash: HashToken(token), AccountID: accountID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(PasswordLinkLife)}
 	if err := store.CreatePasswordLink(ctx, l, NewAuditEntry(ctx, now, "user.password_link", "user", userID, "valid until "+l.ExpiresAt.UTC().Format(time.RFC3339))); err != nil {
@@ -242,7 +242,7 @@ func linkErr(err error) error {
 // now and returns it with its id, the cookie's value, which is never
 // stored.
 func NewConsoleSession(accountID, userID string, now time.Time) (ConsoleSession, string) {
-	id := randomSecret()
+	id := NewSecret()
 	return ConsoleSession{Hash: HashToken(id), AccountID: accountID, UserID: userID, CreatedAt: now, LastSeen: now,
 		ExpiresAt: now.Add(ConsoleAbsolute)}, id
 }
@@ -256,8 +256,9 @@ func CSRFToken(sessionID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// randomSecret returns 32 random bytes as URL-safe text.
-func randomSecret() string {
+// NewSecret returns 32 random bytes as URL-safe text, for a secret
+// (a link token, a session id, a CSRF token).
+func NewSecret() string {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("crypto/rand failed: " + err.Error())

@@ -16,6 +16,7 @@ import (
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/config"
+	"github.com/scimd/scimd/console"
 	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/scim"
@@ -127,8 +128,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: passwords.Verifier(password.LaneSignIn)})
 	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
 		Retention: retention(cfg)})
+	consoleUI := console.New(console.Options{Store: store, Clock: clock, Catalog: catalog, Verify: passwords.Verifier(password.LaneSignIn), HashPassword: passwords.Hash, Logger: log})
 	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m,
-		Edge: edgeOptions(cfg)}
+		Edge: edgeOptions(cfg), Console: consoleUI}
 	if metricsSrv == nil {
 		serverOpts.Metrics = m.Handler()
 	}

@@ -55,7 +55,7 @@ func (h *Handler) signInCheck(c echo.Context) error {
 	var throttled *licensing.SignInThrottledError
 	if err := h.throttle.Check(ctx, attempt); errors.As(err, &throttled) {
 		c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(throttled.Seconds()))
-		f.Error = "Too many failed sign-ins. Try again in " + strconv.Itoa(throttled.Seconds()) + " seconds."
+		f.Error = "Too many failed sign-ins. Try again in " + wait(throttled.Seconds()) + "."
 		return h.render(c, http.StatusTooManyRequests, "signin.html", "Sign in", f)
 	} else if err != nil {
 		return h.failed(c, err)
@@ -118,4 +118,13 @@ func (h *Handler) signOut(c echo.Context) error {
 	}
 	setCookie(c, sessionCookie, "", timeGone, http.SameSiteLaxMode)
 	return c.Redirect(http.StatusSeeOther, Path+"/signin?signedout=1")
+}
+
+// wait says how long to wait, in seconds or (from two minutes) minutes,
+// rounded up.
+func wait(seconds int) string {
+	if seconds < 120 {
+		return strconv.Itoa(seconds) + " seconds"
+	}
+	return strconv.Itoa((seconds+59)/60) + " minutes"
 }

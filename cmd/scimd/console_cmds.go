@@ -60,6 +60,20 @@ func consoleAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			return fmt.Errorf("admin %s needs --privileges (users, products, sessions, billing, read, tokens, or all)", sub)
 		}
 	}
+	if sub == "create" {
+		// On an empty database the first admin's command does what the
+		// first start of serve does: it makes the account "default" and
+		// prints its SCIM token, once.
+		store, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		err = firstStart(asOperator(ctx, "", getenv), store, cfg, nil, stdout)
+		store.Close()
+		if err != nil {
+			return err
+		}
+	}
 	store, acct, err := openAccount(ctx, cfg, accountName)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/config"
+	"github.com/scimd/scimd/internal/outage"
 	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/scim"
@@ -49,6 +50,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	defer store.Close()
+	// An unreachable database is logged once when it goes, at most every
+	// 10 s while it stays away, and once when it is back.
+	store.OnUnavailable(outage.New(ctx, outage.Options{Probe: store.Ping, Logger: log}).Failed)
 	if cfg.Migrate {
 		n, err := store.Migrate(ctx)
 		if err != nil {
@@ -213,7 +217,12 @@ func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, int
 		if ctx.Err() == nil {
 			ran(clock.Now(), n, err)
 		}
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, licensing.ErrUnavailable):
+			// The outage monitor logs the outage.
+			log.Debug("reaping expired sessions", "err", err)
+		default:
 			log.Error("reaping expired sessions", "err", err)
 		}
 		if n > 0 {

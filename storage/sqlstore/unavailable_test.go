@@ -111,3 +111,18 @@ func TestShouldPingAfterFailure(t *testing.T) {
 		t.Error("a connection used since the failure is pinged")
 	}
 }
+
+// TestListenerBackoff: a lost listener reconnects at once, then after
+// 50 ms, doubling up to a second, so that it is back within a second of
+// the database.
+func TestListenerBackoff(t *testing.T) {
+	want := []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
+		400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
+	var d time.Duration
+	for i, w := range want {
+		if d != w {
+			t.Fatalf("wait %d = %v, want %v", i, d, w)
+		}
+		d = nextBackoff(d)
+	}
+}

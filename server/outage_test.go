@@ -348,6 +348,9 @@ func testPostgresCut(t *testing.T, b testenv.Backend) {
 		if errs := r.logs.Lines(slog.LevelError); len(errs) > 0 {
 			t.Errorf("replica %d logged errors: %v", i, errs)
 		}
+		if hasLine(lines, "readiness check failed") {
+			t.Errorf("replica %d: a failed readiness check during the outage was logged above debug", i)
+		}
 		if !hasLine(lines, "database unavailable: requests that need it answer 503 until it is back") || !hasLine(lines, "database available again") {
 			t.Errorf("replica %d: the outage's start or end is not logged: %v", i, lines)
 		}

@@ -22,5 +22,7 @@
 // when they race; watch.go how waiters learn, within moments and across
 // processes, that a seat may be theirs (licensing.SeatWatcher: PostgreSQL
 // NOTIFY, heard on a LISTEN connection of pgx's own, or an in-process
-// hand-off on SQLite).
+// hand-off on SQLite); unavailable.go how a database that cannot serve is
+// reported (licensing.ErrUnavailable, Store.OnUnavailable) and recovered
+// from without a restart.
 package sqlstore

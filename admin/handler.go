@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -18,9 +19,10 @@ type Options struct {
 	Clock   licensing.Clock
 	Catalog licensing.Catalog
 	// HashPassword turns a password set by an admin into the slow hash the
-	// agent app's sign-in checks (internal/password.Hash). Nil: users made
-	// here cannot be given a password.
-	HashPassword func(password string) (string, error)
+	// agent app's sign-in checks (a password.Pool's Hash). Nil: users
+	// made here cannot be given a password. An error matching
+	// licensing.ErrUnavailable (the hash pool is busy) answers 503.
+	HashPassword func(ctx context.Context, password string) (string, error)
 	// Cursors seals the cursor of every list (cmd passes the database's,
 	// licensing.LoadCursors). Nil: licensing.EphemeralCursors, whose
 	// cursors last as long as the process.
@@ -28,6 +30,9 @@ type Options struct {
 	// AgentTokenTTL is the life of the agent tokens made through the API;
 	// 0 lets them live until revoked.
 	AgentTokenTTL time.Duration
+	// Retention is how long the store keeps what usage reports read (the
+	// seat events), for their retainedFrom; zero: kept forever.
+	Retention licensing.Retention
 }
 
 // Handler serves the admin API.

@@ -50,6 +50,9 @@ type usageReport struct {
 	To     time.Time   `json:"to"`
 	Bucket string      `json:"bucket"`
 	Items  []usageItem `json:"items"`
+	// RetainedFrom is where retained seat events start: older ones may
+	// have been purged. Absent when they are kept forever.
+	RetainedFrom *time.Time `json:"retainedFrom,omitempty"`
 }
 
 // usage reports, per product and bucket, the peak of concurrent seats
@@ -103,7 +106,12 @@ func (h *Handler) usage(c echo.Context) error {
 			ConcurrentSeats: b.Seats,
 		})
 	}
-	return c.JSON(http.StatusOK, usageReport{From: q.From, To: q.To, Bucket: bucketName, Items: items})
+	report := usageReport{From: q.From, To: q.To, Bucket: bucketName, Items: items}
+	if from, ok := h.opts.Retention.RetainedFrom(now); ok {
+		from = from.Add(time.Second - 1).Truncate(time.Second) // whole seconds, never before the cutoff
+		report.RetainedFrom = &from
+	}
+	return c.JSON(http.StatusOK, report)
 }
 
 // usageRange reads ?from, ?to and ?bucket: by default the last 24 hours

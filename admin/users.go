@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/scimd/scimd/internal/origin"
 	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
@@ -166,12 +168,12 @@ func (h *Handler) userFilter(c echo.Context) (cond licensing.Cond, text string, 
 		}
 		text = q
 	}
-	for _, c := range conds {
-		if cond == nil {
-			cond = c
-		} else {
-			cond = licensing.And{Left: cond, Right: c}
-		}
+	switch len(conds) {
+	case 0:
+	case 1:
+		cond = conds[0]
+	default:
+		cond = licensing.And(conds)
 	}
 	return cond, text, nil
 }
@@ -219,13 +221,16 @@ func (h *Handler) createUser(c echo.Context) error {
 	now := h.opts.Clock.Now()
 	u := licensing.User{AccountID: principal(c).AccountID, ID: licensing.NewID(), Active: true, Doc: json.RawMessage(`{}`),
 		Created: now, LastModified: now, Version: 1}
-	if _, err := h.applyUser(&u, req); err != nil {
+	if _, err := h.applyUser(c.Request().Context(), &u, req); err != nil {
 		return writeProblem(c, err)
 	}
 	if err := h.opts.Store.CreateUser(c.Request().Context(), u, h.audit(c, "user.create", "user", u.ID, u.UserName)); err != nil {
 		return h.userProblem(c, u, err)
 	}
-	c.Response().Header().Set(echo.HeaderLocation, strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+u.ID)
+	// The public base URL the server's edge decided (internal/origin);
+	// without one the Location is relative.
+	base, _ := origin.From(c.Request().Context())
+	c.Response().Header().Set(echo.HeaderLocation, base+strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+u.ID)
 	return h.answerUser(c, http.StatusCreated, u)
 }
 
@@ -240,7 +245,7 @@ func (h *Handler) patchUser(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	return h.changeUser(c, "user.update", func(u *licensing.User) (string, error) {
-		changed, err := h.applyUser(u, req)
+		changed, err := h.applyUser(c.Request().Context(), u, req)
 		return strings.Join(changed, ", "), err
 	})
 }
@@ -392,7 +397,7 @@ func (h *Handler) userProblem(c echo.Context, u licensing.User, err error) error
 
 // applyUser applies the fields present in req to u and returns the names
 // of those that changed it.
-func (h *Handler) applyUser(u *licensing.User, req userRequest) ([]string, error) {
+func (h *Handler) applyUser(ctx context.Context, u *licensing.User, req userRequest) ([]string, error) {
 	var changed []string
 	set := func(name string, dst *string, v *string) {
 		if v != nil && *v != *dst {
@@ -421,7 +426,7 @@ func (h *Handler) applyUser(u *licensing.User, req userRequest) ([]string, error
 		if h.opts.HashPassword == nil {
 			return nil, problem.Invalid("This server cannot set passwords through the admin API; set them through SCIM.")
 		}
-		hash, err := h.opts.HashPassword(*req.Password)
+		hash, err := h.opts.HashPassword(ctx, *req.Password)
 		if err != nil {
 			return nil, fmt.Errorf("hash the password of user %s: %w", u.ID, err)
 		}

@@ -26,6 +26,7 @@ const (
 	CodeInvalidRequest  = problem.CodeInvalidRequest
 	CodeUnauthenticated = "unauthenticated"
 	CodeInvalidSignIn   = "invalid_credentials"
+	CodeTooManyAttempts = "too_many_attempts"
 	CodeInternal        = "internal_error"
 )
 
@@ -40,6 +41,7 @@ func toProblem(c echo.Context, err error) Problem {
 	var ne *licensing.NotEntitledError
 	var ended *licensing.SessionEndedError
 	var he *echo.HTTPError
+	var throttled *licensing.SignInThrottledError
 	p := problem.New
 	switch {
 	case errors.As(err, &pe):
@@ -52,6 +54,10 @@ func toProblem(c echo.Context, err error) Problem {
 		return p(http.StatusForbidden, CodeNotEntitled, ne.Error())
 	case errors.As(err, &ended):
 		return p(http.StatusGone, CodeSessionEnded, ended.Error())
+	case errors.As(err, &throttled):
+		tp := p(http.StatusTooManyRequests, CodeTooManyAttempts, "Too many failed sign-ins. Try again after the time in Retry-After.")
+		tp.RetryAfter = throttled.Seconds()
+		return tp
 	case errors.Is(err, licensing.ErrUnknownProduct):
 		return p(http.StatusNotFound, CodeUnknownProduct, "No such product in the catalog.")
 	case errors.Is(err, licensing.ErrNotFound):

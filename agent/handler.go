@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -19,16 +20,22 @@ type Options struct {
 	Catalog licensing.Catalog
 	Agents  *licensing.Agents
 	// Verify reports, in constant time, whether password matches the
-	// stored hash ("" never matches).
-	Verify func(hash, password string) bool
+	// stored hash ("" never matches), on a password.Pool's sign-in lane.
+	// An error (the pool is busy: licensing.ErrUnavailable, or ctx ended)
+	// means nothing was checked.
+	Verify func(ctx context.Context, hash, password string) (bool, error)
 	// TokenTTL is the life of the token an agent gets at sign-in.
 	// Default 12 hours.
 	TokenTTL time.Duration
+	// SignIn sets how failed password sign-ins slow down the next ones
+	// (zero fields take licensing's defaults).
+	SignIn licensing.SignInPolicy
 }
 
 // Handler serves the agent API.
 type Handler struct {
-	opts Options
+	opts     Options
+	throttle *licensing.SignInThrottle
 }
 
 // New returns the agent API handler.
@@ -36,7 +43,10 @@ func New(opts Options) *Handler {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 12 * time.Hour
 	}
-	return &Handler{opts: opts}
+	if opts.Clock == nil {
+		opts.Clock = licensing.SystemClock{}
+	}
+	return &Handler{opts: opts, throttle: licensing.NewSignInThrottle(opts.Store, opts.Clock, opts.SignIn)}
 }
 
 // Register mounts the routes on g (the /api/v1/agent group). auth must
@@ -150,20 +160,34 @@ func (h *Handler) authenticateSignIn(c echo.Context) (licensing.User, error) {
 	if req.Account == "" || req.UserName == "" || req.Password == "" {
 		return licensing.User{}, invalid("Send account, userName and password, or an agent token as Authorization: Bearer <token>.")
 	}
+	// A blocked attempt is refused before anything tells whether the
+	// user exists, and before its password costs a hash.
+	attempt := licensing.SignInAttempt{Account: req.Account, UserName: req.UserName, Address: c.RealIP()}
+	if err := h.throttle.Check(ctx, attempt); err != nil {
+		return licensing.User{}, err
+	}
 	var u licensing.User
 	acct, err := h.opts.Store.AccountByName(ctx, req.Account)
 	if err == nil {
 		u, err = licensing.UserByName(ctx, h.opts.Store, acct.ID, req.UserName)
 	}
-	if errors.Is(err, licensing.ErrNotFound) {
-		h.opts.Verify("", req.Password) // spend the same time as a real check
-		return licensing.User{}, errBadSignIn
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, licensing.ErrNotFound) {
 		return licensing.User{}, err
 	}
-	if !h.opts.Verify(u.PasswordHash, req.Password) {
+	// A missing user is checked against no hash: it spends the time of a
+	// real check, and fails as a wrong password does.
+	ok, verr := h.opts.Verify(ctx, u.PasswordHash, req.Password)
+	if verr != nil {
+		return licensing.User{}, verr
+	}
+	if err != nil || !ok {
+		if err := h.throttle.Failed(ctx, attempt); err != nil {
+			return licensing.User{}, err
+		}
 		return licensing.User{}, errBadSignIn
+	}
+	if err := h.throttle.Succeeded(ctx, attempt); err != nil {
+		return licensing.User{}, err
 	}
 	return u, nil
 }

@@ -27,6 +27,11 @@ type Config struct {
 	Migrate bool
 	// MaxBodyBytes is the largest request body accepted (413 beyond).
 	MaxBodyBytes int64
+	// MaxPatchOperations is the most operations a SCIM PATCH may carry.
+	MaxPatchOperations int
+	// MaxMultiValues is the most values a SCIM User's multi-valued
+	// attribute (emails, phoneNumbers, ...) may hold.
+	MaxMultiValues int
 	// DefaultPageSize is the page size when a list request names no count.
 	DefaultPageSize int
 	// MaxPageSize caps the count of a list request.
@@ -43,6 +48,9 @@ type Config struct {
 	SessionLease time.Duration
 	// MaxWait bounds how long an agent's start request may wait for a seat.
 	MaxWait time.Duration
+	// MaxWaiters caps the agents waiting for a shared seat of one
+	// account's product; one more is denied instead of queued.
+	MaxWaiters int
 	// ReapInterval is how often expired sessions are ended.
 	ReapInterval time.Duration
 	// AgentTokenTTL is the life of an agent token an admin makes (admin
@@ -55,6 +63,32 @@ type Config struct {
 	// MetricsListen, if set, is the address /metrics is served on, and
 	// then only there; empty serves it on Listen.
 	MetricsListen string
+	// RetainSessions, RetainSeatEvents and RetainAudit are how long ended
+	// sessions, seat events and audit entries are kept before they are
+	// purged; 0 keeps them forever.
+	RetainSessions, RetainSeatEvents, RetainAudit time.Duration
+	// Edge holds the settings of the HTTP trust boundary.
+	Edge
+}
+
+// Edge is the configuration of the HTTP trust boundary (see edge.go).
+type Edge struct {
+	// AllowedHosts lists, comma-separated, the Host values (name or
+	// name:port) a request may carry when BaseURL is empty. Empty: the
+	// host of Listen, localhost, 127.0.0.1 and ::1.
+	AllowedHosts string
+	// TrustedProxies lists, comma-separated, the CIDRs (or addresses) of
+	// the proxies whose X-Forwarded-For, -Proto and -Host are believed.
+	TrustedProxies string
+	// RateLimit is the requests a second each token may make per
+	// replica; 0 limits nothing.
+	RateLimit float64
+	// RateLimitBurst is the requests a token may make at once; 0: one
+	// second's worth of RateLimit.
+	RateLimitBurst int
+	// WriteTimeout bounds every request (an agent waiting for a seat
+	// gets MaxWait more).
+	WriteTimeout time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -74,7 +108,17 @@ func Default() Config {
 		SupportKeyLifetime: 10 * time.Minute,
 		SessionLease:       2 * time.Minute,
 		MaxWait:            60 * time.Second,
+		MaxWaiters:         1000,
 		ReapInterval:       5 * time.Second,
+
+		RetainSessions:   90 * 24 * time.Hour,
+		RetainSeatEvents: 400 * 24 * time.Hour,
+		RetainAudit:      400 * 24 * time.Hour,
+
+		Edge: Edge{WriteTimeout: 30 * time.Second},
+
+		MaxPatchOperations: 1000,
+		MaxMultiValues:     100,
 	}
 }
 
@@ -113,6 +157,8 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public base URL of this server, e.g. https://scim.example.com (default: taken from each request)")
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply pending database migrations at start")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body accepted, in bytes")
+	fs.IntVar(&c.MaxPatchOperations, "max-patch-operations", c.MaxPatchOperations, "most operations a SCIM PATCH may carry")
+	fs.IntVar(&c.MaxMultiValues, "max-multi-values", c.MaxMultiValues, "most values a SCIM user's multi-valued attribute (emails, phoneNumbers, ...) may hold; group members are bounded by max-body-bytes only")
 	fs.IntVar(&c.DefaultPageSize, "default-page-size", c.DefaultPageSize, "page size of a list request that names no count")
 	fs.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest page size a list request may ask for")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
@@ -120,8 +166,13 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SupportKeyLifetime, "support-key-lifetime", c.SupportKeyLifetime, "how long a session that is not yet connected holds its seat")
 	fs.DurationVar(&c.SessionLease, "session-lease", c.SessionLease, "how long a connected session holds its seat without a heartbeat")
 	fs.DurationVar(&c.MaxWait, "max-wait", c.MaxWait, "longest an agent may wait for a shared seat in one request")
+	fs.IntVar(&c.MaxWaiters, "max-waiters", c.MaxWaiters, "most agents waiting for a shared seat of one account's product; one more is denied, not queued")
 	fs.DurationVar(&c.ReapInterval, "reap-interval", c.ReapInterval, "how often expired sessions are ended and their seats freed")
+	fs.DurationVar(&c.RetainSessions, "retain-sessions", c.RetainSessions, "how long ended sessions are kept before they are purged (0: forever)")
+	fs.DurationVar(&c.RetainSeatEvents, "retain-seat-events", c.RetainSeatEvents, "how long seat events, the source of usage reports, are kept (0: forever)")
+	fs.DurationVar(&c.RetainAudit, "retain-audit", c.RetainAudit, "how long audit entries are kept (0: forever)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address to serve the Prometheus metrics on, and then only there, e.g. 127.0.0.1:9090 (default: /metrics on --listen)")
+	c.bindEdge(fs)
 }
 
 // Parse sets every flag of fs that was not given on the command line from
@@ -166,6 +217,12 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max-body-bytes %d must be at least 1024", c.MaxBodyBytes))
 	}
+	if c.MaxPatchOperations < 1 {
+		errs = append(errs, fmt.Errorf("max-patch-operations %d must be at least 1", c.MaxPatchOperations))
+	}
+	if c.MaxMultiValues < 1 {
+		errs = append(errs, fmt.Errorf("max-multi-values %d must be at least 1", c.MaxMultiValues))
+	}
 	if c.DefaultPageSize < 1 {
 		errs = append(errs, fmt.Errorf("default-page-size %d must be at least 1", c.DefaultPageSize))
 	}
@@ -190,12 +247,24 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", d.name, d.v))
 		}
 	}
+	if c.MaxWaiters < 1 {
+		errs = append(errs, fmt.Errorf("max-waiters %d must be at least 1", c.MaxWaiters))
+	}
 	if c.AgentTokenTTL < 0 {
 		errs = append(errs, fmt.Errorf("agent-token-ttl %s must not be negative", c.AgentTokenTTL))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"retain-sessions", c.RetainSessions}, {"retain-seat-events", c.RetainSeatEvents}, {"retain-audit", c.RetainAudit}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %s must not be negative (0 keeps forever)", d.name, d.v))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s must be positive", c.ShutdownTimeout))
 	}
+	errs = append(errs, c.Edge.validate()...)
 	if c.MetricsListen != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("metrics-listen %q must be host:port or :port", c.MetricsListen))

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFlagsBeatEnvironmentBeatDefaults(t *testing.T) {
@@ -54,11 +55,13 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.BaseURL = "ftp:/nowhere"
 	c.MaxBodyBytes = 1
 	c.LogLevel = "loud"
+	c.MaxWaiters = 0
+	c.MaxPatchOperations, c.MaxMultiValues = 0, -1
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a broken config")
 	}
-	for _, want := range []string{"database-url", "base-url", "max-body-bytes", "log-level"} {
+	for _, want := range []string{"database-url", "base-url", "max-body-bytes", "log-level", "max-waiters", "max-patch-operations", "max-multi-values"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -88,5 +91,32 @@ func TestValidateMetricsListen(t *testing.T) {
 		if (err == nil) != c.ok || err != nil && !strings.Contains(err.Error(), "metrics-listen") {
 			t.Errorf("listen %q, metrics-listen %q: Validate() = %v, want ok %v", c.listen, c.metrics, err, c.ok)
 		}
+	}
+}
+
+// TestRetentionFlags checks the retention flags: the defaults (90 days of
+// sessions, 400 of seat events and audit entries), flags and environment,
+// 0 for forever, and a negative period refused.
+func TestRetentionFlags(t *testing.T) {
+	d := Default()
+	if d.RetainSessions != 2160*time.Hour || d.RetainSeatEvents != 9600*time.Hour || d.RetainAudit != 9600*time.Hour {
+		t.Errorf("default retention = %s, %s, %s; want 2160h, 9600h, 9600h", d.RetainSessions, d.RetainSeatEvents, d.RetainAudit)
+	}
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.BindServe(fs)
+	env := map[string]string{"SCIMD_RETAIN_AUDIT": "0", "SCIMD_RETAIN_SEAT_EVENTS": "48h"}
+	if err := Parse(fs, []string{"--retain-sessions", "24h"}, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.RetainSessions != 24*time.Hour || c.RetainSeatEvents != 48*time.Hour || c.RetainAudit != 0 {
+		t.Errorf("retention = %s, %s, %s; want 24h, 48h, 0s", c.RetainSessions, c.RetainSeatEvents, c.RetainAudit)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	c.RetainSeatEvents = -time.Hour
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "retain-seat-events") {
+		t.Errorf("Validate with a negative retention: %v", err)
 	}
 }

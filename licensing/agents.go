@@ -21,6 +21,9 @@ type AgentConfig struct {
 	// MaxWait bounds how long a start request may wait for a seat.
 	// Default 60 seconds.
 	MaxWait time.Duration
+	// MaxWaiters caps the live waiters of a product's line; an agent
+	// who would be one more is denied at once. Default 1000.
+	MaxWaiters int
 	// Poll is how often a waiting start request tries again. Default 250
 	// ms. With Watch, waiters also try again as soon as the store tells
 	// that a seat may be theirs; polling makes up for changes lost.
@@ -39,6 +42,9 @@ func (c AgentConfig) withDefaults() AgentConfig {
 	}
 	if c.Poll <= 0 {
 		c.Poll = 250 * time.Millisecond
+	}
+	if c.MaxWaiters <= 0 {
+		c.MaxWaiters = 1000
 	}
 	return c
 }
@@ -60,8 +66,9 @@ type Agents struct {
 	// lines are this process's start requests waiting for a seat, by
 	// account and product, in the order they began.
 	lines map[lineKey][]*waiter
-	// tickets are those of lines' waiters that joined the store's line.
-	tickets map[string]*waiter
+	// tickets are those of lines' waiters that joined the store's line
+	// (several requests of one user share the user's ticket).
+	tickets map[string][]*waiter
 	// told are tickets that seat changes named lately and that no waiter
 	// here had (yet): a waiter whose ticket was named before JoinQueue
 	// returned it is woken when it gets it. maxTold bounds their number,
@@ -103,7 +110,7 @@ func (w *waiter) poke() bool {
 // NewAgents returns the agent use cases. sleep may be nil (real time).
 func NewAgents(store Store, clock Clock, catalog Catalog, cfg AgentConfig, sleep func(context.Context, time.Duration) error) *Agents {
 	return &Agents{store: store, clock: clock, catalog: catalog, cfg: cfg.withDefaults(), sleep: sleep,
-		lines: map[lineKey][]*waiter{}, tickets: map[string]*waiter{}, told: map[string]bool{}}
+		lines: map[lineKey][]*waiter{}, tickets: map[string][]*waiter{}, told: map[string]bool{}}
 }
 
 // Config returns the effective configuration.
@@ -122,6 +129,11 @@ type StartRequest struct {
 
 // ErrUnknownProduct refuses a product the catalog does not have.
 var ErrUnknownProduct = errors.New("unknown product")
+
+// ErrLineFull refuses to join a line of waiters that holds the most
+// waiters it may (AgentConfig.MaxWaiters). Agents answers it as a full
+// pool (*SharedSeatsInUseError): the agent is denied, not queued.
+var ErrLineFull = errors.New("line of waiters full")
 
 // Start starts a session for the user. With a named assignment it always
 // succeeds; with a concurrent one it claims the user's shared seat or
@@ -172,7 +184,10 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 	// A waiter that stops refreshing (its request died) drops out of the
 	// line after a few polls, so it blocks nobody for long.
 	ttl := 4 * a.cfg.Poll
-	ticket, err := a.store.JoinQueue(ctx, accountID, req.ProductID, userID, start, start.Add(ttl))
+	ticket, err := a.store.JoinQueue(ctx, accountID, req.ProductID, userID, start, start.Add(ttl), a.cfg.MaxWaiters)
+	if errors.Is(err, ErrLineFull) {
+		return Session{}, a.named(&SharedSeatsInUseError{Product: product})
+	}
 	if err != nil {
 		return Session{}, err
 	}
@@ -202,9 +217,12 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 			if errors.Is(err, ErrNotFound) {
 				// The ticket expired (a pause longer than its time to
 				// live): it lost its place; join again, at the back.
-				if ticket, err = a.store.JoinQueue(ctx, accountID, req.ProductID, userID, now, now.Add(ttl)); err == nil {
+				if ticket, err = a.store.JoinQueue(ctx, accountID, req.ProductID, userID, now, now.Add(ttl), a.cfg.MaxWaiters); err == nil {
 					a.joined(w, ticket, true)
 				}
+			}
+			if errors.Is(err, ErrLineFull) {
+				return Session{}, a.named(lastErr)
 			}
 			if err != nil {
 				return Session{}, err
@@ -298,9 +316,10 @@ func (a *Agents) seatsChanged(c SeatChange) {
 		return
 	}
 	for _, t := range c.Tickets {
-		if w := a.tickets[t]; w != nil {
+		for _, w := range a.tickets[t] {
 			w.poke()
-		} else {
+		}
+		if len(a.tickets[t]) == 0 {
 			a.remember(t)
 		}
 	}
@@ -361,9 +380,9 @@ func (a *Agents) enter(k lineKey) *waiter {
 func (a *Agents) joined(w *waiter, ticket string, again bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.tickets, w.ticket)
+	a.dropTicket(w)
 	w.ticket = ticket
-	a.tickets[ticket] = w
+	a.tickets[ticket] = append(a.tickets[ticket], w)
 	if a.told[ticket] {
 		w.poke()
 	}
@@ -380,7 +399,7 @@ func (a *Agents) joined(w *waiter, ticket string, again bool) {
 func (a *Agents) leave(k lineKey, w *waiter) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.tickets, w.ticket)
+	a.dropTicket(w)
 	line := a.lines[k]
 	if i := slices.Index(line, w); i >= 0 {
 		line = slices.Delete(line, i, i+1)
@@ -389,6 +408,16 @@ func (a *Agents) leave(k lineKey, w *waiter) {
 		delete(a.lines, k)
 	} else {
 		a.lines[k] = line
+	}
+}
+
+// dropTicket forgets that the waiter holds its ticket. a.mu must be held.
+func (a *Agents) dropTicket(w *waiter) {
+	held := slices.DeleteFunc(a.tickets[w.ticket], func(o *waiter) bool { return o == w })
+	if len(held) == 0 {
+		delete(a.tickets, w.ticket)
+	} else {
+		a.tickets[w.ticket] = held
 	}
 }
 

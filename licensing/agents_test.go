@@ -258,7 +258,7 @@ func TestWaiterAfterLongPause(t *testing.T) {
 					// live (4 polls): his ticket expires, not yet cleared.
 					now := f.clock.Now()
 					var err error
-					if cidTicket, err = f.store.JoinQueue(ctx, f.acct.ID, rs5, cid.ID, now, now.Add(time.Hour)); err != nil {
+					if cidTicket, err = f.store.JoinQueue(ctx, f.acct.ID, rs5, cid.ID, now, now.Add(time.Hour), 0); err != nil {
 						t.Errorf("cid joins: %v", err)
 					}
 					if _, err := plain.End(ctx, f.acct.ID, ann.ID, held.ID); err != nil {

@@ -60,11 +60,14 @@ type Compare struct {
 	Value any
 }
 
-// And holds when both sides hold.
-type And struct{ Left, Right Cond }
+// And holds when every condition in it holds (an empty And holds). It is
+// n-ary so that a long chain of conditions stays one flat list, not a
+// tree as deep as the chain is long.
+type And []Cond
 
-// Or holds when either side holds.
-type Or struct{ Left, Right Cond }
+// Or holds when at least one condition in it holds (an empty Or does
+// not); n-ary like And.
+type Or []Cond
 
 // Not holds when Cond does not.
 type Not struct{ Cond Cond }
@@ -126,4 +129,35 @@ type Page[T any] struct {
 	// may tell what clients must not learn (row sequences shared by every
 	// account): adapters hand it out only sealed with Cursors.Seal.
 	Next string
+}
+
+// CondShape returns how deeply c nests (the levels of And, Or, Not and
+// Any above its deepest comparison: 0 for a lone Compare) and how many
+// comparisons it holds. Adapters check both against their limits before a store runs c.
+func CondShape(c Cond) (depth, comparisons int) {
+	switch c := c.(type) {
+	case Compare:
+		return 0, 1
+	case And:
+		return listShape(c)
+	case Or:
+		return listShape(c)
+	case Not:
+		d, n := CondShape(c.Cond)
+		return d + 1, n
+	case Any:
+		d, n := CondShape(c.Cond)
+		return d + 1, n
+	default:
+		return 0, 0
+	}
+}
+
+// listShape is CondShape of an And's or an Or's conditions.
+func listShape(conds []Cond) (depth, comparisons int) {
+	for _, c := range conds {
+		d, n := CondShape(c)
+		depth, comparisons = max(depth, d), comparisons+n
+	}
+	return depth + 1, comparisons
 }

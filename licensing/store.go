@@ -121,6 +121,8 @@ type Store interface {
 	SeatTotals
 	Observable
 	Keys
+	Purger
+	SignInThrottles
 
 	// AppendAudit stores an audit entry of e.AccountID on its own (its ID
 	// is set by the store: e.ID is ignored), for an event that writes
@@ -222,16 +224,23 @@ type Seats interface {
 
 	// JoinQueue puts the user in the product's line of waiters, first come
 	// first served across processes, and returns the ticket. The waiter is
-	// live until expiresAt; RefreshTicket extends it.
-	JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time) (string, error)
+	// live until expiresAt; RefreshTicket extends it. A user has one place
+	// per line: a user who joins while live in the line gets the ticket
+	// they have (live until the later of both times), however many joins
+	// race in however many processes, and the place is then held once more
+	// (LeaveQueue lets one holder go). With maxWaiters > 0, a user not in
+	// the line is refused with ErrLineFull when maxWaiters live waiters
+	// are in it already (counted exactly under concurrent joins).
+	JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time, maxWaiters int) (string, error)
 	// RefreshTicket keeps a live waiter live until expiresAt. ErrNotFound
 	// if the ticket left the line or its time ran out (it was live until
 	// a moment <= now), whether or not the store has cleared it yet: an
 	// expired ticket is gone and keeps no place in line, and the waiter
 	// joins again, at the back.
 	RefreshTicket(ctx context.Context, accountID, ticket string, now, expiresAt time.Time) error
-	// LeaveQueue takes the ticket out of the line; a ticket not in line is
-	// not an error.
+	// LeaveQueue lets one holder of the ticket go, and takes the ticket
+	// out of the line when the last one goes; a ticket not in line is not
+	// an error.
 	LeaveQueue(ctx context.Context, accountID, ticket string) error
 	// Waiting counts the live waiters of the account's product at now.
 	Waiting(ctx context.Context, accountID, productID string, now time.Time) (int, error)

@@ -26,12 +26,20 @@ import (
 // here too; project.go and patch.go use them.
 
 // Limits on filters, so that a hostile filter cannot make parsing or the
-// store's translation expensive.
+// store's translation expensive, and every filter accepted runs on both
+// stores (SQLite's SQL parser takes less nesting than PostgreSQL's).
 const (
-	// maxFilterLength is the longest filter accepted, in bytes.
-	maxFilterLength = 4096
-	// maxFilterDepth is the deepest nesting of parentheses and brackets.
-	maxFilterDepth = 32
+	// maxFilterLength is the longest filter accepted, in bytes: room for
+	// an or of 500 "id eq" comparisons, or of maxFilterComparisons short
+	// ones. The parser takes about 5 µs a byte.
+	maxFilterLength = 32 << 10
+	// maxFilterDepth is the deepest nesting of parentheses and brackets
+	// in the text, and of and, or, not and value filters in the
+	// translated condition (a chain of one operator, a or b or c, is one
+	// level however long).
+	maxFilterDepth = 16
+	// maxFilterComparisons is the most comparisons a filter may hold.
+	maxFilterComparisons = 1000
 )
 
 // resolvedAttr is an attribute path resolved against a resource type.
@@ -230,6 +238,19 @@ func checkFilterShape(raw string) error {
 	return nil
 }
 
+// quotable shortens a filter to quote in an error to its first 200 bytes.
+func quotable(raw string) string {
+	const most = 200
+	if len(raw) <= most {
+		return raw
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(raw[cut]) {
+		cut--
+	}
+	return raw[:cut] + "..."
+}
+
 // compileFilter parses a SCIM filter and translates it into a licensing
 // condition, resolving every attribute against rt's schemas.
 //
@@ -278,14 +299,24 @@ func compileFilter(raw string, rt schemas.Resource) (licensing.Cond, error) {
 		// grammar lacks; it means emails[type eq "work" and value eq "x"].
 		rewritten, ok := foldValuePathSubAttributes(raw)
 		if !ok {
-			return nil, errInvalidFilter("The filter %q cannot be parsed.", raw)
+			return nil, errInvalidFilter("The filter %q cannot be parsed.", quotable(raw))
 		}
 		if e, err = parseFilterSafely(rewritten); err != nil {
-			return nil, errInvalidFilter("The filter %q cannot be parsed.", raw)
+			return nil, errInvalidFilter("The filter %q cannot be parsed.", quotable(raw))
 		}
 	}
 	c := filterCompiler{rt: rt, forStore: true}
-	return c.compile(e, 0)
+	cond, err := c.compile(e, 0)
+	if err != nil {
+		return nil, err
+	}
+	switch depth, n := licensing.CondShape(cond); {
+	case depth > maxFilterDepth:
+		return nil, errInvalidFilter("The filter nests deeper than %d levels.", maxFilterDepth)
+	case n > maxFilterComparisons:
+		return nil, errInvalidFilter("The filter has %d comparisons; at most %d are accepted.", n, maxFilterComparisons)
+	}
+	return cond, nil
 }
 
 // filterCompiler translates parsed filters. With forStore set it applies
@@ -306,15 +337,7 @@ func (c filterCompiler) compile(e filter.Expression, depth int) (licensing.Cond,
 	}
 	switch e := e.(type) {
 	case *filter.LogicalExpression:
-		l, err := c.compile(e.Left, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.compile(e.Right, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		return logical(e.Operator, l, r)
+		return logicalChain(e, func(x filter.Expression) (licensing.Cond, error) { return c.compile(x, depth+1) })
 	case *filter.NotExpression:
 		inner, err := c.compile(e.Expression, depth+1)
 		if err != nil {
@@ -330,16 +353,47 @@ func (c filterCompiler) compile(e filter.Expression, depth int) (licensing.Cond,
 	}
 }
 
-// logical builds an And or Or.
-func logical(op filter.LogicalOperator, l, r licensing.Cond) (licensing.Cond, error) {
-	switch filter.LogicalOperator(strings.ToLower(string(op))) {
-	case filter.AND:
-		return licensing.And{Left: l, Right: r}, nil
-	case filter.OR:
-		return licensing.Or{Left: l, Right: r}, nil
-	default:
-		return nil, errInvalidFilter("The filter has an unknown logical operator %q.", op)
+// logicalChain translates a chain of one logical operator (a or b or c,
+// which the parser nests one level per operand) into one flat And or Or,
+// translating each operand with one. The chain is walked without
+// recursion, so its length does not make the stack deeper; an operand
+// that is itself an And (or Or) of the same operator is merged in.
+func logicalChain(e *filter.LogicalExpression, operand func(filter.Expression) (licensing.Cond, error)) (licensing.Cond, error) {
+	op := filter.LogicalOperator(strings.ToLower(string(e.Operator)))
+	if op != filter.AND && op != filter.OR {
+		return nil, errInvalidFilter("The filter has an unknown logical operator %q.", e.Operator)
 	}
+	var conds []licensing.Cond
+	stack := []filter.Expression{e}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if l, ok := x.(*filter.LogicalExpression); ok && filter.LogicalOperator(strings.ToLower(string(l.Operator))) == op {
+			stack = append(stack, l.Right, l.Left)
+			continue
+		}
+		c, err := operand(x)
+		if err != nil {
+			return nil, err
+		}
+		switch c := c.(type) {
+		case licensing.And:
+			if op == filter.AND {
+				conds = append(conds, c...)
+				continue
+			}
+		case licensing.Or:
+			if op == filter.OR {
+				conds = append(conds, c...)
+				continue
+			}
+		}
+		conds = append(conds, c)
+	}
+	if op == filter.AND {
+		return licensing.And(conds), nil
+	}
+	return licensing.Or(conds), nil
 }
 
 // resolve resolves a root-level attribute path and applies the
@@ -448,22 +502,20 @@ func (c filterCompiler) attributeExpression(e *filter.AttributeExpression) (lice
 		if e.Operator != filter.PR {
 			return nil, errInvalidFilter("The attribute %q is complex: name one of its sub-attributes.", name)
 		}
-		var cond licensing.Cond
+		var cond licensing.Or
 		for _, sub := range r.attr.SubAttributes() {
 			if c.subFilterable(r.ext, r.attr, sub, name) != nil {
 				continue
 			}
 			p := append(append([]string(nil), base...), sub.Name())
 			kind, _ := attrKind(sub)
-			pr := licensing.Compare{Attr: licensing.Attr{Path: p, Kind: kind, CaseExact: sub.CaseExact()}, Op: licensing.OpPr}
-			if cond == nil {
-				cond = pr
-			} else {
-				cond = licensing.Or{Left: cond, Right: pr}
-			}
+			cond = append(cond, licensing.Compare{Attr: licensing.Attr{Path: p, Kind: kind, CaseExact: sub.CaseExact()}, Op: licensing.OpPr})
 		}
-		if cond == nil {
+		switch len(cond) {
+		case 0:
 			return nil, errInvalidFilter("The attribute %q is not filterable.", name)
+		case 1:
+			return cond[0], nil
 		}
 		return cond, nil
 	default:
@@ -508,15 +560,7 @@ func (c filterCompiler) element(r resolvedAttr, e filter.Expression, prefix []st
 	outer := r.attr.Name()
 	switch e := e.(type) {
 	case *filter.LogicalExpression:
-		l, err := c.element(r, e.Left, prefix, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		rr, err := c.element(r, e.Right, prefix, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		return logical(e.Operator, l, rr)
+		return logicalChain(e, func(x filter.Expression) (licensing.Cond, error) { return c.element(r, x, prefix, depth+1) })
 	case *filter.NotExpression:
 		inner, err := c.element(r, e.Expression, prefix, depth+1)
 		if err != nil {

@@ -84,20 +84,24 @@ func FuzzCompileFilter(f *testing.F) {
 	})
 }
 
+// listValueProblem is condValueProblem of an And's or Or's conditions.
+func listValueProblem(conds []licensing.Cond) string {
+	for _, c := range conds {
+		if p := condValueProblem(c); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
 // condValueProblem describes the first comparison whose value does not
 // suit its attribute's kind, "" when all do.
 func condValueProblem(c licensing.Cond) string {
 	switch c := c.(type) {
 	case licensing.And:
-		if p := condValueProblem(c.Left); p != "" {
-			return p
-		}
-		return condValueProblem(c.Right)
+		return listValueProblem(c)
 	case licensing.Or:
-		if p := condValueProblem(c.Left); p != "" {
-			return p
-		}
-		return condValueProblem(c.Right)
+		return listValueProblem(c)
 	case licensing.Not:
 		return condValueProblem(c.Cond)
 	case licensing.Any:

@@ -68,15 +68,15 @@ func TestCompileFilter(t *testing.T) {
 			cmpCond(condStr("displayName"), licensing.OpEq, `a "quoted" name\`)},
 		{"and binds tighter than or", user, `title pr and userType eq "Employee" or nickName ne "x"`,
 			licensing.Or{
-				Left:  licensing.And{Left: cmpCond(condStr("title"), licensing.OpPr, nil), Right: cmpCond(condStr("userType"), licensing.OpEq, "Employee")},
-				Right: cmpCond(condStr("nickName"), licensing.OpNe, "x"),
+				licensing.And{cmpCond(condStr("title"), licensing.OpPr, nil), cmpCond(condStr("userType"), licensing.OpEq, "Employee")},
+				cmpCond(condStr("nickName"), licensing.OpNe, "x"),
 			}},
 		{"parentheses and not", user, `userType eq "Employee" and not (emails co "example.com" or emails.value co "example.org")`,
 			licensing.And{
-				Left: cmpCond(condStr("userType"), licensing.OpEq, "Employee"),
-				Right: licensing.Not{Cond: licensing.Or{
-					Left:  licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpCo, "example.com")},
-					Right: licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpCo, "example.org")},
+				cmpCond(condStr("userType"), licensing.OpEq, "Employee"),
+				licensing.Not{Cond: licensing.Or{
+					licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpCo, "example.com")},
+					licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpCo, "example.org")},
 				}},
 			}},
 		{"multi-valued sub-attribute", user, `emails.type eq "work"`,
@@ -85,8 +85,8 @@ func TestCompileFilter(t *testing.T) {
 			licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("value"), licensing.OpEq, "ann@example.com")}},
 		{"value path", user, `emails[type eq "work" and primary eq true]`,
 			licensing.Any{Attr: condStr("emails"), Cond: licensing.And{
-				Left:  cmpCond(condStr("type"), licensing.OpEq, "work"),
-				Right: licensing.Compare{Attr: licensing.Attr{Path: []string{"primary"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: true},
+				cmpCond(condStr("type"), licensing.OpEq, "work"),
+				licensing.Compare{Attr: licensing.Attr{Path: []string{"primary"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: true},
 			}}},
 		{"value path with not", user, `emails[not (type eq "home")]`,
 			licensing.Any{Attr: condStr("emails"), Cond: licensing.Not{Cond: cmpCond(condStr("type"), licensing.OpEq, "home")}}},
@@ -94,21 +94,19 @@ func TestCompileFilter(t *testing.T) {
 			licensing.Any{Attr: condStr("emails"), Cond: cmpCond(condStr("type"), licensing.OpEq, "work")}},
 		{"value path and attribute", user, `userType eq "Employee" and emails[type eq "work" and value co "@example.com"]`,
 			licensing.And{
-				Left: cmpCond(condStr("userType"), licensing.OpEq, "Employee"),
-				Right: licensing.Any{Attr: condStr("emails"), Cond: licensing.And{
-					Left:  cmpCond(condStr("type"), licensing.OpEq, "work"),
-					Right: cmpCond(condStr("value"), licensing.OpCo, "@example.com"),
+				cmpCond(condStr("userType"), licensing.OpEq, "Employee"),
+				licensing.Any{Attr: condStr("emails"), Cond: licensing.And{
+					cmpCond(condStr("type"), licensing.OpEq, "work"),
+					cmpCond(condStr("value"), licensing.OpCo, "@example.com"),
 				}},
 			}},
 		{"value path on a single-valued complex attribute", user, `name[givenName eq "Ann" or familyName eq "Lee"]`,
-			licensing.Or{Left: cmpCond(condStr("name", "givenName"), licensing.OpEq, "Ann"), Right: cmpCond(condStr("name", "familyName"), licensing.OpEq, "Lee")}},
+			licensing.Or{cmpCond(condStr("name", "givenName"), licensing.OpEq, "Ann"), cmpCond(condStr("name", "familyName"), licensing.OpEq, "Lee")}},
 		{"complex present", user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager pr`,
 			licensing.Or{
-				Left: licensing.Or{
-					Left:  cmpCond(condStr(schemas.EnterpriseURN, "manager", "value"), licensing.OpPr, nil),
-					Right: cmpCond(condStrExact(schemas.EnterpriseURN, "manager", "$ref"), licensing.OpPr, nil),
-				},
-				Right: cmpCond(condStr(schemas.EnterpriseURN, "manager", "displayName"), licensing.OpPr, nil),
+				cmpCond(condStr(schemas.EnterpriseURN, "manager", "value"), licensing.OpPr, nil),
+				cmpCond(condStrExact(schemas.EnterpriseURN, "manager", "$ref"), licensing.OpPr, nil),
+				cmpCond(condStr(schemas.EnterpriseURN, "manager", "displayName"), licensing.OpPr, nil),
 			}},
 		{"entra group lookup", group, `displayName eq "Sales"`, cmpCond(condStr("displayName"), licensing.OpEq, "Sales")},
 		{"group members value", group, `members[value eq "u1"]`,
@@ -127,8 +125,8 @@ func TestCompileFilter(t *testing.T) {
 			licensing.Any{Attr: condStr("groups"), Cond: cmpCond(condStr("type"), licensing.OpEq, "direct")}},
 		{"user groups value and type", user, `groups[value eq "g1" and type eq "direct"]`,
 			licensing.Any{Attr: condStr("groups"), Cond: licensing.And{
-				Left:  cmpCond(condStrExact("value"), licensing.OpEq, "g1"),
-				Right: cmpCond(condStr("type"), licensing.OpEq, "direct"),
+				cmpCond(condStrExact("value"), licensing.OpEq, "g1"),
+				cmpCond(condStr("type"), licensing.OpEq, "direct"),
 			}}},
 		{"user groups present", user, `groups pr`,
 			licensing.Any{Attr: condStr("groups"), Cond: cmpCond(condStrExact("value"), licensing.OpPr, nil)}},
@@ -378,21 +376,25 @@ func checkCondPaths(t testing.TB, c licensing.Cond, rt schemas.Resource) {
 	}
 }
 
+// listPathProblem is condPathProblem of an And's or Or's conditions.
+func listPathProblem(conds []licensing.Cond, rt schemas.Resource, within []string) string {
+	for _, c := range conds {
+		if p := condPathProblem(c, rt, within); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
 // condPathProblem describes the first attribute path of c that is not
 // allow-listed, "" when all are. within is the multi-valued attribute
 // whose elements an Any's condition applies to.
 func condPathProblem(c licensing.Cond, rt schemas.Resource, within []string) string {
 	switch c := c.(type) {
 	case licensing.And:
-		if p := condPathProblem(c.Left, rt, within); p != "" {
-			return p
-		}
-		return condPathProblem(c.Right, rt, within)
+		return listPathProblem(c, rt, within)
 	case licensing.Or:
-		if p := condPathProblem(c.Left, rt, within); p != "" {
-			return p
-		}
-		return condPathProblem(c.Right, rt, within)
+		return listPathProblem(c, rt, within)
 	case licensing.Not:
 		return condPathProblem(c.Cond, rt, within)
 	case licensing.Any:
@@ -472,5 +474,33 @@ func TestFoldValuePathSubAttributes(t *testing.T) {
 	want, _ := compileFilter(`emails[type eq "work" and value eq "a@b.c"]`, schemas.User(licensing.DefaultCatalog()))
 	if fmt.Sprint(cond) != fmt.Sprint(want) {
 		t.Errorf("compiled %v, want %v", cond, want)
+	}
+}
+
+// TestCompileFilterChainsAreFlat: a chain of one operator becomes one
+// flat And or Or however long, and an operand of the same operator (a
+// value path's and) is merged into it; precedence still nests an and in
+// an or.
+func TestCompileFilterChainsAreFlat(t *testing.T) {
+	user := schemas.User(licensing.DefaultCatalog())
+	terms := make([]string, 500)
+	for i := range terms {
+		terms[i] = fmt.Sprintf(`userName eq "u%d"`, i)
+	}
+	c, err := compileFilter(strings.Join(terms, " or "), user)
+	if or, ok := c.(licensing.Or); err != nil || !ok || len(or) != 500 || !reflect.DeepEqual(or[499], cmpCond(condStr("userName"), licensing.OpEq, "u499")) {
+		t.Fatalf("chain of 500: %T %v", c, err)
+	}
+	if depth, n := licensing.CondShape(c); depth != 1 || n != 500 {
+		t.Errorf("chain of 500: depth %d, %d comparisons", depth, n)
+	}
+	c, err = compileFilter(`title pr and name[givenName eq "a" and familyName eq "b"] and userName eq "c" or nickName pr`, user)
+	want := licensing.Or{
+		licensing.And{cmpCond(condStr("title"), licensing.OpPr, nil), cmpCond(condStr("name", "givenName"), licensing.OpEq, "a"),
+			cmpCond(condStr("name", "familyName"), licensing.OpEq, "b"), cmpCond(condStr("userName"), licensing.OpEq, "c")},
+		cmpCond(condStr("nickName"), licensing.OpPr, nil),
+	}
+	if err != nil || !reflect.DeepEqual(c, want) {
+		t.Errorf("merged and: %#v, %v", c, err)
 	}
 }

@@ -48,7 +48,7 @@ type kind[T any] struct {
 	// validated attributes; cur is the stored value (nil on create). It
 	// reports whether that changes the stored value, which a write must
 	// then store even when the representation stays the same.
-	secrets func(next *T, attrs scim.ResourceAttributes, cur *T) (bool, error)
+	secrets func(ctx context.Context, next *T, attrs scim.ResourceAttributes, cur *T) (bool, error)
 	// reload says the store completes a value on write (group members'
 	// types and display names), so a written value is read back to answer.
 	reload  bool
@@ -72,6 +72,9 @@ const maxUpdateAttempts = 5
 func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx := r.Context()
 	p := principal(ctx)
+	if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+		return scim.Resource{}, h.scimError(ctx, err)
+	}
 	v, err := h.k.fromAttributes(attrs)
 	if err != nil {
 		return scim.Resource{}, h.scimError(ctx, err)
@@ -79,7 +82,7 @@ func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttribute
 	now := h.srv.clock.Now()
 	h.k.stamp(&v, p.AccountID, licensing.NewID(), now, now, 1)
 	if h.k.secrets != nil {
-		if _, err := h.k.secrets(&v, attrs, nil); err != nil {
+		if _, err := h.k.secrets(ctx, &v, attrs, nil); err != nil {
 			return scim.Resource{}, h.scimError(ctx, err)
 		}
 	}
@@ -117,6 +120,9 @@ func (h resourceHandler[T]) GetAll(r *http.Request, _ scim.ListRequestParams) (s
 }
 
 func (h resourceHandler[T]) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+		return scim.Resource{}, h.scimError(r.Context(), err)
+	}
 	next, err := h.k.fromAttributes(attrs)
 	if err != nil {
 		return scim.Resource{}, h.scimError(r.Context(), err)
@@ -134,6 +140,9 @@ func (h resourceHandler[T]) Patch(r *http.Request, id string, ops []scim.PatchOp
 		}
 		attrs, err := validateResource(h.k.rt, withSchemas(h.k.rt, m))
 		if err != nil {
+			return zero, nil, false, err
+		}
+		if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
 			return zero, nil, false, err
 		}
 		next, err := h.k.fromAttributes(attrs)
@@ -179,7 +188,7 @@ func (h resourceHandler[T]) update(r *http.Request, id, verb string, change func
 		}
 		newSecret := false
 		if h.k.secrets != nil {
-			if newSecret, err = h.k.secrets(&next, attrs, &cur); err != nil {
+			if newSecret, err = h.k.secrets(ctx, &next, attrs, &cur); err != nil {
 				return scim.Resource{}, h.scimError(ctx, err)
 			}
 		}

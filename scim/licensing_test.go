@@ -249,31 +249,39 @@ func TestNamedSeatsExhaustedMapping(t *testing.T) {
 func TestPasswordSecrets(t *testing.T) {
 	hashes := 0
 	pw := passwords{
-		hash:   func(p string) (string, error) { hashes++; return "hash:" + p, nil },
-		verify: func(h, p string) bool { return h == "hash:"+p },
+		hash:   func(_ context.Context, p string) (string, error) { hashes++; return "hash:" + p, nil },
+		verify: func(_ context.Context, h, p string) (bool, error) { return h == "hash:"+p, nil },
 	}
+	ctx := context.Background()
 	next := licensing.User{PasswordHash: "stale"}
-	changed, err := pw.secrets(&next, scim.ResourceAttributes{"password": "s1"}, nil)
+	changed, err := pw.secrets(ctx, &next, scim.ResourceAttributes{"password": "s1"}, nil)
 	if err != nil || !changed || next.PasswordHash != "hash:s1" {
 		t.Fatalf("create: %v %v %q", changed, err, next.PasswordHash)
 	}
 	cur := licensing.User{PasswordHash: "hash:s1"}
 	next = licensing.User{}
-	if changed, _ := pw.secrets(&next, scim.ResourceAttributes{"password": "s1"}, &cur); changed || next.PasswordHash != "" || hashes != 1 {
+	if changed, _ := pw.secrets(ctx, &next, scim.ResourceAttributes{"password": "s1"}, &cur); changed || next.PasswordHash != "" || hashes != 1 {
 		t.Errorf("same password: changed %v, hash %q, %d hashes", changed, next.PasswordHash, hashes)
 	}
-	if changed, _ := pw.secrets(&next, scim.ResourceAttributes{"password": "s2"}, &cur); !changed || next.PasswordHash != "hash:s2" {
+	if changed, _ := pw.secrets(ctx, &next, scim.ResourceAttributes{"password": "s2"}, &cur); !changed || next.PasswordHash != "hash:s2" {
 		t.Errorf("new password: changed %v, hash %q", changed, next.PasswordHash)
 	}
 	next = licensing.User{}
-	if changed, _ := pw.secrets(&next, scim.ResourceAttributes{"userName": "x"}, &cur); changed || next.PasswordHash != "" {
+	if changed, _ := pw.secrets(ctx, &next, scim.ResourceAttributes{"userName": "x"}, &cur); changed || next.PasswordHash != "" {
 		t.Errorf("no password: changed %v, hash %q", changed, next.PasswordHash)
 	}
-	if changed, _ := (passwords{}).secrets(&next, scim.ResourceAttributes{"password": "s3"}, &cur); changed || next.PasswordHash != "" {
+	if changed, _ := (passwords{}).secrets(ctx, &next, scim.ResourceAttributes{"password": "s3"}, &cur); changed || next.PasswordHash != "" {
 		t.Errorf("no hasher: changed %v, hash %q", changed, next.PasswordHash)
 	}
-	failing := passwords{hash: func(string) (string, error) { return "", errors.New("no entropy") }}
-	if _, err := failing.secrets(&next, scim.ResourceAttributes{"password": "s4"}, nil); err == nil || strings.Contains(err.Error(), "s4") {
+	busy := passwords{
+		hash:   func(context.Context, string) (string, error) { return "", licensing.ErrUnavailable },
+		verify: func(context.Context, string, string) (bool, error) { return false, licensing.ErrUnavailable },
+	}
+	if _, err := busy.secrets(ctx, &next, scim.ResourceAttributes{"password": "s5"}, &cur); !errors.Is(err, licensing.ErrUnavailable) {
+		t.Errorf("busy checker: %v, want licensing.ErrUnavailable", err)
+	}
+	failing := passwords{hash: func(context.Context, string) (string, error) { return "", errors.New("no entropy") }}
+	if _, err := failing.secrets(ctx, &next, scim.ResourceAttributes{"password": "s4"}, nil); err == nil || strings.Contains(err.Error(), "s4") {
 		t.Errorf("failing hasher: %v", err)
 	}
 }

@@ -106,11 +106,17 @@ const (
 // invalidValue for values of the wrong type and for removing a required
 // attribute.
 func applyPatch(res map[string]any, ops []scim.PatchOperation, rt schemas.Resource) (changed bool, err error) {
+	return applyPatchWith(res, ops, rt, true)
+}
+
+// applyPatchWith is applyPatch, changing lists in place (see listState)
+// only when inPlace is set: tests compare both ways.
+func applyPatchWith(res map[string]any, ops []scim.PatchOperation, rt schemas.Resource, inPlace bool) (changed bool, err error) {
 	if res == nil {
 		return false, errors.New("scim: applyPatch needs a resource map")
 	}
 	work, _ := deepCopyValue(res).(map[string]any)
-	p := &patcher{rt: rt, doc: work, touched: map[string]bool{}}
+	p := &patcher{rt: rt, doc: work, touched: map[string]bool{}, inPlace: inPlace, lists: map[string]*listState{}}
 	for i, op := range ops {
 		if err := p.apply(op); err != nil {
 			var re *requestError
@@ -120,6 +126,7 @@ func applyPatch(res map[string]any, ops []scim.PatchOperation, rt schemas.Resour
 			return false, err
 		}
 	}
+	p.flush()
 	p.dropEmptyExtensions(res)
 	if err := p.checkRequired(res); err != nil {
 		return false, err
@@ -140,6 +147,11 @@ type patcher struct {
 	doc map[string]any
 	// touched holds the URNs of the extensions operations wrote to.
 	touched map[string]bool
+	// lists holds the multi-valued attributes operations add values to
+	// or remove values from in place, by listName (see listState), when
+	// inPlace is set.
+	inPlace bool
+	lists   map[string]*listState
 }
 
 // patchTarget is a PATCH path resolved against the resource type.
@@ -355,6 +367,10 @@ func (p *patcher) container(t patchTarget) map[string]any {
 // applyTarget applies one operation to a resolved target.
 func (p *patcher) applyTarget(kind string, t patchTarget, value any) error {
 	cont := p.container(t)
+	if done, err := p.applyInPlace(kind, cont, t, value); done {
+		return err
+	}
+	p.flush()
 	key, cur, present := lookupKey(cont, t.attr.Name())
 	var (
 		next        any
@@ -377,6 +393,39 @@ func (p *patcher) applyTarget(kind string, t patchTarget, value any) error {
 	if present == nextPresent && (!present || jsonEqual(cur, next)) {
 		return nil
 	}
+	if err := checkMutability(t, present); err != nil {
+		return err
+	}
+	if present {
+		delete(cont, key)
+	}
+	if nextPresent {
+		cont[t.attr.Name()] = next
+	}
+	return nil
+}
+
+// applyInPlace applies the operations on multi-valued attributes that change
+// the list in place (see listState): adding values, removing values, and
+// removing by attr[value eq "x"]. It reports false for any other
+// operation.
+func (p *patcher) applyInPlace(kind string, cont map[string]any, t patchTarget, value any) (bool, error) {
+	switch {
+	case !p.inPlace || !t.attr.MultiValued():
+		return false, nil
+	case kind == patchAdd && t.filter == nil && t.sub == nil:
+		return p.appendValues(cont, t, value)
+	case kind == patchRemove && t.filter == nil && t.sub == nil && !isEmptyValue(value):
+		return p.removeValues(cont, t, value)
+	case kind == patchRemove && t.filter != nil:
+		return p.removeMatching(cont, t)
+	}
+	return false, nil
+}
+
+// checkMutability refuses to change a read-only attribute, or an
+// immutable one that has a value (present).
+func checkMutability(t patchTarget, present bool) error {
 	switch t.attr.Mutability() {
 	case "readOnly":
 		return errMutability("The attribute %q is read-only.", t.text)
@@ -384,12 +433,6 @@ func (p *patcher) applyTarget(kind string, t patchTarget, value any) error {
 		if present {
 			return errMutability("The attribute %q is immutable.", t.text)
 		}
-	}
-	if present {
-		delete(cont, key)
-	}
-	if nextPresent {
-		cont[t.attr.Name()] = next
 	}
 	return nil
 }
@@ -406,8 +449,9 @@ func (p *patcher) whole(kind string, t patchTarget, cur any, present bool, value
 		}
 		list, _ := listValue(cur)
 		out := make([]any, 0, len(list))
+		goneIndex := newElementIndex(a, gone)
 		for _, elem := range list {
-			if !slices.ContainsFunc(gone, func(g any) bool { return sameElement(a, elem, g) }) {
+			if !goneIndex.contains(elem) {
 				out = append(out, elem)
 			}
 		}
@@ -521,9 +565,11 @@ func (p *patcher) filtered(kind string, t patchTarget, cur any, present bool, va
 	a := t.attr
 	list, _ := listValue(deepCopyValue(cur))
 	var matched []int
+	isMatched := make([]bool, len(list))
 	for i, elem := range list {
 		if evalCond(t.filter, elem) {
 			matched = append(matched, i)
+			isMatched[i] = true
 		}
 	}
 	touched := make([]bool, len(list))
@@ -533,7 +579,7 @@ func (p *patcher) filtered(kind string, t patchTarget, cur any, present bool, va
 	case kind == patchRemove && t.sub == nil:
 		out := make([]any, 0, len(list))
 		for i, elem := range list {
-			if !slices.Contains(matched, i) {
+			if !isMatched[i] {
 				out = append(out, elem)
 			}
 		}
@@ -555,7 +601,7 @@ func (p *patcher) filtered(kind string, t patchTarget, cur any, present bool, va
 		out := make([]any, 0, len(list))
 		outTouched := make([]bool, 0, len(list))
 		for i, elem := range list {
-			if slices.Contains(matched, i) {
+			if isMatched[i] {
 				old, _ := elem.(map[string]any)
 				next, err := setSub(t, old, kind, value)
 				if err != nil {
@@ -567,7 +613,7 @@ func (p *patcher) filtered(kind string, t patchTarget, cur any, present bool, va
 				elem = next
 			}
 			out = append(out, elem)
-			outTouched = append(outTouched, slices.Contains(matched, i))
+			outTouched = append(outTouched, isMatched[i])
 		}
 		list, touched = out, outTouched
 	case a.AttributeType() != "complex":
@@ -986,130 +1032,6 @@ func lookupKey(m map[string]any, name string) (key string, value any, ok bool) {
 	return "", nil, false
 }
 
-// elementIndex finds the elements of a multi-valued attribute equal to a
-// value: by "value" sub-attribute when the element has one, else whole.
-type elementIndex struct {
-	attr   schema.CoreAttribute
-	keys   map[string]bool
-	others []any
-}
-
-// newElementIndex indexes the elements of a multi-valued attribute.
-func newElementIndex(a schema.CoreAttribute, elems []any) *elementIndex {
-	ix := &elementIndex{attr: a, keys: map[string]bool{}}
-	for _, e := range elems {
-		ix.add(e)
-	}
-	return ix
-}
-
-// add records an element.
-func (ix *elementIndex) add(e any) {
-	if k, ok := elementKey(ix.attr, e); ok {
-		ix.keys[k] = true
-		return
-	}
-	ix.others = append(ix.others, e)
-}
-
-// contains reports whether an equal element was recorded.
-func (ix *elementIndex) contains(e any) bool {
-	if k, ok := elementKey(ix.attr, e); ok {
-		return ix.keys[k]
-	}
-	return slices.ContainsFunc(ix.others, func(o any) bool { return sameElement(ix.attr, o, e) })
-}
-
-// elementKey returns the identity of an element that has a string value
-// (its "value" sub-attribute, or itself for a simple attribute), folded
-// to lower case unless that value is case-exact.
-func elementKey(a schema.CoreAttribute, e any) (string, bool) {
-	v, caseExact, ok := elementValue(a, e)
-	if !ok {
-		return "", false
-	}
-	s, isString := v.(string)
-	if !isString {
-		return "", false
-	}
-	if !caseExact {
-		s = strings.ToLower(s)
-	}
-	return s, true
-}
-
-// elementValue returns what identifies an element: the "value"
-// sub-attribute of a complex element, the element itself for a simple
-// attribute; ok is false for a complex element without one.
-func elementValue(a schema.CoreAttribute, e any) (v any, caseExact bool, ok bool) {
-	if a.AttributeType() != "complex" {
-		return e, a.CaseExact(), e != nil
-	}
-	m, isMap := e.(map[string]any)
-	if !isMap {
-		return nil, false, false
-	}
-	_, v, ok = lookupKey(m, "value")
-	if !ok {
-		return nil, false, false
-	}
-	sub, _ := findAttribute(a.SubAttributes(), "value")
-	return v, sub.CaseExact(), true
-}
-
-// sameElement reports whether two elements of a multi-valued attribute
-// are the same value: equal "value" when the candidate has one, else
-// equal as a whole.
-func sameElement(a schema.CoreAttribute, existing, candidate any) bool {
-	cv, caseExact, ok := elementValue(a, candidate)
-	if !ok {
-		return jsonEqual(existing, candidate)
-	}
-	ev, _, ok := elementValue(a, existing)
-	if !ok {
-		return false
-	}
-	es, eok := ev.(string)
-	cs, cok := cv.(string)
-	if eok && cok && !caseExact {
-		return strings.EqualFold(es, cs)
-	}
-	return jsonEqual(ev, cv)
-}
-
-// normalizePrimary keeps at most one element marked primary: when a
-// touched element is primary, the last such one stays primary and every
-// other loses the mark (RFC 7643 section 2.4).
-func normalizePrimary(list []any, touched []bool) {
-	last := -1
-	for i, e := range list {
-		if i < len(touched) && touched[i] && isPrimary(e) {
-			last = i
-		}
-	}
-	if last < 0 {
-		return
-	}
-	for i, e := range list {
-		if i != last && isPrimary(e) {
-			m := e.(map[string]any)
-			key, _, _ := lookupKey(m, "primary")
-			m[key] = false
-		}
-	}
-}
-
-// isPrimary reports whether an element has primary set to true.
-func isPrimary(e any) bool {
-	m, ok := e.(map[string]any)
-	if !ok {
-		return false
-	}
-	_, v, _ := lookupKey(m, "primary")
-	b, _ := v.(bool)
-	return b
-}
-
 // dropEmptyExtensions removes the extension objects operations left
 // empty (unless the resource before the patch had it empty already).
 func (p *patcher) dropEmptyExtensions(before map[string]any) {
@@ -1222,9 +1144,9 @@ func toFloatStrict(v any) (float64, bool) {
 func evalCond(c licensing.Cond, v any) bool {
 	switch c := c.(type) {
 	case licensing.And:
-		return evalCond(c.Left, v) && evalCond(c.Right, v)
+		return !slices.ContainsFunc(c, func(x licensing.Cond) bool { return !evalCond(x, v) })
 	case licensing.Or:
-		return evalCond(c.Left, v) || evalCond(c.Right, v)
+		return slices.ContainsFunc(c, func(x licensing.Cond) bool { return evalCond(x, v) })
 	case licensing.Not:
 		return !evalCond(c.Cond, v)
 	case licensing.Any:

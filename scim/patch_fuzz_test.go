@@ -16,7 +16,8 @@ import (
 
 // FuzzApplyPatch checks that normalizePatchBody and applyPatch never
 // panic, fail only with request errors, leave the resource unchanged when
-// they fail, and report changed exactly when the resource changed.
+// they fail, report changed exactly when the resource changed, and end
+// as they would without changing lists in place.
 func FuzzApplyPatch(f *testing.F) {
 	ent := schemas.EnterpriseURN
 	for _, seed := range []string{
@@ -51,6 +52,11 @@ func FuzzApplyPatch(f *testing.F) {
 		`[{"op":"replace","path":"members[value eq \"u1\"].display","value":"X"}]`,
 		`[{"op":"add","path":"phoneNumbers[type eq \"mobile\" and primary eq true].value","value":"+1"}]`,
 		`[{"op":"replace","path":"emails[not (type eq \"work\")].primary","value":true}]`,
+		// Several operations on one list (changed in place).
+		`[{"op":"add","path":"members","value":[{"value":"u3"}]},{"op":"remove","path":"members[value eq \"U1\"]"},{"op":"Remove","path":"members","value":[{"value":"u3"},{"value":"u2"}]},{"op":"add","path":"members","value":[{"value":"u1"}]}]`,
+		`[{"op":"remove","path":"members[value eq \"u1\"]"},{"op":"remove","path":"members[value eq \"u1\"]"}]`,
+		`[{"op":"add","path":"emails","value":[{"value":"a@x","primary":true}]},{"op":"replace","path":"emails[value eq \"a@x\"].type","value":"home"},{"op":"add","path":"emails","value":[{"value":"b@x","primary":true},{"value":"A@X"}]},{"op":"remove","path":"emails[value eq \"ann@example.com\"]"}]`,
+		`[{"op":"remove","path":"emails","value":[{"value":"ann@example.com"},{"value":"ann@home.example"}]},{"op":"add","path":"emails","value":[]}]`,
 	} {
 		f.Add(seed, "", "", false)
 		f.Add(seed, "", "", true)
@@ -116,6 +122,18 @@ func FuzzApplyPatch(f *testing.F) {
 		}
 		res := base()
 		changed, err := applyPatch(res, ops, rt)
+		// Changing lists in place must not change the outcome.
+		general := base()
+		generalChanged, generalErr := applyPatchWith(general, ops, rt, false)
+		var re, generalRE *requestError
+		switch {
+		case (err == nil) != (generalErr == nil):
+			t.Fatalf("in place: %v; in general: %v", err, generalErr)
+		case err != nil && (!errors.As(err, &re) || !errors.As(generalErr, &generalRE) || *re != *generalRE):
+			t.Fatalf("in place: %#v; in general: %#v", err, generalErr)
+		case err == nil && (changed != generalChanged || !reflect.DeepEqual(normalJSON(t, res), normalJSON(t, general))):
+			t.Fatalf("in place: %v %v; in general: %v %v", changed, res, generalChanged, general)
+		}
 		if err != nil {
 			var re *requestError
 			if !errors.As(err, &re) {

@@ -14,6 +14,7 @@ import (
 	"github.com/elimity-com/scim/optional"
 
 	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/internal/origin"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
@@ -24,8 +25,8 @@ const ContentType = "application/scim+json"
 // Options configure the SCIM adapter.
 type Options struct {
 	// BaseURL is the absolute SCIM base URL (…/scim/v2) for Location and
-	// meta.location. Empty: derived from each request's scheme, Host and
-	// MountPath.
+	// meta.location. Empty: the request's public base URL (from its
+	// context, see internal/origin) and MountPath.
 	BaseURL string
 	// MountPath is where the adapter is mounted, e.g. /scim/v2.
 	MountPath string
@@ -34,6 +35,15 @@ type Options struct {
 	MaxPageSize     int
 	// MaxBodyBytes is the largest request body accepted.
 	MaxBodyBytes int64
+	// MaxPatchOperations is the most operations a PATCH may carry; a
+	// PATCH with more is answered 400 invalidValue. 0: 1000.
+	MaxPatchOperations int
+	// MaxMultiValues is the most values a User's multi-valued attribute
+	// (emails, phoneNumbers, addresses, entitlements, ...) may hold after
+	// a write; a write leaving more is answered 400 invalidValue naming
+	// the attribute. Group members are bounded by MaxBodyBytes only.
+	// 0: 100.
+	MaxMultiValues int
 	// Clock stamps created and lastModified.
 	Clock licensing.Clock
 	// Catalog is the product catalog the licensing extension of User is
@@ -42,14 +52,16 @@ type Options struct {
 	// HashPassword turns the password an identity provider sets (SCIM's
 	// password attribute) into the slow hash stored as User.PasswordHash,
 	// for the agent app's sign-in. scim does not choose the algorithm:
-	// cmd passes internal/password.Hash. Nil: passwords are accepted and
-	// dropped, as before scimd kept them.
-	HashPassword func(password string) (string, error)
+	// cmd passes a password.Pool's Hash. Nil: passwords are accepted and
+	// dropped, as before scimd kept them. An error matching
+	// licensing.ErrUnavailable (the hash pool is busy) answers 503.
+	HashPassword func(ctx context.Context, password string) (string, error)
 	// VerifyPassword reports whether password is the one hash was made
-	// from (internal/password.Verify), so that a write repeating the
-	// stored password (Okta sends its placeholder again) changes nothing.
-	// Nil: every password received is hashed and stored anew.
-	VerifyPassword func(hash, password string) bool
+	// from (a password.Pool's Verify in its write lane), so that a write
+	// repeating the stored password (Okta sends its placeholder again)
+	// changes nothing. Nil: every password received is hashed and stored
+	// anew. Errors as HashPassword.
+	VerifyPassword func(ctx context.Context, hash, password string) (bool, error)
 	// Cursors seals the RFC 9865 cursors of the lists (cmd passes the
 	// database's, licensing.LoadCursors). Nil:
 	// licensing.EphemeralCursors, whose cursors last as long as the
@@ -78,6 +90,15 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	}
 	if opts.DefaultPageSize < 1 || opts.MaxPageSize < opts.DefaultPageSize || opts.MaxBodyBytes < 1 {
 		return nil, fmt.Errorf("scim: page sizes and body limit must be positive")
+	}
+	if opts.MaxPatchOperations < 0 || opts.MaxMultiValues < 0 {
+		return nil, fmt.Errorf("scim: the PATCH operations and multi-valued attribute limits must not be negative")
+	}
+	if opts.MaxPatchOperations == 0 {
+		opts.MaxPatchOperations = defaultMaxPatchOperations
+	}
+	if opts.MaxMultiValues == 0 {
+		opts.MaxMultiValues = defaultMaxMultiValues
 	}
 	if opts.Cursors == nil {
 		opts.Cursors = licensing.EphemeralCursors()
@@ -125,17 +146,21 @@ func resourceType(rt schemas.Resource, h scim.ResourceHandler) scim.ResourceType
 	return t
 }
 
-// base returns the SCIM base URL for the request.
+// base returns the SCIM base URL for the request: BaseURL, or the
+// request's public base URL the server's edge put in its context
+// (internal/origin). Without one (the adapter served on its own, in
+// tests) the URL is built from the connection and Host, never from
+// X-Forwarded-* headers.
 func (s *Server) base(r *http.Request) string {
 	if s.opts.BaseURL != "" {
 		return s.opts.BaseURL
 	}
+	if o, ok := origin.From(r.Context()); ok {
+		return o + s.opts.MountPath
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
 	}
 	return scheme + "://" + r.Host + s.opts.MountPath
 }
@@ -182,6 +207,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveSearch(w, r, rt, body)
 			return
 		case r.Method == http.MethodPatch && strings.HasPrefix(path, rt.Endpoint+"/"):
+			if err := checkPatchOperations(body, s.opts.MaxPatchOperations); err != nil {
+				s.writeError(w, r, rt.Name, err)
+				return
+			}
 			if err := checkReadOnlyPatch(body, *rt, strings.TrimPrefix(path, rt.Endpoint+"/")); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 // Options (HashPassword, VerifyPassword); scim does not pick the
 // algorithm.
 type passwords struct {
-	hash   func(password string) (string, error)
-	verify func(hash, password string) bool
+	hash   func(ctx context.Context, password string) (string, error)
+	verify func(ctx context.Context, hash, password string) (bool, error)
 }
 
 // userKind stores users of the resource type rt (core User with the
@@ -63,18 +64,22 @@ func completeGroups(next *licensing.User, cur licensing.User) {
 // configured. It reports whether there is a new hash to store. The
 // password itself goes nowhere else: it is never stored, returned or
 // logged.
-func (pw passwords) secrets(next *licensing.User, attrs scim.ResourceAttributes, cur *licensing.User) (bool, error) {
+func (pw passwords) secrets(ctx context.Context, next *licensing.User, attrs scim.ResourceAttributes, cur *licensing.User) (bool, error) {
 	next.PasswordHash = ""
 	password, _ := attrs["password"].(string)
 	if password == "" || pw.hash == nil {
 		return false, nil
 	}
 	if cur != nil && cur.PasswordHash != "" && pw.verify != nil {
-		if pw.verify(cur.PasswordHash, password) {
+		same, err := pw.verify(ctx, cur.PasswordHash, password)
+		if err != nil {
+			return false, fmt.Errorf("check the password of user %s: %w", next.ID, err)
+		}
+		if same {
 			return false, nil
 		}
 	}
-	h, err := pw.hash(password)
+	h, err := pw.hash(ctx, password)
 	if err != nil {
 		return false, fmt.Errorf("hash the password of user %s: %w", next.ID, err)
 	}

@@ -54,7 +54,7 @@ func TestAdminProducts(t *testing.T) {
 				}
 			}
 			now := time.Now().UTC()
-			if _, err := store.JoinQueue(ctx, acct.ID, rs5, cyd.ID, now, now.Add(time.Hour)); err != nil {
+			if _, err := store.JoinQueue(ctx, acct.ID, rs5, cyd.ID, now, now.Add(time.Hour), 0); err != nil {
 				t.Fatal(err)
 			}
 			const busy = `{"assigned":1,"total":2} {"occupied":2,"total":2,"waiting":1}`

@@ -168,7 +168,7 @@ func TestAdminUserLifecycle(t *testing.T) {
 				t.Fatalf("create: %d %v", status, ann)
 			}
 			id := ann["id"].(string)
-			if loc := header.Get("Location"); loc != server.AdminPath+"/users/"+id {
+			if loc := header.Get("Location"); loc != h.base+server.AdminPath+"/users/"+id {
 				t.Errorf("Location %q", loc)
 			}
 			if got := adminWant(t, h, admin, http.StatusOK, "", "GET", "/users/"+id, ""); got["userName"] != "ann@corp.test" || got["displayName"] != "Ann Lee" {

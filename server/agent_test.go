@@ -161,7 +161,7 @@ func TestAgentSharedSeat(t *testing.T) {
 			}{
 				{"wrong password", `{"account":"` + acct.Name + `","userName":"ann","password":"nope"}`, 401, "invalid_credentials"},
 				{"unknown user", `{"account":"` + acct.Name + `","userName":"zed","password":"x"}`, 401, "invalid_credentials"},
-				{"unknown account", `{"account":"no-such-account","userName":"ann","password":"secret-ann"}`, 401, "invalid_credentials"},
+				{"unknown account", `{"account":"no-such-account-` + licensing.NewID() + `","userName":"ann","password":"secret-ann"}`, 401, "invalid_credentials"},
 				{"inactive user", `{"account":"` + acct.Name + `","userName":"dan","password":"secret-dan"}`, 403, "user_inactive"},
 				{"malformed", `{"account":`, 400, "invalid_request"},
 			} {

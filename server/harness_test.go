@@ -48,6 +48,11 @@ const agentTokenTTL = 90 * 24 * time.Hour
 // testBodyLimit is the body limit of the test server; fixtures rely on it.
 const testBodyLimit = 64 << 10
 
+// harnessSignIn is the sign-in throttle of the test server: every test
+// signs in from 127.0.0.1, on databases kept across runs, so the address
+// is not throttled (throttle_test.go tests it on a server of its own).
+var harnessSignIn = licensing.SignInPolicy{AddressFailures: 1 << 30}
+
 // harnessPoll is the waiting agents' poll. Waiters are woken by the
 // store's seat changes (Watch), so the poll only makes up for lost ones;
 // it also sets a ticket's life (four polls), which must outlast the
@@ -55,30 +60,16 @@ const testBodyLimit = 64 << 10
 // between two refreshes (seen with 20 ms).
 const harnessPoll = 250 * time.Millisecond
 
-func newHarness(t testing.TB, store *sqlstore.Store) *harness {
+// newHarness serves the store; edit, if any, change the server's options.
+func newHarness(t testing.TB, store *sqlstore.Store, edit ...func(*server.Options)) *harness {
 	t.Helper()
-	return startHarness(t, store, harnessOptions{})
-}
-
-// harnessOptions change the test server of startHarness.
-type harnessOptions struct {
-	// log gets the server's lines (discarded if nil).
-	log *slog.Logger
-	// unchecked skips the OpenAPI check of the answers (for tests that
-	// provoke answers openapi.json does not list, such as 503s).
-	unchecked bool
-}
-
-func startHarness(t testing.TB, store *sqlstore.Store, o harnessOptions) *harness {
-	t.Helper()
-	if o.log == nil {
-		o.log = slog.New(slog.DiscardHandler)
-	}
 	// As cmd/scimd serve: cursors sealed with the database's key.
 	cursors, err := licensing.LoadCursors(t.Context(), store)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As cmd/scimd serve: one hash pool, sign-ins in a lane of their own.
+	passwords := password.NewPool(password.PoolOptions{})
 	sc, err := scim.New(store, scim.Options{
 		MountPath:       server.SCIMPath,
 		DefaultPageSize: 100,
@@ -86,8 +77,8 @@ func startHarness(t testing.TB, store *sqlstore.Store, o harnessOptions) *harnes
 		MaxBodyBytes:    testBodyLimit,
 		Clock:           licensing.SystemClock{},
 		Catalog:         licensing.DefaultCatalog(),
-		HashPassword:    password.Hash,
-		VerifyPassword:  password.Verify,
+		HashPassword:    passwords.Hash,
+		VerifyPassword:  passwords.Verifier(password.LaneWrite),
 		Cursors:         cursors,
 	})
 	if err != nil {
@@ -98,12 +89,17 @@ func startHarness(t testing.TB, store *sqlstore.Store, o harnessOptions) *harnes
 	if err := agents.Watch(t.Context()); err != nil { // waiters woken as scimd serve wakes them
 		t.Fatal(err)
 	}
-	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: agentTokenTTL, Cursors: cursors})
-	h := server.New(server.Options{Store: store, Logger: o.log, SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument})
+	ag := agent.New(agent.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, Agents: agents,
+		Verify: passwords.Verifier(password.LaneSignIn), SignIn: harnessSignIn})
+	ad := admin.New(admin.Options{Store: store, Clock: licensing.SystemClock{}, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: agentTokenTTL, Cursors: cursors})
+	opts := server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad, OpenAPI: admin.OpenAPIDocument}
+	for _, f := range edit {
+		f(&opts)
+	}
+	h := server.New(opts)
 	hits := &opHits{}
 	var handler http.Handler = h
-	if _, bench := t.(*testing.B); !bench && !o.unchecked {
+	if _, bench := t.(*testing.B); !bench {
 		// Benchmarks measure the server, not the validation.
 		handler = checkAgainstOpenAPI(t, h, hits)
 	}
@@ -147,6 +143,13 @@ func send(t testing.TB, method, url, bearer, contentType, body string) (int, htt
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	req.Header.Set("Content-Type", contentType)
+	return sendRequest(t, req)
+}
+
+// sendRequest sends req and returns the status, headers and body of the
+// answer, failing the test on a server error.
+func sendRequest(t testing.TB, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +157,7 @@ func send(t testing.TB, method, url, bearer, contentType, body string) (int, htt
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 500 {
-		t.Fatalf("%s %s: server error %d: %s", method, url, resp.StatusCode, raw)
+		t.Fatalf("%s %s: server error %d: %s", req.Method, req.URL, resp.StatusCode, raw)
 	}
 	return resp.StatusCode, resp.Header, raw
 }

@@ -27,7 +27,7 @@ func newMetricsHarness(t *testing.T, store *sqlstore.Store, clock licensing.Cloc
 	t.Helper()
 	catalog := licensing.DefaultCatalog()
 	m := metrics.New(metrics.Options{Version: "test", Catalog: catalog, Seats: store, Clock: clock,
-		DB: store.DB(), DBName: store.Dialect(), PasswordLoad: password.Load})
+		DB: store.DB(), DBName: store.Dialect(), PasswordLoad: password.NewPool(password.PoolOptions{}).Load})
 	store.Observe(m)
 	t.Cleanup(func() { store.Observe(nil) })
 	sc, err := scim.New(store, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 100, MaxPageSize: 200,
@@ -36,7 +36,7 @@ func newMetricsHarness(t *testing.T, store *sqlstore.Store, clock licensing.Cloc
 		t.Fatal(err)
 	}
 	agents := licensing.NewAgents(store, clock, catalog, licensing.AgentConfig{KeyLifetime: 10 * time.Minute, Lease: 2 * time.Minute, MaxWait: 30 * time.Second, Poll: 20 * time.Millisecond}, nil)
-	ag := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
+	ag := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.NewPool(password.PoolOptions{}).Verifier(password.LaneSignIn)})
 	ad := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog})
 	e := server.New(server.Options{Store: store, Clock: clock, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad,
 		OpenAPI: admin.OpenAPIDocument, Requests: m, Metrics: m.Handler()})
@@ -90,7 +90,7 @@ func TestMetricsOfSeatsAndRequests(t *testing.T) {
 				t.Fatalf("Reap = %d, %v; want cyd's session", n, err)
 			}
 			start("dan", http.StatusCreated)
-			if _, err := store.JoinQueue(ctx, acct.ID, rs5, users["bob"].ID, clock.Now(), clock.Now().Add(time.Minute)); err != nil {
+			if _, err := store.JoinQueue(ctx, acct.ID, rs5, users["bob"].ID, clock.Now(), clock.Now().Add(time.Minute), 0); err != nil {
 				t.Fatal(err)
 			}
 

@@ -139,6 +139,14 @@ func (s *openAPISpec) validate(method, path string, status int, contentType stri
 	if !ok {
 		return fmt.Errorf("%s %s (%s) answered %d, which openapi.json does not document (body %s)", method, path, tmpl, status, body)
 	}
+	at := "/paths/" + pointer(tmpl) + "/" + strings.ToLower(method) + "/responses/" + code
+	if ref, isRef := r["$ref"].(string); isRef {
+		// A shared response of components/responses.
+		if r, ok = s.resolve(ref); !ok {
+			return fmt.Errorf("%s %s %d: openapi.json refers to %q, which it does not hold", method, tmpl, status, ref)
+		}
+		at = strings.TrimPrefix(ref, "#")
+	}
 	content, _ := r["content"].(map[string]any)
 	if len(content) == 0 {
 		if len(bytes.TrimSpace(body)) > 0 {
@@ -150,7 +158,7 @@ func (s *openAPISpec) validate(method, path string, status int, contentType stri
 	if _, ok := content[mediaType]; !ok {
 		return fmt.Errorf("%s %s answered %d as %q, documented as %v", method, path, status, contentType, keys(content))
 	}
-	sc, err := s.schema("/paths/" + pointer(tmpl) + "/" + strings.ToLower(method) + "/responses/" + code + "/content/" + pointer(mediaType) + "/schema")
+	sc, err := s.schema(at + "/content/" + pointer(mediaType) + "/schema")
 	if err != nil {
 		return fmt.Errorf("openapi.json schema of %s %s %d: %w", method, tmpl, status, err)
 	}
@@ -162,6 +170,25 @@ func (s *openAPISpec) validate(method, path string, status int, contentType stri
 		return fmt.Errorf("%s %s answered %d not as documented: %v\nbody: %s", method, path, status, err, body)
 	}
 	return nil
+}
+
+// resolve returns the object a local reference ("#/components/...")
+// points at.
+func (s *openAPISpec) resolve(ref string) (map[string]any, bool) {
+	rest, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, false
+	}
+	var at any = s.doc
+	for _, tok := range strings.Split(rest, "/") {
+		m, ok := at.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		at = m[strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")]
+	}
+	m, ok := at.(map[string]any)
+	return m, ok
 }
 
 func keys(m map[string]any) []string {

@@ -18,6 +18,7 @@ import (
 	"github.com/scimd/scimd/internal/outage"
 	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
 
@@ -67,7 +68,7 @@ func startReplica(t *testing.T, url string) *replica {
 	}
 	mon := outage.New(t.Context(), outage.Options{Probe: store.Ping, Logger: logs.Logger(), Poll: 50 * time.Millisecond})
 	store.OnUnavailable(mon.Failed)
-	h := startHarness(t, store, harnessOptions{log: logs.Logger(), unchecked: true})
+	h := newHarness(t, store, func(o *server.Options) { o.Logger = logs.Logger() })
 	return &replica{store: store, h: h, mon: mon, logs: logs}
 }
 

@@ -41,6 +41,9 @@ type Options struct {
 	Requests RequestObserver
 	// Metrics, if set, serves the Prometheus metrics at MetricsPath.
 	Metrics http.Handler
+	// Edge is the trust boundary: hosts, proxies, rate limits, deadlines
+	// (see edge.go).
+	Edge Edge
 }
 
 // registrar mounts an API's routes on its group; auth authenticates the
@@ -64,13 +67,16 @@ func New(opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(opts.Logger)
+	e.IPExtractor = ipExtractor(opts.Edge.TrustedProxies)
 	routes := &routeSet{}
 	if opts.Requests != nil {
 		e.Use(observeRequests(opts.Requests, routes))
 	}
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
+	e.Use(requestID(), securityHeaders())
 	e.Use(requestLogger(opts.Logger))
 	e.Use(recoverer())
+	e.Use(originOf(opts.Edge), deadlines(opts.Edge))
+	limiter := newLimiter(opts.Edge, opts.Clock)
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -92,14 +98,14 @@ func New(opts Options) *echo.Echo {
 	})
 
 	scim := echo.WrapHandler(http.StripPrefix(SCIMPath, opts.SCIM))
-	g := e.Group(SCIMPath, authenticate(opts.Store, opts.Clock, licensing.ScopeSCIM))
+	g := e.Group(SCIMPath, withRateLimit(authenticate(opts.Store, opts.Clock, licensing.ScopeSCIM), limiter))
 	g.Any("", scim)
 	g.Any("/*", scim)
 	if opts.Agent != nil {
-		opts.Agent.Register(e.Group(AgentPath, apiBodyLimit), authenticate(opts.Store, opts.Clock, licensing.ScopeAgent))
+		opts.Agent.Register(e.Group(AgentPath, apiBodyLimit), withRateLimit(authenticate(opts.Store, opts.Clock, licensing.ScopeAgent), limiter))
 	}
 	if opts.Admin != nil {
-		opts.Admin.Register(e.Group(AdminPath, apiBodyLimit), authenticate(opts.Store, opts.Clock, licensing.ScopeAdmin))
+		opts.Admin.Register(e.Group(AdminPath, apiBodyLimit), withRateLimit(authenticate(opts.Store, opts.Clock, licensing.ScopeAdmin), limiter))
 	}
 	if opts.OpenAPI != nil {
 		e.GET(OpenAPIPath, func(c echo.Context) error {
@@ -131,7 +137,7 @@ func requestLogger(base *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
-			l.Info("request", "method", req.Method, "path", req.URL.Path, "status", c.Response().Status,
+			l.Info("request", "method", req.Method, "path", req.URL.Path, "client", c.RealIP(), "status", c.Response().Status,
 				"bytes", c.Response().Size, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 			return nil
 		}
@@ -205,10 +211,16 @@ func errorHandler(base *slog.Logger) func(error, echo.Context) {
 		status, detail := http.StatusInternalServerError, "internal error"
 		var ae *authError
 		var he *echo.HTTPError
+		var rl *rateLimitedError
 		switch {
 		case errors.As(err, &ae):
 			status, detail = http.StatusUnauthorized, ae.detail
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scimd"`)
+		case errors.As(err, &misdirectedError{}):
+			status, detail = http.StatusMisdirectedRequest, err.Error()
+		case errors.As(err, &rl):
+			status, detail = http.StatusTooManyRequests, rl.Error()
+			c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(rl.retryAfter))
 		case errors.As(err, &he) && he.Code < 500:
 			status, detail = he.Code, http.StatusText(he.Code)
 		case problem.ClientClosed(c.Request().Context(), err):
@@ -228,10 +240,19 @@ func errorHandler(base *slog.Logger) func(error, echo.Context) {
 			})
 			return
 		}
+		if status == http.StatusMisdirectedRequest && !strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
+			_ = c.String(status, detail+"\n")
+			return
+		}
 		code := "internal_error"
 		switch {
 		case status == http.StatusUnauthorized:
 			code = "unauthenticated"
+		case status == http.StatusMisdirectedRequest:
+			code = "misdirected_request"
+		case status == http.StatusTooManyRequests:
+			code = "rate_limited"
 		case status == http.StatusNotFound:
 			code = "not_found"
 		case status == http.StatusServiceUnavailable:

@@ -70,7 +70,7 @@ func serveDown(t *testing.T, store licensing.Store, log *slog.Logger, requests s
 		t.Fatal(err)
 	}
 	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{}, nil)
-	ag := agent.New(agent.Options{Store: store, Catalog: catalog, Agents: agents, Verify: password.Verify})
+	ag := agent.New(agent.Options{Store: store, Catalog: catalog, Agents: agents, Verify: password.NewPool(password.PoolOptions{}).Verifier(password.LaneSignIn)})
 	ad := admin.New(admin.Options{Store: store, Catalog: catalog})
 	ts := httptest.NewServer(server.New(server.Options{Store: store, Logger: log, SCIM: sc, Agent: ag, Admin: ad, Requests: requests}))
 	t.Cleanup(ts.Close)

@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/metrics"
-	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
 
 // newMetrics returns the metrics of a serving process over the store, told
-// from now on of the store's seat events and audit write failures.
-func newMetrics(store *sqlstore.Store, catalog licensing.Catalog, clock licensing.Clock, log *slog.Logger) *metrics.Metrics {
+// from now on of the store's seat events and audit write failures;
+// passwordLoad reports the password-hash pool (password.Pool.Load).
+func newMetrics(store *sqlstore.Store, catalog licensing.Catalog, clock licensing.Clock, log *slog.Logger,
+	passwordLoad func() (running, queued, capacity int)) *metrics.Metrics {
 	m := metrics.New(metrics.Options{
 		Version:      buildVersion(),
 		Catalog:      catalog,
@@ -25,7 +26,7 @@ func newMetrics(store *sqlstore.Store, catalog licensing.Catalog, clock licensin
 		Clock:        clock,
 		DB:           store.DB(),
 		DBName:       store.Dialect(),
-		PasswordLoad: password.Load,
+		PasswordLoad: passwordLoad,
 		Logger:       log,
 	})
 	store.Observe(m)

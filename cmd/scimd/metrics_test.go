@@ -111,52 +111,25 @@ func TestReapCountsRuns(t *testing.T) {
 	for _, b := range testenv.IsolatedBackends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
-			ctx := context.Background()
 			log := slog.New(slog.DiscardHandler)
 			t0 := time.Now().UTC()
 			clock := testenv.NewClock(t0)
-			m := newMetrics(store, licensing.DefaultCatalog(), clock, log)
+			m := newMetrics(store, licensing.DefaultCatalog(), clock, log, nil)
 			t.Cleanup(func() { store.Observe(nil) })
 			acct, _ := testenv.Account(t, store)
-			if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: "service-desk", ConcurrentSeats: 2}); err != nil {
-				t.Fatal(err)
-			}
-			u := licensing.User{AccountID: acct.ID, ID: licensing.NewID(), UserName: "reaped", Active: true, Doc: []byte(`{}`),
-				Created: t0, LastModified: t0, Version: 1, Assignments: licensing.Assignments{"service-desk": licensing.LicenseConcurrent}}
-			if err := store.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-			sess := &licensing.Session{ID: licensing.NewID(), AccountID: acct.ID, ProductID: "service-desk", UserID: u.ID,
-				Platform: licensing.PlatformWindows, CreatedAt: t0, LastSeen: t0, ExpiresAt: t0.Add(time.Minute)}
-			if err := store.StartSession(ctx, sess, ""); err != nil {
-				t.Fatal(err)
-			}
+			startedSession(t, store, acct.ID, t0, time.Minute)
 			srv := httptest.NewServer(m.Handler())
 			defer srv.Close()
 			clock.Advance(2 * time.Minute)
 			after := clock.Now()
 
 			// The loop's first run ends the session; the test waits for it.
-			ran := make(chan struct{}, 1)
-			loop, stop := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				reap(loop, store, clock, time.Millisecond, log, func(at time.Time, n int, err error) {
+			runLoop(t, func(ctx context.Context, ran func()) {
+				reap(ctx, store, clock, time.Millisecond, log, func(at time.Time, n int, err error) {
 					m.ReaperRan(at, n, err)
-					select {
-					case ran <- struct{}{}:
-					default:
-					}
+					ran()
 				})
-			}()
-			select {
-			case <-ran:
-			case <-time.After(20 * time.Second):
-				t.Fatal("the reaper loop did not run")
-			}
-			stop()
-			<-done
+			})()
 
 			s := metricstest.Scrape(t, srv.URL)
 			if runs, _ := s.Value("scimd_reaper_runs_total", "result", "ok"); runs < 1 {

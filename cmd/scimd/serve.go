@@ -63,6 +63,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 	}
 
+	warnAboutDatabase(ctx, store, log)
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -71,7 +73,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		ln.Close()
 		return err
 	}
-	m := newMetrics(store, catalog, clock, log)
+	// One pool runs every password hash of the process: sign-ins and
+	// password writes wait in lanes of their own.
+	passwords := password.NewPool(password.PoolOptions{})
+	m := newMetrics(store, catalog, clock, log, passwords.Load)
 	metricsSrv, err := listenMetrics(cfg.MetricsListen, m.Handler(), log)
 	if err != nil {
 		ln.Close()
@@ -98,9 +103,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Clock:           clock,
 		Catalog:         catalog,
-		HashPassword:    password.Hash,
-		VerifyPassword:  password.Verify,
+		HashPassword:    passwords.Hash,
+		VerifyPassword:  passwords.Verifier(password.LaneWrite),
 		Cursors:         cursors,
+
+		MaxPatchOperations: cfg.MaxPatchOperations,
+		MaxMultiValues:     cfg.MaxMultiValues,
 	})
 	if err != nil {
 		ln.Close()
@@ -110,6 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		KeyLifetime: cfg.SupportKeyLifetime,
 		Lease:       cfg.SessionLease,
 		MaxWait:     cfg.MaxWait,
+		MaxWaiters:  cfg.MaxWaiters,
 	}, nil)
 	// Waiting agents learn of a seat freed (in any replica) at once,
 	// not at their next poll. The watch outlives ctx until the requests
@@ -119,22 +128,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err := agents.Watch(watchCtx); err != nil {
 		log.Warn("seat notifications off: waiting agents poll", "error", err)
 	}
-	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify})
-	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: password.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors})
-	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m}
+	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: passwords.Verifier(password.LaneSignIn)})
+	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
+		Retention: retention(cfg)})
+	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m,
+		Edge: edgeOptions(cfg)}
 	if metricsSrv == nil {
 		serverOpts.Metrics = m.Handler()
 	}
 	handler := server.New(serverOpts)
 	go reap(ctx, store, clock, cfg.ReapInterval, log, m.ReaperRan)
+	go purge(ctx, store, retention(cfg), clock, purgeInterval, log, m.PurgeRan)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		// No WriteTimeout: an agent's start request may wait for a seat
-		// up to --max-wait.
-		IdleTimeout: 120 * time.Second,
-		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Each route sets its own write deadline (--write-timeout, plus
+		// --max-wait for an agent waiting for a seat); this one only
+		// bounds what answers before the routes (malformed requests).
+		WriteTimeout: cfg.WriteTimeout + cfg.MaxWait + 10*time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("scimd listening", "addr", ln.Addr().String(), "database", sqlstore.Redact(cfg.DatabaseURL), "version", buildVersion())
 
@@ -190,6 +204,19 @@ Make more with: scimd token create --account %s --scope scim --name okta
 	return nil
 }
 
+// logRunError logs the failure (if any) of a background run: at debug
+// when the database is unavailable, an outage the outage monitor logs
+// already, else as an error.
+func logRunError(log *slog.Logger, msg string, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, licensing.ErrUnavailable):
+		log.Debug(msg, "err", err)
+	default:
+		log.Error(msg, "err", err)
+	}
+}
+
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -217,13 +244,8 @@ func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, int
 		if ctx.Err() == nil {
 			ran(clock.Now(), n, err)
 		}
-		switch {
-		case err == nil || ctx.Err() != nil:
-		case errors.Is(err, licensing.ErrUnavailable):
-			// The outage monitor logs the outage.
-			log.Debug("reaping expired sessions", "err", err)
-		default:
-			log.Error("reaping expired sessions", "err", err)
+		if ctx.Err() == nil {
+			logRunError(log, "reaping expired sessions", err)
 		}
 		if n > 0 {
 			log.Info("ended expired sessions", "count", n)

@@ -38,15 +38,16 @@ func startScimd(t testing.TB, store *sqlstore.Store) string {
 func scimdHandler(t testing.TB, store *sqlstore.Store) http.Handler {
 	t.Helper()
 	clock, catalog := licensing.SystemClock{}, licensing.DefaultCatalog()
+	passwords := password.NewPool(password.PoolOptions{})
 	s, err := scim.New(store, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 100, MaxPageSize: 1000,
 		MaxBodyBytes: 1 << 20, Clock: clock, Catalog: catalog,
-		HashPassword: password.Hash, VerifyPassword: password.Verify})
+		HashPassword: passwords.Hash, VerifyPassword: passwords.Verifier(password.LaneWrite)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	agents := licensing.NewAgents(store, clock, catalog, licensing.AgentConfig{Poll: 10 * time.Millisecond}, nil)
 	return server.New(server.Options{Store: store, Clock: clock, Logger: slog.New(slog.DiscardHandler), SCIM: s,
-		Agent: agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: password.Verify}),
+		Agent: agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: passwords.Verifier(password.LaneSignIn)}),
 		Admin: admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog})})
 }
 

@@ -63,6 +63,8 @@ type Metrics struct {
 	reaperRuns        *prometheus.CounterVec
 	reaperExpired     prometheus.Counter
 	reaperLastSuccess prometheus.Gauge
+	purgeRuns         *prometheus.CounterVec
+	purged            *prometheus.CounterVec
 
 	auditFailures prometheus.Counter
 }

@@ -8,17 +8,16 @@
 //
 // (salt and key in unpadded standard base64), so the parameters can be
 // raised later without invalidating stored hashes: Verify uses the ones in
-// the hash. It imports the standard library and x/crypto only.
+// the hash. A server runs its hashes on a Pool, which bounds the hashes
+// computed at once and the callers waiting. It imports the standard
+// library, x/crypto and licensing (for ErrUnavailable) only.
 package password
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -48,41 +47,15 @@ const (
 
 var b64 = base64.RawStdEncoding
 
-// slots bounds the hashes computed at once to the CPUs: each takes 19 MiB
-// and a core for its whole run, so more at once would only add memory (16
-// concurrent provisioning writes with passwords grew the server past 500
-// MB) without finishing any sooner. Callers beyond it wait their turn.
-var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
-
-// waiting counts the callers waiting for a slot.
-var waiting atomic.Int64
-
-// idKey is argon2.IDKey within a slot.
-func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	waiting.Add(1)
-	slots <- struct{}{}
-	waiting.Add(-1)
-	defer func() { <-slots }()
-	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
-}
-
-// Load reports the hashes being computed, the callers waiting for a
-// slot, and the slots (the most hashes computed at once), for monitoring.
-// The counts are read one after the other, not as one snapshot.
-func Load() (running, queued, capacity int) {
-	return len(slots), int(waiting.Load()), cap(slots)
-}
-
 // Hash returns the argon2id hash of password as a PHC string, with a new
-// random salt (so two hashes of one password differ).
+// random salt (so two hashes of one password differ). It runs at once, on
+// the caller's goroutine: a server hashes through a Pool instead.
 func Hash(password string) (string, error) {
-	salt := make([]byte, SaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("password: read random salt: %w", err)
+	salt, err := newSalt()
+	if err != nil {
+		return "", err
 	}
-	key := idKey([]byte(password), salt, Time, Memory, Threads, KeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, Memory, Time, Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	return encode(salt, key([]byte(password), salt)), nil
 }
 
 // Verify reports whether password is the one hash was made from,
@@ -91,15 +64,36 @@ func Hash(password string) (string, error) {
 // version 19 with parameters within bounds ("" included) matches no
 // password; Verify then still spends the time of a check with the current
 // parameters, so that a caller checking a user without a password (or a
-// missing user, Verify("", password)) takes as long as a real check.
-func Verify(hash, password string) bool {
-	p, ok := parse(hash)
-	if !ok {
-		idKey([]byte(password), make([]byte, SaltLen), Time, Memory, Threads, KeyLen)
-		return false
+// missing user, Verify("", password)) takes as long as a real check. It
+// runs at once, on the caller's goroutine: a server verifies through a
+// Pool instead.
+func Verify(hash, password string) bool { return verify(hash, password) }
+
+// newSalt returns a new random salt.
+func newSalt() ([]byte, error) {
+	salt := make([]byte, SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("password: read random salt: %w", err)
 	}
-	got := idKey([]byte(password), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
-	return subtle.ConstantTimeCompare(got, p.key) == 1
+	return salt, nil
+}
+
+// key derives the key of password and salt with the current parameters.
+func key(password, salt []byte) []byte {
+	return argon2.IDKey(password, salt, Time, Memory, Threads, KeyLen)
+}
+
+// argon2Key derives the key of password with the parameters and salt of a
+// stored hash.
+func argon2Key(password []byte, p params) []byte {
+	return argon2.IDKey(password, p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
+}
+
+// encode returns the PHC string of a key made with the current
+// parameters.
+func encode(salt, key []byte) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, Memory, Time, Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // params are the parts of a hash.

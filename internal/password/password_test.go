@@ -2,10 +2,8 @@ package password
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -86,42 +84,5 @@ func TestVerifyUsesTheHashParameters(t *testing.T) {
 	}
 	if Verify(h, "other") {
 		t.Fatal("a wrong password verifies against a hash with other parameters")
-	}
-}
-
-// TestLoad checks the counts monitoring reads: with every slot taken, a
-// hash waits and is counted as queued; once the slots are free it runs
-// and nothing is counted any more.
-func TestLoad(t *testing.T) {
-	if running, queued, capacity := Load(); running != 0 || queued != 0 || capacity != cap(slots) || capacity < 1 {
-		t.Fatalf("idle Load() = %d running, %d queued, %d slots; want 0, 0, %d", running, queued, capacity, cap(slots))
-	}
-	for range cap(slots) {
-		slots <- struct{}{}
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if _, err := Hash("queued"); err != nil {
-			t.Error(err)
-		}
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		running, queued, _ := Load()
-		if running == cap(slots) && queued == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Load() = %d running, %d queued with every slot taken and one hash waiting", running, queued)
-		}
-		runtime.Gosched()
-	}
-	for range cap(slots) {
-		<-slots
-	}
-	<-done
-	if running, queued, _ := Load(); running != 0 || queued != 0 {
-		t.Errorf("Load() after the hash = %d running, %d queued, want 0 and 0", running, queued)
 	}
 }

@@ -88,6 +88,9 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"Leases", testLeases},
 		{"Queue", testQueue},
 		{"QueueSeveralFree", testQueueSeveralFree},
+		{"LineOnePlacePerUser", testLineOnePlacePerUser},
+		{"ConcurrentJoinsOneUser", testConcurrentJoinsOneUser},
+		{"LineMaxWaiters", testLineMaxWaiters},
 		{"PlanLowered", testPlanLowered},
 		{"SeatsCrossAccount", testSeatsCrossAccount},
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -99,6 +102,9 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},
+		{"Retention", testRetention},
+		{"SignInThrottle", testSignInThrottle},
+		{"ConcurrentSignInFailures", testConcurrentSignInFailures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

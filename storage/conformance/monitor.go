@@ -43,7 +43,7 @@ func testSeatTotals(t *testing.T, s licensing.Store) {
 		{a.ID, pc, waiter.ID, t0.Add(time.Minute)},
 		{b.ID, pa, late.ID, t0.Add(time.Second)}, // gone by t0+2s
 	} {
-		if _, err := s.JoinQueue(ctx, w.account, w.product, w.user, t0, w.until); err != nil {
+		if _, err := s.JoinQueue(ctx, w.account, w.product, w.user, t0, w.until, 0); err != nil {
 			t.Fatalf("JoinQueue: %v", err)
 		}
 	}
@@ -136,12 +136,12 @@ func testSeatEventsObserved(t *testing.T, s licensing.Store) {
 
 	held := startSession(t, s, a.ID, ann.ID, productV5, t0)
 	wantInUse(t, "claim of a full pool", s.StartSession(ctx, newSession(a.ID, bob.ID, productV5, t0), ""), productV5, 1, 1)
-	bobTicket, err := s.JoinQueue(ctx, a.ID, productV5, bob.ID, t0, t0.Add(time.Minute))
+	bobTicket, err := s.JoinQueue(ctx, a.ID, productV5, bob.ID, t0, t0.Add(time.Minute), 0)
 	wantErr(t, "JoinQueue", err, nil)
 	wantInUse(t, "a waiter's retry", s.StartSession(ctx, newSession(a.ID, bob.ID, productV5, t0), bobTicket), productV5, 1, 1)
 	_, err = s.EndSession(ctx, a.ID, ann.ID, held.ID, licensing.EndedByAgent, "", t0.Add(10*time.Second))
 	wantErr(t, "EndSession", err, nil)
-	cydTicket, err := s.JoinQueue(ctx, a.ID, productV5, cyd.ID, t0.Add(10*time.Second), t0.Add(20*time.Minute))
+	cydTicket, err := s.JoinQueue(ctx, a.ID, productV5, cyd.ID, t0.Add(10*time.Second), t0.Add(20*time.Minute), 0)
 	wantErr(t, "JoinQueue", err, nil)
 
 	// Bob's ticket ran out, Cyd waits behind it: the seat looks free to

@@ -73,9 +73,9 @@ func cmp(a licensing.Attr, op licensing.Op, v any) licensing.Compare {
 
 func pr(a licensing.Attr) licensing.Compare { return licensing.Compare{Attr: a, Op: licensing.OpPr} }
 
-func and(l, r licensing.Cond) licensing.And { return licensing.And{Left: l, Right: r} }
-func or(l, r licensing.Cond) licensing.Or   { return licensing.Or{Left: l, Right: r} }
-func not(c licensing.Cond) licensing.Not    { return licensing.Not{Cond: c} }
+func and(conds ...licensing.Cond) licensing.And { return licensing.And(conds) }
+func or(conds ...licensing.Cond) licensing.Or   { return licensing.Or(conds) }
+func not(c licensing.Cond) licensing.Not        { return licensing.Not{Cond: c} }
 func anyOf(a licensing.Attr, c licensing.Cond) licensing.Any {
 	return licensing.Any{Attr: a, Cond: c}
 }

@@ -974,14 +974,14 @@ func testQueue(t *testing.T, s licensing.Store) {
 	}
 	t0 := now()
 	holder := startSession(t, s, a.ID, us[0].ID, productV5, t0)
-	first, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t0, t0.Add(time.Minute))
+	first, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t0, t0.Add(time.Minute), 0)
 	wantErr(t, "JoinQueue", err, nil)
-	second, err := s.JoinQueue(ctx, a.ID, productV5, us[2].ID, t0.Add(time.Second), t0.Add(time.Minute))
+	second, err := s.JoinQueue(ctx, a.ID, productV5, us[2].ID, t0.Add(time.Second), t0.Add(time.Minute), 0)
 	wantErr(t, "JoinQueue", err, nil)
 	if first == "" || first == second {
 		t.Fatalf("tickets %q and %q", first, second)
 	}
-	_, err = s.JoinQueue(ctx, a.ID, productV5, newID(), t0, t0.Add(time.Minute))
+	_, err = s.JoinQueue(ctx, a.ID, productV5, newID(), t0, t0.Add(time.Minute), 0)
 	wantErr(t, "JoinQueue of a missing user", err, licensing.ErrNotFound)
 	if n, err := s.Waiting(ctx, a.ID, productV5, t0.Add(2*time.Second)); err != nil || n != 2 {
 		t.Errorf("Waiting = %d (%v), want 2", n, err)
@@ -1026,7 +1026,7 @@ func testQueue(t *testing.T, s licensing.Store) {
 	late := startSession(t, s, a.ID, us[3].ID, productV5, t2)
 
 	// Refresh keeps a waiter live; leaving takes it out.
-	third, err := s.JoinQueue(ctx, a.ID, productV5, us[4].ID, t2, t2.Add(time.Minute))
+	third, err := s.JoinQueue(ctx, a.ID, productV5, us[4].ID, t2, t2.Add(time.Minute), 0)
 	wantErr(t, "JoinQueue", err, nil)
 	wantErr(t, "RefreshTicket", s.RefreshTicket(ctx, a.ID, third, t2.Add(30*time.Second), t2.Add(5*time.Minute)), nil)
 	if n, _ := s.Waiting(ctx, a.ID, productV5, t2.Add(2*time.Minute)); n != 1 {
@@ -1047,9 +1047,9 @@ func testQueue(t *testing.T, s licensing.Store) {
 	// refreshed, and it keeps no place in line (a waiter who joined after
 	// it is ahead of it now); its owner joins again, at the back.
 	t3 := t2.Add(3 * time.Minute)
-	stale, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t3, t3.Add(10*time.Second))
+	stale, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t3, t3.Add(10*time.Second), 0)
 	wantErr(t, "JoinQueue", err, nil)
-	young, err := s.JoinQueue(ctx, a.ID, productV5, us[2].ID, t3.Add(5*time.Second), t3.Add(time.Minute))
+	young, err := s.JoinQueue(ctx, a.ID, productV5, us[2].ID, t3.Add(5*time.Second), t3.Add(time.Minute), 0)
 	wantErr(t, "JoinQueue", err, nil)
 	wantErr(t, "RefreshTicket of a live ticket", s.RefreshTicket(ctx, a.ID, stale, t3.Add(9*time.Second), t3.Add(10*time.Second)), nil)
 	wantErr(t, "RefreshTicket when the time ran out", s.RefreshTicket(ctx, a.ID, stale, t3.Add(10*time.Second), t3.Add(time.Minute)), licensing.ErrNotFound)
@@ -1061,7 +1061,7 @@ func testQueue(t *testing.T, s licensing.Store) {
 	_, err = s.EndSession(ctx, a.ID, "", held.ID, licensing.EndedByAgent, "", t4)
 	wantErr(t, "EndSession", err, nil)
 	wantInUse(t, "claim with an expired ticket", s.StartSession(ctx, newSession(a.ID, us[1].ID, productV5, t4), stale), productV5, 0, 1)
-	rejoined, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t4, t4.Add(time.Minute))
+	rejoined, err := s.JoinQueue(ctx, a.ID, productV5, us[1].ID, t4, t4.Add(time.Minute), 0)
 	wantErr(t, "JoinQueue again", err, nil)
 	wantInUse(t, "claim of the waiter who joined again", s.StartSession(ctx, newSession(a.ID, us[1].ID, productV5, t4), rejoined), productV5, 0, 1)
 	wantErr(t, "claim of the waiter now first", s.StartSession(ctx, newSession(a.ID, us[2].ID, productV5, t4), young), nil)
@@ -1114,7 +1114,7 @@ func testSeatsCrossAccount(t *testing.T, s licensing.Store) {
 	ann := createUser(t, s, newAgent(a.ID, "ann@example.com", productV5, "concurrent"))
 	t0 := now()
 	sess := startSession(t, s, a.ID, ann.ID, productV5, t0)
-	ticket, err := s.JoinQueue(ctx, a.ID, productV5, ann.ID, t0, t0.Add(time.Hour))
+	ticket, err := s.JoinQueue(ctx, a.ID, productV5, ann.ID, t0, t0.Add(time.Hour), 0)
 	wantErr(t, "JoinQueue", err, nil)
 
 	_, err = s.Session(ctx, b.ID, sess.ID)
@@ -1130,7 +1130,7 @@ func testSeatsCrossAccount(t *testing.T, s licensing.Store) {
 	_, err = s.EndSeat(ctx, b.ID, productV5, ann.ID, licensing.EndedByAdmin, "x", t0)
 	wantErr(t, "EndSeat from another account", err, licensing.ErrNotFound)
 	wantErr(t, "StartSession for a user of another account", s.StartSession(ctx, newSession(b.ID, ann.ID, productV5, t0), ""), licensing.ErrNotFound)
-	_, err = s.JoinQueue(ctx, b.ID, productV5, ann.ID, t0, t0.Add(time.Hour))
+	_, err = s.JoinQueue(ctx, b.ID, productV5, ann.ID, t0, t0.Add(time.Hour), 0)
 	wantErr(t, "JoinQueue for a user of another account", err, licensing.ErrNotFound)
 	wantErr(t, "RefreshTicket from another account", s.RefreshTicket(ctx, b.ID, ticket, t0, t0.Add(2*time.Hour)), licensing.ErrNotFound)
 	wantErr(t, "LeaveQueue from another account", s.LeaveQueue(ctx, b.ID, ticket), nil)
@@ -1175,7 +1175,7 @@ func testQueueSeveralFree(t *testing.T, s licensing.Store) {
 	}
 	var tickets []string
 	for i := 3; i < 6; i++ {
-		tk, err := s.JoinQueue(ctx, a.ID, productV5, us[i].ID, t0.Add(time.Duration(i)*time.Millisecond), t0.Add(time.Minute))
+		tk, err := s.JoinQueue(ctx, a.ID, productV5, us[i].ID, t0.Add(time.Duration(i)*time.Millisecond), t0.Add(time.Minute), 0)
 		wantErr(t, "JoinQueue", err, nil)
 		tickets = append(tickets, tk)
 	}

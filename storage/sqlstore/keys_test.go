@@ -70,14 +70,7 @@ func TestCursorKeyMadeOnceByStoresStartingTogether(t *testing.T) {
 func TestAuditIDsOfEntriesBeforeTheMigration(t *testing.T) {
 	freshDatabases(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		s, err := Open(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if _, err := s.migrate(ctx, 8); err != nil {
-			t.Fatal(err)
-		}
+		s := openMigratedTo(t, url, 8)
 		a := licensing.Account{ID: "acct-" + randomHex(8), Name: "acct-" + randomHex(8), CreatedAt: time.Now()}
 		if err := s.CreateAccount(ctx, a); err != nil {
 			t.Fatal(err)

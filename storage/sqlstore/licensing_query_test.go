@@ -114,9 +114,9 @@ func TestLicensingFilter(t *testing.T) {
 			{"sw", licenseIs(v5, licensing.OpSw, "CON"), []string{"bob", "eve"}},
 			{"co none", licenseIs(desk, licensing.OpCo, "on"), []string{"ann", "bob", "cat", "eve"}},
 			{"gt", licenseIs(v5, licensing.OpGt, "named"), []string{"cat", "dan"}},
-			{"or across products", licensing.Or{Left: licenseIs(v5, licensing.OpEq, "named"), Right: licenseIs(desk, licensing.OpEq, "named")}, []string{"ann", "dan"}},
-			{"and with a column", licensing.And{Left: licenseIs(v5, licensing.OpEq, "concurrent"),
-				Right: licensing.Compare{Attr: licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: true}}, []string{"bob"}},
+			{"or across products", licensing.Or{licenseIs(v5, licensing.OpEq, "named"), licenseIs(desk, licensing.OpEq, "named")}, []string{"ann", "dan"}},
+			{"and with a column", licensing.And{licenseIs(v5, licensing.OpEq, "concurrent"),
+				licensing.Compare{Attr: licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: true}}, []string{"bob"}},
 			{"product nobody holds", licenseIs("service-desk-v9", licensing.OpEq, "none"), []string{"ann", "bob", "cat", "dan", "eve"}},
 		} {
 			if got := names(licensing.Query{Filter: c.cond}); !slices.Equal(got, c.want) {

@@ -139,9 +139,23 @@ func (r *resource) column(path []string) (column, bool) {
 	return c, ok
 }
 
-// maxDepth bounds the nesting of conditions, well below what the SQL
-// parsers of both dialects accept.
-const maxDepth = 64
+// maxDepth bounds how deeply the SQL of a condition nests: its levels of
+// AND and OR groups and of EXISTS subqueries (a Not costs no level, as
+// negations are pushed down to the comparisons). SQLite's SQL parser has a fixed stack, which about 17
+// nested (NOT COALESCE(...)) used to exhaust (a 500); the SCIM adapter
+// admits 16 levels of and, or, not and value filters, which this bound
+// leaves room for on both dialects.
+const maxDepth = 24
+
+// maxNots bounds the Nots nested in a condition, which add nothing to
+// its SQL but recursion to its translation.
+const maxNots = 100
+
+// maxGroup is the most terms one AND or OR group of the SQL holds: a
+// longer And or Or becomes a group of groups, so that the expression
+// tree SQLite builds (a OR b OR c is left-deep, and SQLite refuses trees
+// deeper than 1000) grows with the logarithm of its length.
+const maxGroup = 32
 
 // translator accumulates the SQL of one query's conditions. The text it
 // returns uses ? placeholders, and args holds their values in order.
@@ -158,7 +172,9 @@ type translator struct {
 type scope struct {
 	elem   string
 	member string
-	depth  int
+	// depth counts the AND/OR groups and EXISTS subqueries around the
+	// condition (see maxDepth), nots the Nots (see maxNots).
+	depth, nots int
 }
 
 func (s scope) top() bool { return s.elem == "" && s.member == "" }
@@ -169,40 +185,44 @@ func invalid(format string, args ...any) error {
 
 // cond translates a condition into an SQL boolean expression.
 func (t *translator) cond(c licensing.Cond, sc scope) (string, error) {
-	if sc.depth > maxDepth {
-		return "", invalid("filter nested deeper than %d levels", maxDepth)
+	return t.expr(c, sc, false)
+}
+
+// expr translates a condition, or with negate its negation. Negations are
+// pushed down to the comparisons (De Morgan), so that nested Nots add no
+// nesting to the SQL: the negation of a comparison is
+// (NOT COALESCE(cmp, FALSE)), true when the comparison is false or NULL
+// (absent attribute), and of an Any NOT EXISTS. Every other expression is
+// TRUE, FALSE or NULL standing for false, and AND and OR keep that
+// meaning.
+func (t *translator) expr(c licensing.Cond, sc scope, negate bool) (string, error) {
+	if sc.depth > maxDepth || sc.nots > maxNots {
+		return "", invalid("filter nested deeper than %d levels (or %d negations)", maxDepth, maxNots)
 	}
-	sc.depth++
 	switch c := c.(type) {
 	case licensing.Compare:
-		return t.compare(c, sc)
+		return t.negatable(c, sc, negate)
 	case *licensing.Compare:
 		if c != nil {
-			return t.compare(*c, sc)
+			return t.negatable(*c, sc, negate)
 		}
 	case licensing.And:
-		return t.binary(c.Left, "AND", c.Right, sc)
-	case *licensing.And:
-		if c != nil {
-			return t.binary(c.Left, "AND", c.Right, sc)
-		}
+		return t.group(c, !negate, sc, negate)
 	case licensing.Or:
-		return t.binary(c.Left, "OR", c.Right, sc)
-	case *licensing.Or:
-		if c != nil {
-			return t.binary(c.Left, "OR", c.Right, sc)
-		}
+		return t.group(c, negate, sc, negate)
 	case licensing.Not:
-		return t.not(c.Cond, sc)
+		sc.nots++
+		return t.expr(c.Cond, sc, !negate)
 	case *licensing.Not:
 		if c != nil {
-			return t.not(c.Cond, sc)
+			sc.nots++
+			return t.expr(c.Cond, sc, !negate)
 		}
 	case licensing.Any:
-		return t.any(c, sc)
+		return t.exists(c, sc, negate)
 	case *licensing.Any:
 		if c != nil {
-			return t.any(*c, sc)
+			return t.exists(*c, sc, negate)
 		}
 	}
 	if c == nil {
@@ -211,24 +231,64 @@ func (t *translator) cond(c licensing.Cond, sc scope) (string, error) {
 	return "", invalid("unsupported condition %T", c)
 }
 
-func (t *translator) binary(l licensing.Cond, op string, r licensing.Cond, sc scope) (string, error) {
-	ls, err := t.cond(l, sc)
-	if err != nil {
-		return "", err
-	}
-	rs, err := t.cond(r, sc)
-	if err != nil {
-		return "", err
-	}
-	return "(" + ls + " " + op + " " + rs + ")", nil
-}
-
-func (t *translator) not(c licensing.Cond, sc scope) (string, error) {
-	s, err := t.cond(c, sc)
-	if err != nil {
-		return "", err
+// negatable translates a comparison, or its negation: true when the
+// comparison is false or NULL (the attribute is absent).
+func (t *translator) negatable(c licensing.Compare, sc scope, negate bool) (string, error) {
+	s, err := t.compare(c, sc)
+	if err != nil || !negate {
+		return s, err
 	}
 	return "(NOT COALESCE(" + s + ", FALSE))", nil
+}
+
+// exists translates an Any, or its negation, one level deeper.
+func (t *translator) exists(a licensing.Any, sc scope, negate bool) (string, error) {
+	sc.depth++
+	s, err := t.any(a, sc)
+	if err != nil || !negate {
+		return s, err
+	}
+	return "NOT " + s, nil
+}
+
+// group translates the conditions of an And (all true) or an Or (all
+// false) into one flat SQL group, each condition negated with negate: an
+// And's negation is the OR of its conditions' negations, an Or's the AND.
+// An empty And is true, an empty Or false. Groups of more than maxGroup
+// terms are split into groups of groups.
+func (t *translator) group(conds []licensing.Cond, all bool, sc scope, negate bool) (string, error) {
+	op := "OR"
+	if all {
+		op = "AND"
+	}
+	switch len(conds) {
+	case 0:
+		if all {
+			return "(1 = 1)", nil
+		}
+		return "(1 = 0)", nil
+	case 1:
+		return t.expr(conds[0], sc, negate)
+	}
+	sc.depth++
+	terms := make([]string, len(conds))
+	for i, c := range conds {
+		s, err := t.expr(c, sc, negate)
+		if err != nil {
+			return "", err
+		}
+		terms[i] = s
+	}
+	for len(terms) > maxGroup {
+		groups := make([]string, 0, (len(terms)+maxGroup-1)/maxGroup)
+		for len(terms) > 0 {
+			n := min(len(terms), maxGroup)
+			groups = append(groups, "("+strings.Join(terms[:n], " "+op+" ")+")")
+			terms = terms[n:]
+		}
+		terms = groups
+	}
+	return "(" + strings.Join(terms, " "+op+" ") + ")", nil
 }
 
 func (t *translator) alias(prefix string) string {
@@ -256,7 +316,7 @@ func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 		}
 		if t.isLink(path) && len(path) == 1 {
 			m := t.alias("m")
-			inner, err := t.cond(a.Cond, scope{member: m, depth: sc.depth})
+			inner, err := t.cond(a.Cond, scope{member: m, depth: sc.depth, nots: sc.nots})
 			if err != nil {
 				return "", err
 			}
@@ -274,7 +334,7 @@ func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 		return "", err
 	}
 	e := t.alias("e")
-	inner, err := t.cond(a.Cond, scope{elem: e, depth: sc.depth})
+	inner, err := t.cond(a.Cond, scope{elem: e, depth: sc.depth, nots: sc.nots})
 	if err != nil {
 		return "", err
 	}

@@ -587,27 +587,54 @@ func (s *Store) UserOpenSessions(ctx context.Context, accountID, userID string) 
 		accountID, userID)
 }
 
-// JoinQueue puts the user at the end of the product's line and returns
-// the ticket; the waiters whose time ran out leave the line on the way.
-// ErrNotFound if the account has no such user.
-func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time) (string, error) {
+// JoinQueue puts the user in the product's line, or gives them the place
+// they have (see licensing.Seats). The unique index on (account, product,
+// user) makes two joins of one user, racing in any processes, share one
+// place. On PostgreSQL the joins of one line take turns on an advisory
+// lock, so that the waiters are counted against maxWaiters exactly (SQLite
+// runs one write transaction at a time anyway).
+func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time, maxWaiters int) (string, error) {
 	if productID == "" {
 		return "", fmt.Errorf("sqlstore: join queue: %w: no product", licensing.ErrInvalid)
 	}
 	if err := checkText(accountID, productID, userID); err != nil {
 		return "", fmt.Errorf("sqlstore: join queue: %w", err)
 	}
-	ticket := newTicket()
+	ticket := ""
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if s.dialect == DialectPostgres && maxWaiters > 0 {
+			if _, err := exec(tx, "join queue", `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`,
+				"waiters/"+accountID+"/"+productID); err != nil {
+				return err
+			}
+		}
 		if _, err := exec(tx, "join queue",
 			`DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND expires_at <= ?`,
 			accountID, productID, s.timeArg(now)); err != nil {
 			return err
 		}
-		_, err := exec(tx, "join queue",
-			`INSERT INTO waiters (ticket, account_id, product_id, user_id, joined_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			ticket, accountID, productID, userID, s.timeArg(now), s.timeArg(expiresAt))
-		return err
+		if maxWaiters > 0 {
+			var waiting, mine int
+			err := query(tx, "join queue",
+				`SELECT COUNT(*), COUNT(CASE WHEN user_id = ? THEN 1 END) FROM waiters
+				 WHERE account_id = ? AND product_id = ? AND expires_at > ?`,
+				[]any{userID, accountID, productID, s.timeArg(now)},
+				func(rows *sql.Rows) error { return rows.Scan(&waiting, &mine) })
+			if err != nil {
+				return err
+			}
+			if mine == 0 && waiting >= maxWaiters {
+				return fmt.Errorf("sqlstore: join queue: %w", licensing.ErrLineFull)
+			}
+		}
+		return query(tx, "join queue",
+			`INSERT INTO waiters (ticket, account_id, product_id, user_id, joined_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (account_id, product_id, user_id) DO UPDATE
+			 SET holders = waiters.holders + 1,
+			     expires_at = CASE WHEN waiters.expires_at < excluded.expires_at THEN excluded.expires_at ELSE waiters.expires_at END
+			 RETURNING ticket`,
+			[]any{newTicket(), accountID, productID, userID, s.timeArg(now), s.timeArg(expiresAt)},
+			func(rows *sql.Rows) error { return rows.Scan(&ticket) })
 	})
 	if err != nil {
 		return "", err
@@ -631,19 +658,41 @@ func (s *Store) RefreshTicket(ctx context.Context, accountID, ticket string, now
 	return nil
 }
 
-// LeaveQueue takes the ticket out of the account's line, if it is there:
-// the waiters behind it move up, and the first ones are told if seats are
-// free (see watch.go; LeaveQueue has no time: every waiter counts as
-// live).
+// LeaveQueue lets one holder of the ticket leave the account's line, if
+// it is there. When the last holder leaves, the place goes: the waiters
+// behind it move up, and the first ones are told if seats are free (see
+// watch.go; LeaveQueue has no time: every waiter counts as live).
 func (s *Store) LeaveQueue(ctx context.Context, accountID, ticket string) error {
+	// A join racing the leave may add a holder between the two
+	// statements: then the delete finds nothing, and the holder count
+	// is taken down on the second round.
+	for range 2 {
+		n, err := exec(s.conn(ctx), "leave queue",
+			`UPDATE waiters SET holders = holders - 1 WHERE account_id = ? AND ticket = ? AND holders > 1`, accountID, ticket)
+		if err != nil || n > 0 {
+			return err
+		}
+		if left, err := s.leaveLine(ctx, accountID, ticket); err != nil || left {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaveLine deletes the ticket's place if its last holder is leaving. It
+// reports whether it did; on PostgreSQL it may report false though it did
+// (the statement counts notifications), and LeaveQueue's second round
+// then finds nothing to do.
+func (s *Store) leaveLine(ctx context.Context, accountID, ticket string) (bool, error) {
 	if s.dialect == DialectPostgres {
 		// One statement: the notification goes at its commit.
-		_, err := exec(s.conn(ctx), "leave queue", leaveLineSQL, accountID, ticket, s.timeArg(time.Time{}), ticket, maxTickets)
-		return err
+		n, err := exec(s.conn(ctx), "leave queue", leaveLineSQL, accountID, ticket, s.timeArg(time.Time{}), ticket, maxTickets)
+		return n > 0, err
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		product, found := "", false
-		err := query(tx, "leave queue", `DELETE FROM waiters WHERE account_id = ? AND ticket = ? RETURNING product_id`,
+	found := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		product := ""
+		err := query(tx, "leave queue", `DELETE FROM waiters WHERE account_id = ? AND ticket = ? AND holders <= 1 RETURNING product_id`,
 			[]any{accountID, ticket},
 			func(rows *sql.Rows) error {
 				found = true
@@ -654,6 +703,7 @@ func (s *Store) LeaveQueue(ctx context.Context, accountID, ticket string) error 
 		}
 		return s.seatsChanged(tx, accountID, product, time.Time{})
 	})
+	return found, err
 }
 
 // Waiting counts the live waiters of the account's product at now.

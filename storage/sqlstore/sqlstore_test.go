@@ -395,7 +395,7 @@ func TestTranslatorRejects(t *testing.T) {
 		return licensing.Compare{Attr: a, Op: licensing.OpEq, Value: "x"}
 	}
 	deep := licensing.Cond(eq(str("title")))
-	for range maxDepth + 1 {
+	for range maxNots + 1 {
 		deep = licensing.Not{Cond: deep}
 	}
 	cases := []struct {

@@ -179,7 +179,7 @@ func TestWaiterWokenBySeatChange(t *testing.T) {
 						// for an hour, keeps bob out of the free seat.
 						now := time.Now()
 						var err error
-						if ahead, err = store.JoinQueue(context.Background(), f.acct.ID, rs5, f.users["cyd"].ID, now, now.Add(time.Hour)); err != nil {
+						if ahead, err = store.JoinQueue(context.Background(), f.acct.ID, rs5, f.users["cyd"].ID, now, now.Add(time.Hour), 0); err != nil {
 							t.Fatal(err)
 						}
 						inLine = 2

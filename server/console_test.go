@@ -408,3 +408,34 @@ func TestConsolePasswordLink(t *testing.T) {
 		})
 	}
 }
+
+// TestConsoleSCIMEndsSessions proves that an identity provider ends a
+// console user's sessions at once: Okta's deactivation (a path-less
+// PATCH of active) and a SCIM DELETE, each on a person signed in.
+func TestConsoleSCIMEndsSessions(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			store := b.Open(t)
+			h := consoleHarness(t, store, licensing.SystemClock{}, licensing.SignInPolicy{})
+			acct, scimBearer := h.account(t)
+			for _, end := range []struct {
+				name, method, body string
+			}{
+				{"okta deactivation", "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`},
+				{"delete", "DELETE", ""},
+			} {
+				u := consoleAdmin(t, store, acct.ID, "ann-"+strings.ReplaceAll(end.name, " ", "-")+"@example.com", licensing.PrivRead)
+				br := newBrowser(t, h.base)
+				if br.signIn(acct.Name, u.UserName, "secret-"+u.UserName); br.last != "/console/products" {
+					t.Fatalf("%s: sign-in landed at %s", end.name, br.last)
+				}
+				if status, raw, _ := scimCall(t, h, scimBearer, end.method, "/Users/"+u.ID, end.body); status >= 300 {
+					t.Fatalf("%s: SCIM %s answered %d %s", end.name, end.method, status, raw)
+				}
+				if br.get("/console/products"); !strings.HasPrefix(br.last, "/console/signin") {
+					t.Errorf("after the %s over SCIM the console still opens %s", end.name, br.last)
+				}
+			}
+		})
+	}
+}

@@ -152,6 +152,9 @@ func testConsoleSessions(t *testing.T, s licensing.Store) {
 		t.Fatalf("deactivating one user ended another's session")
 	}
 	replace(&ann, func(u *licensing.User) { u.Active = true })
+	if live(t, s, annH, t0.Add(2*time.Second)) {
+		t.Fatalf("a session of a deactivated user came back with the reactivation")
+	}
 	annH = consoleSession(t, s, ann, t0)
 	replace(&ann, func(u *licensing.User) { u.PasswordHash = "hash-2" })
 	if live(t, s, annH, t0.Add(3*time.Second)) {

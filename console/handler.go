@@ -25,6 +25,9 @@ type Options struct {
 	SignIn licensing.SignInPolicy
 	// Logger logs what the person is not told (internal errors).
 	Logger *slog.Logger
+	// Cursors seals the cursors of the lists' page links (cmd passes the
+	// database's, licensing.LoadCursors). Nil: licensing.EphemeralCursors.
+	Cursors *licensing.Cursors
 }
 
 // Handler serves the console.
@@ -38,6 +41,9 @@ type Handler struct {
 func New(opts Options) *Handler {
 	if opts.Clock == nil {
 		opts.Clock = licensing.SystemClock{}
+	}
+	if opts.Cursors == nil {
+		opts.Cursors = licensing.EphemeralCursors()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -23,6 +23,7 @@ type page struct {
 
 // pages lists the console's pages in the order of the navigation bar.
 var pages = []page{
+	{"Users", Path + "/users", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
 	{"Products and plan", Path + "/products", []licensing.Privilege{licensing.PrivRead, licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions}},
 }
 
@@ -51,6 +52,8 @@ func (h *Handler) Register(g *echo.Group) {
 	g.GET("/password", h.passwordShow, h.anonymousToken)
 	g.POST("/password", h.passwordCheck, public)
 
+	users := pageAt(Path + "/users")
+	g.GET("/users", h.usersShow, h.session, h.opens(users.Privileges...))
 	products := pageAt(Path + "/products")
 	g.GET("/products", h.productsShow, h.session, h.opens(products.Privileges...))
 	g.POST("/products/:product/plan", h.planCheck, h.session, signedIn, h.opens(licensing.PrivBilling))

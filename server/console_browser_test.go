@@ -161,7 +161,8 @@ func (c *chrome) noOverflow(what string) {
 
 // TestConsoleInChromium drives the console in headless Chromium against
 // a real scimd, on each backend: a wrong password refused and then
-// throttled, sign-in, the products page, a plan change, a POST without
+// throttled, sign-in, the users list filtered to "Service Desk -
+// Concurrent", the products page, a plan change, a POST without
 // its CSRF token refused with nothing changed, a deactivated admin thrown
 // out, sign-out, and no horizontal overflow at 390 px. It writes a
 // screenshot of each page.
@@ -185,9 +186,19 @@ func TestConsoleInChromium(t *testing.T) {
 			}
 			ann := consoleAdmin(t, store, acct.ID, "ann@example.com", licensing.AllPrivileges...)
 			consoleAdmin(t, store, acct.ID, "eve@example.com", licensing.PrivRead)
-			for i := range 7 {
-				agentUser(t, store, acct.ID, fmt.Sprintf("agent%d@example.com", i), true,
-					licensing.Assignments{rs5: licensing.LicenseNamed, "service-desk": licensing.LicenseConcurrent})
+			admTok := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
+			names := []string{"Ada Moreau", "Ben Okafor", "Chloe Lindqvist", "Dev Patel", "Eun-ji Park", "Farid Haddad", "Grace Ito"}
+			for i, name := range names {
+				given, family, _ := strings.Cut(name, " ")
+				products := `{"` + rs5 + `":"named"}`
+				if i < 5 {
+					products = `{"` + rs5 + `":"named","service-desk":"concurrent"}`
+				}
+				body := fmt.Sprintf(`{"userName":"agent%d@example.com","name":{"givenName":%q,"familyName":%q},"email":"%s@example.com","password":"secret-agent%d@example.com","products":%s}`,
+					i, given, family, strings.ToLower(given), i, products)
+				if status, answer := h.admin(t, admTok, "POST", "/users", body); status != http.StatusCreated {
+					t.Fatalf("create agent %d: %d %v", i, status, answer)
+				}
 			}
 			// Two agents take the two shared seats of Service Desk.
 			for i := range 2 {
@@ -219,7 +230,22 @@ func TestConsoleInChromium(t *testing.T) {
 			c.shot("03-signin-throttled")
 
 			c.signIn(acct.Name, "ann@example.com", "secret-ann@example.com")
-			c.run("land on the products page", c.at("/console/products"))
+			c.run("land on the users page", c.at("/console/users"))
+			c.run("filter Service Desk - Concurrent",
+				chromedp.SetValue(chromedp.CSS("#license"), "service-desk:concurrent"),
+				chromedp.Click(chromedp.CSS("form.filters button")),
+				until(`location.search.includes("license=service-desk") && document.readyState === "complete"`))
+			if n := value(c, "count rows", chromedp.Evaluate[int](`document.querySelectorAll("table.users tbody tr").length`)); n != 5 {
+				t.Errorf("Service Desk - Concurrent lists %d users, want 5", n)
+			}
+			if got := c.text("table.users tbody tr"); !strings.Contains(got, "Ada Moreau") || !strings.Contains(got, "ada@example.com") ||
+				!strings.Contains(got, "Service Desk - Concurrent") || !strings.Contains(got, "Remote Support v5 - Named") {
+				t.Errorf("a listed user shows %q", got)
+			}
+			c.noOverflow("the users page at 1280 px")
+			c.shot("04-users-filtered")
+
+			c.run("open the products page", chromedp.Click(chromedp.CSS(`nav a[href="/console/products"]`)), c.at("/console/products"))
 			if got := c.text("main h1"); got != "Products and plan" {
 				t.Fatalf("after sign-in the page says %q", got)
 			}
@@ -230,7 +256,7 @@ func TestConsoleInChromium(t *testing.T) {
 				t.Errorf("Service Desk shows %q", got)
 			}
 			c.noOverflow("the products page at 1280 px")
-			c.shot("04-products")
+			c.shot("05-products")
 
 			// A plan change through the form.
 			c.run("change the plan",
@@ -240,7 +266,7 @@ func TestConsoleInChromium(t *testing.T) {
 			if got := c.text("main .product"); !strings.Contains(got, "7 of 12 assigned") {
 				t.Errorf("after the plan change Remote Support v5 shows %q", got)
 			}
-			c.shot("05-plan-changed")
+			c.shot("06-plan-changed")
 
 			// The same form without its CSRF token: 403, nothing changed.
 			c.run("post without a CSRF token",
@@ -259,15 +285,17 @@ func TestConsoleInChromium(t *testing.T) {
 					}
 				}
 			}
-			c.shot("06-csrf-refused")
+			c.shot("07-csrf-refused")
 
 			// A phone: 390 px wide, no horizontal overflow.
 			c.run("narrow window", chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.base+"/console/products"), c.at("/console/products"))
 			c.noOverflow("the products page at 390 px")
-			c.shot("07-products-390px")
+			c.shot("08-products-390px")
+			c.run("users at 390 px", chromedp.Navigate(h.base+"/console/users?license=service-desk:concurrent"), c.at("/console/users"))
+			c.noOverflow("the users page at 390 px")
+			c.shot("09-users-390px")
 
 			// Deactivated over the admin API, the admin is thrown out.
-			admTok := h.adminToken(t, acct.ID, licensing.PrivUsers)
 			if status, answer := h.admin(t, admTok, "PATCH", "/users/"+ann.ID, `{"active":false}`); status != http.StatusOK {
 				t.Fatalf("deactivate: %d %v", status, answer)
 			}
@@ -276,7 +304,7 @@ func TestConsoleInChromium(t *testing.T) {
 				t.Errorf("a deactivated admin was shown %q", got)
 			}
 			c.noOverflow("the sign-in page at 390 px")
-			c.shot("08-thrown-out-390px")
+			c.shot("10-thrown-out-390px")
 			if status, answer := h.admin(t, admTok, "PATCH", "/users/"+ann.ID, `{"active":true}`); status != http.StatusOK {
 				t.Fatalf("reactivate: %d %v", status, answer)
 			}
@@ -284,12 +312,12 @@ func TestConsoleInChromium(t *testing.T) {
 			// Sign-out.
 			c.run("wide again", chromedp.EmulateViewport(1280, 900))
 			c.signIn(acct.Name, "ann@example.com", "secret-ann@example.com")
-			c.run("sign out", c.at("/console/products"), chromedp.Click(chromedp.CSS("form.signout button")), c.at("/console/signin"))
+			c.run("sign out", c.at("/console/users"), chromedp.Click(chromedp.CSS("form.signout button")), c.at("/console/signin"))
 			if got := c.text(".notice"); got != "You signed out." {
 				t.Errorf("sign-out said %q", got)
 			}
 			c.run("the console after sign-out", chromedp.Navigate(h.base+"/console/products"), c.at("/console/signin"))
-			c.shot("09-signed-out")
+			c.shot("11-signed-out")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -171,7 +172,10 @@ func TestConsoleSignIn(t *testing.T) {
 				!strings.Contains(cookie, "SameSite=Lax") || strings.Contains(cookie, "Secure") || !strings.Contains(cookie, "Path=/console") {
 				t.Fatalf("sign-in: %d, Set-Cookie %q", status, cookie)
 			}
-			status, page := br.get("/console")
+			if br.get("/console"); br.last != "/console/users" {
+				t.Fatalf("the console's home for every privilege is %s, want the users", br.last)
+			}
+			status, page := br.get("/console/products")
 			if status != http.StatusOK || br.last != "/console/products" || !strings.Contains(page, "Remote Support v5") ||
 				!strings.Contains(page, "2 of 5 assigned") || !strings.Contains(page, "0 of 3 occupied, 0 waiting") || !strings.Contains(page, "ann@example.com") {
 				t.Fatalf("products page: %d at %s:\n%s", status, br.last, page)
@@ -221,7 +225,7 @@ func TestConsoleSignIn(t *testing.T) {
 
 			// Deactivating the person over the admin API throws them out.
 			br.signIn(acct.Name, "ann@example.com", "secret-ann@example.com")
-			if br.last != "/console/products" {
+			if br.last != "/console/users" {
 				t.Fatalf("second sign-in landed at %s", br.last)
 			}
 			admTok := h.adminToken(t, acct.ID, licensing.PrivUsers)
@@ -276,7 +280,7 @@ func TestConsolePrivilegesOpenPages(t *testing.T) {
 
 	tess := newBrowser(t, h.base)
 	if status, page := tess.signIn(acct.Name, "tess@example.com", "secret-tess@example.com"); status != http.StatusForbidden ||
-		strings.Contains(page, `href="/console/products"`) || !strings.Contains(page, "Sign out") {
+		strings.Contains(page, `href="/console/products"`) || strings.Contains(page, `href="/console/users"`) || !strings.Contains(page, "Sign out") {
 		t.Errorf("tokens only, at %s: %d\n%s", tess.last, status, page)
 	}
 	if status, page := tess.get("/console/products"); status != http.StatusForbidden || !strings.Contains(page, "needs one of these privileges") {
@@ -284,8 +288,9 @@ func TestConsolePrivilegesOpenPages(t *testing.T) {
 	}
 
 	rita := newBrowser(t, h.base)
-	status, page := rita.signIn(acct.Name, "rita@example.com", "secret-rita@example.com")
-	if status != http.StatusOK || !strings.Contains(page, `href="/console/products" aria-current="page"`) || strings.Contains(page, "Change plan") {
+	rita.signIn(acct.Name, "rita@example.com", "secret-rita@example.com")
+	status, page := rita.get("/console/products")
+	if status != http.StatusOK || !strings.Contains(page, `href="/console/products" aria-current="page"`) || !strings.Contains(page, `href="/console/users"`) || strings.Contains(page, "Change plan") {
 		t.Errorf("read only: %d at %s", status, rita.last)
 	}
 	if status, _ := rita.post("/console/products/"+rs5+"/plan", url.Values{"namedSeats": {"1"}, "concurrentSeats": {"1"}}, page); status != http.StatusForbidden {
@@ -368,74 +373,137 @@ func TestConsoleSecureCookie(t *testing.T) {
 // refuses two different passwords, sets the password once, and the
 // person then signs in with it.
 func TestConsolePasswordLink(t *testing.T) {
-	for _, b := range testenv.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			store := b.Open(t)
-			h := consoleHarness(t, store, licensing.SystemClock{}, licensing.SignInPolicy{})
-			acct, _ := h.account(t)
-			admTok := h.adminToken(t, acct.ID, licensing.AllPrivileges...)
-			_, carl := h.admin(t, admTok, "POST", "/users", `{"userName":"carl@example.com"}`)
-			status, grant := h.admin(t, admTok, "PUT", "/users/"+carl["id"].(string)+"/privileges", `{"privileges":["read"]}`)
-			link, _ := grant["passwordLink"].(string)
-			if status != http.StatusOK || !strings.HasPrefix(link, h.base+"/console/password?token=") {
-				t.Fatalf("grant: %d %v", status, grant)
-			}
-			path := strings.TrimPrefix(link, h.base)
-			br := newBrowser(t, h.base)
-			status, page := br.get(path)
-			if status != http.StatusOK || !strings.Contains(page, "Choose a password") {
-				t.Fatalf("link page: %d", status)
-			}
-			token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(page)[1]
-			if status, page := br.post("/console/password", url.Values{"token": {token}, "password": {"a long new password"}, "repeat": {"another one entirely"}}, page); status != http.StatusBadRequest || !strings.Contains(page, "differ") {
-				t.Errorf("two passwords: %d", status)
-			}
-			if status, _ := br.post("/console/password", url.Values{"token": {token}, "password": {"a long new password"}, "repeat": {"a long new password"}}, ""); status != http.StatusForbidden {
-				t.Errorf("without CSRF: %d, want 403", status)
-			}
-			status, page = br.post("/console/password", url.Values{"token": {token}, "password": {"a long new password"}, "repeat": {"a long new password"}}, page)
-			landing := "/console/signin?" + url.Values{"account": {acct.Name}, "password": {"set"}, "userName": {"carl@example.com"}}.Encode()
-			if status != http.StatusOK || br.last != landing ||
-				!strings.Contains(page, "Your password is set") || !strings.Contains(page, `value="carl@example.com"`) {
-				t.Fatalf("password set: %d at %s", status, br.last)
-			}
-			if status, _ := br.get(path); status != http.StatusNotFound {
-				t.Errorf("a used link: %d, want 404", status)
-			}
-			if br.signIn(acct.Name, "carl@example.com", "a long new password"); br.last != "/console/products" {
-				t.Fatalf("sign-in with the chosen password landed at %s", br.last)
-			}
-		})
-	}
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
+		admTok := h.adminToken(t, acct.ID, licensing.AllPrivileges...)
+		_, carl := h.admin(t, admTok, "POST", "/users", `{"userName":"carl@example.com"}`)
+		status, grant := h.admin(t, admTok, "PUT", "/users/"+carl["id"].(string)+"/privileges", `{"privileges":["read"]}`)
+		link, _ := grant["passwordLink"].(string)
+		if status != http.StatusOK || !strings.HasPrefix(link, h.base+"/console/password?token=") {
+			t.Fatalf("grant: %d %v", status, grant)
+		}
+		path := strings.TrimPrefix(link, h.base)
+		br := newBrowser(t, h.base)
+		status, page := br.get(path)
+		if status != http.StatusOK || !strings.Contains(page, "Choose a password") {
+			t.Fatalf("link page: %d", status)
+		}
+		token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(page)[1]
+		if status, page := br.post("/console/password", url.Values{"token": {token}, "password": {"a long new password"}, "repeat": {"another one entirely"}}, page); status != http.StatusBadRequest || !strings.Contains(page, "differ") {
+			t.Errorf("two passwords: %d", status)
+		}
+		if status, _ := br.post("/console/password", url.Values{"token": {token}, "password": {"a long new password"}, "repeat": {"a long new password"}}, ""); status != http.StatusForbidden {
+			t.Errorf("without CSRF: %d, want 403", status)
+		}
+		status, page = br.post("/console/password", url.Values{"token": {token}, "password": {"a long new password"}, "repeat": {"a long new password"}}, page)
+		landing := "/console/signin?" + url.Values{"account": {acct.Name}, "password": {"set"}, "userName": {"carl@example.com"}}.Encode()
+		if status != http.StatusOK || br.last != landing ||
+			!strings.Contains(page, "Your password is set") || !strings.Contains(page, `value="carl@example.com"`) {
+			t.Fatalf("password set: %d at %s", status, br.last)
+		}
+		if status, _ := br.get(path); status != http.StatusNotFound {
+			t.Errorf("a used link: %d, want 404", status)
+		}
+		if br.signIn(acct.Name, "carl@example.com", "a long new password"); br.last != "/console/users" {
+			t.Fatalf("sign-in with the chosen password landed at %s", br.last)
+		}
+	})
 }
 
 // TestConsoleSCIMEndsSessions proves that an identity provider ends a
 // console user's sessions at once: Okta's deactivation (a path-less
 // PATCH of active) and a SCIM DELETE, each on a person signed in.
 func TestConsoleSCIMEndsSessions(t *testing.T) {
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, scimBearer string) {
+		for _, end := range []struct {
+			name, method, body string
+		}{
+			{"okta deactivation", "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`},
+			{"delete", "DELETE", ""},
+		} {
+			u := consoleAdmin(t, store, acct.ID, "ann-"+strings.ReplaceAll(end.name, " ", "-")+"@example.com", licensing.PrivRead)
+			br := newBrowser(t, h.base)
+			if br.signIn(acct.Name, u.UserName, "secret-"+u.UserName); br.last != "/console/users" {
+				t.Fatalf("%s: sign-in landed at %s", end.name, br.last)
+			}
+			if status, raw, _ := scimCall(t, h, scimBearer, end.method, "/Users/"+u.ID, end.body); status >= 300 {
+				t.Fatalf("%s: SCIM %s answered %d %s", end.name, end.method, status, raw)
+			}
+			if br.get("/console/products"); !strings.HasPrefix(br.last, "/console/signin") {
+				t.Errorf("after the %s over SCIM the console still opens %s", end.name, br.last)
+			}
+		}
+	})
+}
+
+// TestConsoleUsers proves the users list: filtered by product and license
+// type as the vendor words it, by status and by text, cursor-paged, with
+// advice when empty.
+func TestConsoleUsers(t *testing.T) {
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
+		ctx := context.Background()
+		consoleAdmin(t, store, acct.ID, "admin@example.com", licensing.PrivRead)
+		br := newBrowser(t, h.base)
+		br.signIn(acct.Name, "admin@example.com", "secret-admin@example.com")
+		if _, page := br.get("/console/users?q=nobody"); !strings.Contains(page, "No user matches these filters.") {
+			t.Errorf("an empty search does not say so:\n%s", page)
+		}
+		if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: rs5, NamedSeats: 100}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		for i := range 60 {
+			a := licensing.Assignments{rs5: licensing.LicenseConcurrent}
+			if i%3 == 0 {
+				a[rs5] = licensing.LicenseNamed
+			}
+			u := licensing.User{AccountID: acct.ID, ID: licensing.NewID(), UserName: fmt.Sprintf("agent%02d@example.com", i), Active: i%10 != 9,
+				Doc:     []byte(fmt.Sprintf(`{"name":{"givenName":"Agent","familyName":"No%02d"},"emails":[{"value":"agent%02d@mail.example.com","primary":true}]}`, i, i)),
+				Created: now, LastModified: now, Version: 1, Assignments: a}
+			if err := store.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status, page := br.get("/console/users?license=" + rs5 + ":concurrent")
+		rows := strings.Count(page, "<td data-label=\"User name\">")
+		if status != http.StatusOK || rows != 40 || !strings.Contains(page, `<option value="`+rs5+`:concurrent" selected>Remote Support v5 - Concurrent</option>`) ||
+			!strings.Contains(page, "Agent No01") || !strings.Contains(page, "agent01@mail.example.com") || strings.Contains(page, "agent00@") {
+			t.Errorf("Remote Support v5 - Concurrent: %d, %d rows", status, rows)
+		}
+		if _, page := br.get("/console/users?license=" + rs5 + ":concurrent&active=false"); strings.Count(page, "Inactive</span>") != 4 {
+			t.Errorf("inactive concurrent agents: want 4 (19, 29, 49 and 59)\n%s", page)
+		}
+		if _, page := br.get("/console/users?q=no4"); strings.Count(page, "<td data-label=\"User name\">") != 10 {
+			t.Errorf("search no4: want agents 40 to 49")
+		}
+		// All 61 users: a page of 50, then one of 11 through its link.
+		_, page = br.get("/console/users")
+		next := regexp.MustCompile(`<a class="next" href="([^"]+)"`).FindStringSubmatch(page)
+		if strings.Count(page, "<td data-label=\"User name\">") != 50 || next == nil {
+			t.Fatalf("first page: %d rows, next %v", strings.Count(page, "<td data-label=\"User name\">"), next)
+		}
+		link := strings.ReplaceAll(next[1], "&amp;", "&")
+		if _, page = br.get(link); strings.Count(page, "<td data-label=\"User name\">") != 11 || strings.Contains(page, `class="next"`) {
+			t.Errorf("second page: %d rows", strings.Count(page, "<td data-label=\"User name\">"))
+		}
+		if status, _ := br.get("/console/users?cursor=forged"); status != http.StatusBadRequest {
+			t.Errorf("a forged cursor: %d, want 400", status)
+		}
+		if status, _ := br.get("/console/users?license=no-such-product:named"); status != http.StatusBadRequest {
+			t.Errorf("an unknown product: %d, want 400", status)
+		}
+	})
+}
+
+// onConsole runs the test on each backend, on a server with the console
+// (system clock, default sign-in policy) and a fresh account with its
+// SCIM token.
+func onConsole(t *testing.T, test func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, scimBearer string)) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
 			h := consoleHarness(t, store, licensing.SystemClock{}, licensing.SignInPolicy{})
-			acct, scimBearer := h.account(t)
-			for _, end := range []struct {
-				name, method, body string
-			}{
-				{"okta deactivation", "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`},
-				{"delete", "DELETE", ""},
-			} {
-				u := consoleAdmin(t, store, acct.ID, "ann-"+strings.ReplaceAll(end.name, " ", "-")+"@example.com", licensing.PrivRead)
-				br := newBrowser(t, h.base)
-				if br.signIn(acct.Name, u.UserName, "secret-"+u.UserName); br.last != "/console/products" {
-					t.Fatalf("%s: sign-in landed at %s", end.name, br.last)
-				}
-				if status, raw, _ := scimCall(t, h, scimBearer, end.method, "/Users/"+u.ID, end.body); status >= 300 {
-					t.Fatalf("%s: SCIM %s answered %d %s", end.name, end.method, status, raw)
-				}
-				if br.get("/console/products"); !strings.HasPrefix(br.last, "/console/signin") {
-					t.Errorf("after the %s over SCIM the console still opens %s", end.name, br.last)
-				}
-			}
+			acct, bearer := h.account(t)
+			test(t, store, h, acct, bearer)
 		})
 	}
 }

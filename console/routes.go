@@ -39,7 +39,7 @@ func pageAt(path string) page {
 
 // Register mounts the console's routes on g (the /console group).
 func (h *Handler) Register(g *echo.Group) {
-	g.Use(middleware.BodyLimit("64K"))
+	g.Use(middleware.BodyLimit("64K"), pageHeaders)
 	public, signedIn := h.csrf(false), h.csrf(true)
 
 	g.GET("", h.home, h.session)
@@ -61,6 +61,18 @@ func (h *Handler) Register(g *echo.Group) {
 	g.Any("/*", func(c echo.Context) error {
 		return h.errorPage(c, http.StatusNotFound, "There is no such page in the console.")
 	})
+}
+
+// pageHeaders keeps the console's pages to themselves: no other site may
+// frame them (clickjacking), and they load and post only to scimd.
+func pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
+	}
 }
 
 // home sends the person to the first page they may open.

@@ -180,8 +180,9 @@ func TestConsoleSignIn(t *testing.T) {
 				!strings.Contains(page, "2 of 5 assigned") || !strings.Contains(page, "0 of 3 occupied, 0 waiting") || !strings.Contains(page, "ann@example.com") {
 				t.Fatalf("products page: %d at %s:\n%s", status, br.last, page)
 			}
-			if br.header.Get("Cache-Control") != "no-store" {
-				t.Errorf("console page Cache-Control %q", br.header.Get("Cache-Control"))
+			if br.header.Get("Cache-Control") != "no-store" || br.header.Get("X-Frame-Options") != "DENY" ||
+				!strings.Contains(br.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Errorf("console page headers: %v", br.header)
 			}
 
 			// A plan change without its token changes nothing.

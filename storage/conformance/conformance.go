@@ -108,6 +108,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"ConsolePrivileges", testConsolePrivileges},
 		{"ConsoleSessions", testConsoleSessions},
 		{"PasswordLinks", testPasswordLinks},
+		{"ConsolePurge", testConsolePurge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

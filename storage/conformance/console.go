@@ -225,3 +225,53 @@ func testPasswordLinks(t *testing.T, s licensing.Store) {
 }
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, licensing.ErrNotFound) }
+
+// testConsolePurge checks that the purge deletes the console sessions
+// that ended (idle, or past their absolute end) and the password links
+// used or expired, and keeps the live ones. Rows are dated far in the
+// past, so that the cutoffs spare other tests' rows; a purge may also
+// delete rows of earlier runs, hence "at least".
+func testConsolePurge(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	ann := createUser(t, s, newUser(a.ID, "ann@example.com"))
+	if _, err := s.SetConsolePrivileges(ctx, a.ID, ann.ID, []licensing.Privilege{licensing.PrivRead}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := now().Add(-400 * 24 * time.Hour)
+	link := func(name string, expires time.Time) licensing.PasswordLink {
+		t.Helper()
+		l := licensing.PasswordLink{Hash: licensing.HashToken(name + newID()), AccountID: a.ID, UserID: ann.ID, CreatedAt: expires.Add(-time.Hour), ExpiresAt: expires}
+		wantErr(t, "CreatePasswordLink", s.CreatePasswordLink(ctx, l), nil)
+		return l
+	}
+	link("expired", t0.Add(-time.Second))
+	used, unused := link("used", t0.Add(time.Hour)), link("unused", t0.Add(time.Hour))
+	if _, err := s.UsePasswordLink(ctx, used.Hash, "hash", t0.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+
+	consoleSession(t, s, ann, t0.Add(-time.Hour)) // idle since
+	ended, _ := licensing.NewConsoleSession(a.ID, ann.ID, t0.Add(-licensing.ConsoleAbsolute-time.Hour))
+	ended.LastSeen = t0.Add(-time.Minute) // busy, but past its absolute end
+	wantErr(t, "CreateConsoleSession", s.CreateConsoleSession(ctx, ended), nil)
+	alive := consoleSession(t, s, ann, t0.Add(-time.Minute))
+
+	for _, k := range []struct {
+		kind   licensing.PurgeKind
+		cutoff time.Time
+	}{
+		{licensing.PurgeConsoleSessions, t0.Add(-licensing.ConsoleIdle)},
+		{licensing.PurgePasswordLinks, t0},
+	} {
+		if n, err := s.Purge(ctx, k.kind, k.cutoff, 1000); err != nil || n < 2 {
+			t.Errorf("Purge %s: %d, %v; want at least 2", k.kind, n, err)
+		}
+	}
+	if !live(t, s, alive, t0) {
+		t.Errorf("the purge deleted a live console session")
+	}
+	if _, err := s.PasswordLink(ctx, unused.Hash, t0); err != nil {
+		t.Errorf("the purge deleted an unused link: %v", err)
+	}
+}

@@ -31,3 +31,10 @@ CREATE TABLE console_sessions (
     FOREIGN KEY (account_id, user_id) REFERENCES users (account_id, id) ON DELETE CASCADE
 );
 CREATE INDEX console_sessions_user_idx ON console_sessions (account_id, user_id);
+
+-- The purge deletes the sessions that ended and the links used or
+-- expired (licensing.PurgeConsoleSessions, PurgePasswordLinks).
+CREATE INDEX console_sessions_seen_idx ON console_sessions (last_seen);
+CREATE INDEX console_sessions_expires_idx ON console_sessions (expires_at);
+CREATE INDEX password_links_expires_idx ON password_links (expires_at);
+CREATE INDEX password_links_used_idx ON password_links (used_at) WHERE used_at IS NOT NULL;

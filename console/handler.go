@@ -25,6 +25,9 @@ type Options struct {
 	SignIn licensing.SignInPolicy
 	// Logger logs what the person is not told (internal errors).
 	Logger *slog.Logger
+	// SCIMPath is where the SCIM API is mounted, for the base URL the
+	// Connect page shows. Default "/scim/v2".
+	SCIMPath string
 	// Cursors seals the cursors of the lists' page links (cmd passes the
 	// database's, licensing.LoadCursors). Nil: licensing.EphemeralCursors.
 	Cursors *licensing.Cursors
@@ -41,6 +44,9 @@ type Handler struct {
 func New(opts Options) *Handler {
 	if opts.Clock == nil {
 		opts.Clock = licensing.SystemClock{}
+	}
+	if opts.SCIMPath == "" {
+		opts.SCIMPath = "/scim/v2"
 	}
 	if opts.Cursors == nil {
 		opts.Cursors = licensing.EphemeralCursors()

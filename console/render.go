@@ -22,7 +22,7 @@ var stylesheet []byte
 
 // pageFiles are the templates rendered as whole pages, each inside
 // layout.html.
-var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "error.html"}
+var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html"}
 
 // parsePages parses each page with the layout. A template that does not
 // parse is a bug caught by every test.

@@ -25,6 +25,7 @@ type page struct {
 var pages = []page{
 	{"Users", Path + "/users", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
 	{"Products and plan", Path + "/products", []licensing.Privilege{licensing.PrivRead, licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions}},
+	{"Connect an identity provider", Path + "/connect", []licensing.Privilege{licensing.PrivTokens}},
 }
 
 // pageAt returns the page of the path.
@@ -57,6 +58,9 @@ func (h *Handler) Register(g *echo.Group) {
 	products := pageAt(Path + "/products")
 	g.GET("/products", h.productsShow, h.session, h.opens(products.Privileges...))
 	g.POST("/products/:product/plan", h.planCheck, h.session, signedIn, h.opens(licensing.PrivBilling))
+
+	g.GET("/connect", h.connectShow, h.session, h.opens(licensing.PrivTokens))
+	g.POST("/connect/token", h.tokenCheck, h.session, signedIn, h.opens(licensing.PrivTokens))
 
 	g.Any("/*", func(c echo.Context) error {
 		return h.errorPage(c, http.StatusNotFound, "There is no such page in the console.")

@@ -162,7 +162,8 @@ func (c *chrome) noOverflow(what string) {
 // TestConsoleInChromium drives the console in headless Chromium against
 // a real scimd, on each backend: a wrong password refused and then
 // throttled, sign-in, the users list filtered to "Service Desk -
-// Concurrent", the products page, a plan change, a POST without
+// Concurrent", the products page, a plan change, a SCIM token made on the
+// Connect page, a POST without
 // its CSRF token refused with nothing changed, a deactivated admin thrown
 // out, sign-out, and no horizontal overflow at 390 px. It writes a
 // screenshot of each page.
@@ -287,13 +288,23 @@ func TestConsoleInChromium(t *testing.T) {
 			}
 			c.shot("07-csrf-refused")
 
+			// Connect an identity provider: a SCIM token, shown once.
+			c.run("make a SCIM token", chromedp.Click(chromedp.CSS(`nav a[href="/console/connect"]`)), c.at("/console/connect"),
+				chromedp.SetValue(chromedp.CSS("#name"), "entra"), chromedp.Click(chromedp.CSS(`form[action="/console/connect/token"] button`)),
+				c.at("/console/connect/token"), chromedp.WaitVisible(chromedp.CSS("#token")))
+			if tok := value(c, "read the token", chromedp.Evaluate[string](`document.querySelector("#token").value`)); !strings.HasPrefix(tok, "scimd_") {
+				t.Errorf("the SCIM token shown is %q", tok)
+			}
+			c.noOverflow("the connect page at 1280 px")
+			c.shot("08-connect-token")
+
 			// A phone: 390 px wide, no horizontal overflow.
 			c.run("narrow window", chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.base+"/console/products"), c.at("/console/products"))
 			c.noOverflow("the products page at 390 px")
-			c.shot("08-products-390px")
+			c.shot("09-products-390px")
 			c.run("users at 390 px", chromedp.Navigate(h.base+"/console/users?license=service-desk:concurrent"), c.at("/console/users"))
 			c.noOverflow("the users page at 390 px")
-			c.shot("09-users-390px")
+			c.shot("10-users-390px")
 
 			// Deactivated over the admin API, the admin is thrown out.
 			if status, answer := h.admin(t, admTok, "PATCH", "/users/"+ann.ID, `{"active":false}`); status != http.StatusOK {
@@ -304,7 +315,7 @@ func TestConsoleInChromium(t *testing.T) {
 				t.Errorf("a deactivated admin was shown %q", got)
 			}
 			c.noOverflow("the sign-in page at 390 px")
-			c.shot("10-thrown-out-390px")
+			c.shot("11-thrown-out-390px")
 			if status, answer := h.admin(t, admTok, "PATCH", "/users/"+ann.ID, `{"active":true}`); status != http.StatusOK {
 				t.Fatalf("reactivate: %d %v", status, answer)
 			}
@@ -317,7 +328,7 @@ func TestConsoleInChromium(t *testing.T) {
 				t.Errorf("sign-out said %q", got)
 			}
 			c.run("the console after sign-out", chromedp.Navigate(h.base+"/console/products"), c.at("/console/signin"))
-			c.shot("11-signed-out")
+			c.shot("12-signed-out")
 		})
 	}
 }

@@ -280,7 +280,7 @@ func TestConsolePrivilegesOpenPages(t *testing.T) {
 	reader := consoleAdmin(t, store, acct.ID, "rita@example.com", licensing.PrivRead)
 
 	tess := newBrowser(t, h.base)
-	if status, page := tess.signIn(acct.Name, "tess@example.com", "secret-tess@example.com"); status != http.StatusForbidden ||
+	if status, page := tess.signIn(acct.Name, "tess@example.com", "secret-tess@example.com"); status != http.StatusOK || tess.last != "/console/connect" ||
 		strings.Contains(page, `href="/console/products"`) || strings.Contains(page, `href="/console/users"`) || !strings.Contains(page, "Sign out") {
 		t.Errorf("tokens only, at %s: %d\n%s", tess.last, status, page)
 	}
@@ -507,4 +507,55 @@ func onConsole(t *testing.T, test func(t *testing.T, store *sqlstore.Store, h *h
 			test(t, store, h, acct, bearer)
 		})
 	}
+}
+
+// TestConsoleConnect proves the Connect page: it shows the SCIM base
+// URL; making a SCIM token takes users and products besides tokens, a
+// CSRF token, and shows the token once, which then works over SCIM; the
+// token's creation is audited with the person as actor.
+func TestConsoleConnect(t *testing.T) {
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
+		ctx := context.Background()
+		consoleAdmin(t, store, acct.ID, "tess@example.com", licensing.PrivTokens)
+		olga := consoleAdmin(t, store, acct.ID, "olga@example.com", licensing.PrivTokens, licensing.PrivUsers, licensing.PrivProducts)
+		tokens := func() int {
+			t.Helper()
+			page, err := store.Tokens(ctx, acct.ID, licensing.TokenQuery{Scope: licensing.ScopeSCIM, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(page.Items)
+		}
+		before := tokens()
+
+		tess := newBrowser(t, h.base)
+		tess.signIn(acct.Name, "tess@example.com", "secret-tess@example.com")
+		status, page := tess.get("/console/connect")
+		if status != http.StatusOK || !strings.Contains(page, h.base+"/scim/v2") {
+			t.Fatalf("connect page: %d\n%s", status, page)
+		}
+		if status, page := tess.post("/console/connect/token", url.Values{"name": {"okta"}}, page); status != http.StatusForbidden ||
+			!strings.Contains(page, "products,users, which you do not hold") || tokens() != before {
+			t.Errorf("a SCIM token by tokens alone: %d, %d tokens", status, tokens())
+		}
+
+		olgaB := newBrowser(t, h.base)
+		olgaB.signIn(acct.Name, "olga@example.com", "secret-olga@example.com")
+		_, page = olgaB.get("/console/connect")
+		if status, _ := olgaB.post("/console/connect/token", url.Values{"name": {"okta"}}, ""); status != http.StatusForbidden || tokens() != before {
+			t.Errorf("a SCIM token without CSRF: %d, %d tokens", status, tokens())
+		}
+		status, page = olgaB.post("/console/connect/token", url.Values{"name": {"okta"}}, page)
+		bearer := regexp.MustCompile(`id="token" class="copy" value="(scimd_[^"]+)"`).FindStringSubmatch(page)
+		if status != http.StatusOK || bearer == nil || tokens() != before+1 {
+			t.Fatalf("make a SCIM token: %d, %d tokens\n%s", status, tokens(), page)
+		}
+		if status, raw, _ := scimCall(t, h, bearer[1], "GET", "/Users?startIndex=1&count=2", ""); status != http.StatusOK {
+			t.Errorf("the console's SCIM token answered %d %s", status, raw)
+		}
+		entries, err := store.AuditLog(ctx, acct.ID, licensing.AuditQuery{Action: "token.create", Limit: 5})
+		if err != nil || len(entries.Items) != 1 || entries.Items[0].ActorID != "console:"+olga.ID || entries.Items[0].ActorScope != licensing.ActorConsole {
+			t.Errorf("audit of the token: %+v %v", entries.Items, err)
+		}
+	})
 }

@@ -428,7 +428,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, path str
 		s.serveServiceProviderConfig(w, r)
 		return
 	}
-	if id, ok := strings.CutPrefix(path, "/Schemas/"); ok && isSPCSchema(map[string]any{"id": id}) {
+	if id, ok := strings.CutPrefix(path, "/Schemas/"); ok && strings.EqualFold(id, schemas.ServiceProviderConfigURN) {
 		s.writeJSON(w, r, http.StatusOK, spcType.Core.ToMap())
 		return
 	}

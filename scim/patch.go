@@ -466,7 +466,11 @@ func (p *patcher) whole(kind string, t patchTarget, cur any, present bool, value
 		if err != nil {
 			return nil, false, err
 		}
+		if err := onePrimary(listName(t), vals, true); err != nil {
+			return nil, false, err
+		}
 		if kind == patchReplace {
+			vals = distinctValues(vals)
 			touched := make([]bool, len(vals))
 			for i := range touched {
 				touched[i] = true
@@ -781,7 +785,9 @@ func mergeElement(a schema.CoreAttribute, old, obj map[string]any, text string) 
 
 // replaceElement returns the element that replaces old: obj's
 // sub-attributes, keeping old's read-only ones (which clients cannot
-// set). An immutable sub-attribute of old cannot change or go.
+// set) and the immutable ones obj leaves out (which cannot go: a group
+// member replaced by {"value": id} keeps its $ref and type). An
+// immutable sub-attribute of old cannot change.
 func replaceElement(a schema.CoreAttribute, old, obj map[string]any, text string) (map[string]any, error) {
 	cv, err := coerceValue(a, obj)
 	if err != nil {
@@ -800,7 +806,10 @@ func replaceElement(a schema.CoreAttribute, old, obj map[string]any, text string
 				next[sub.Name()] = deepCopyValue(ov)
 			}
 		case "immutable":
-			if had && (!has || !jsonEqual(ov, nv)) {
+			switch {
+			case had && !has:
+				next[sub.Name()] = deepCopyValue(ov)
+			case had && !jsonEqual(ov, nv):
 				return nil, errMutability("The attribute %q.%s is immutable.", text, sub.Name())
 			}
 		}
@@ -1582,7 +1591,8 @@ func normalizePatchBody(body []byte, rt schemas.Resource) ([]byte, error) {
 						return nil, false
 					}
 					delete(op, keys.pathKey)
-					op[keys.valueKey] = mustMarshal(map[string]json.RawMessage{ext.ID: op[keys.valueKey]})
+					value, _ := withoutSchemasKey(op[keys.valueKey])
+					op[keys.valueKey] = mustMarshal(map[string]json.RawMessage{ext.ID: value})
 					return []map[string]json.RawMessage{op}, true
 				case patchRemove:
 					var out []map[string]json.RawMessage
@@ -1621,6 +1631,9 @@ func normalizePatchBody(body []byte, rt schemas.Resource) ([]byte, error) {
 				canonical = rt.Core.ID
 			} else if ext, ok := rt.Extension(k); ok {
 				canonical = ext.ID
+				if stripped, did := withoutSchemasKey(v); did {
+					v, changed = stripped, true
+				}
 			}
 			if _, dup := renamed[canonical]; dup {
 				return nil, false

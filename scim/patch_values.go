@@ -289,6 +289,9 @@ func (p *patcher) appendValues(cont map[string]any, t patchTarget, value any) (b
 	if err != nil {
 		return true, err
 	}
+	if err := onePrimary(listName(t), vals, true); err != nil {
+		return true, err
+	}
 	present := st.live > 0
 	newPrimary := -1
 	n := len(st.list)

@@ -93,8 +93,12 @@ const (
 //
 // The rules, beyond the RFC's: add to a multi-valued attribute appends the
 // values not already present (equal "value", or equal element); at most
-// one element is primary, the newly set one; remove of a multi-valued
-// attribute with a value removes only the listed elements; an empty string
+// one element is primary, the newly set one, and one operation whose
+// value marks two values primary is refused (invalidValue); replace of
+// a multi-valued attribute keeps one of exact duplicates; remove of a
+// multi-valued attribute with a value removes only the listed elements;
+// replace of an element through a filter keeps the immutable
+// sub-attributes the new value leaves out; an empty string
 // or null sets a single-valued attribute to unassigned; add or replace of
 // attr[a eq x and b eq y].sub that matches no element adds one made of the
 // filter's values and the sub-attribute (and setting such a sub-attribute

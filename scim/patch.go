@@ -488,6 +488,13 @@ func (p *patcher) whole(kind string, t patchTarget, cur any, present bool, value
 		index := newElementIndex(a, out)
 		for _, v := range vals {
 			if index.contains(v) {
+				if k, ok := elementKey(a, v); ok && isPrimary(v) {
+					// The value is there: it becomes primary.
+					if i := slices.IndexFunc(out, func(e any) bool { ek, _ := elementKey(a, e); return ek == k }); i >= 0 {
+						markPrimary(out[i])
+						touched[i] = true
+					}
+				}
 				continue
 			}
 			index.add(v)

@@ -273,6 +273,13 @@ func TestApplyPatch(t *testing.T) {
 			want: func(m tObj) {
 				m["emails"] = tList{tObj{"value": "ann@example.com", "type": "work", "primary": false}, tObj{"value": "ann@home.example", "type": "home"}, tObj{"value": "a@x", "primary": true}}
 			}},
+		{name: "add a value that is there as primary", rt: user, res: patchTestUser,
+			ops: []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "ANN@home.example", "type": "other", "primary": true}})},
+			want: func(m tObj) {
+				m["emails"] = tList{tObj{"value": "ann@example.com", "type": "work", "primary": false}, tObj{"value": "ann@home.example", "type": "home", "primary": true}}
+			}},
+		{name: "add the primary value as primary again", rt: user, res: patchTestUser,
+			ops: []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "ann@example.com", "primary": true}})}},
 		{name: "replace with exact duplicates keeps one", rt: user, res: patchTestUser,
 			ops: []scim.PatchOperation{patchOp("replace", "emails", tList{tObj{"value": "a@x", "type": "work"}, tObj{"value": "A@x", "type": "work"}, tObj{"value": "a@x", "type": "work"}})},
 			want: func(m tObj) {

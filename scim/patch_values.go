@@ -286,7 +286,7 @@ func (st *listState) primaryMoves(i int) bool {
 }
 
 // firstLive returns the position of the first live element with e's
-// identity, -1 when e has none (it is compared by sameElement).
+// identity (elementKey), -1 when there is none or e has no key.
 func (st *listState) firstLive(a schema.CoreAttribute, e any) int {
 	k, ok := elementKey(a, e)
 	if !ok || len(st.positions[k]) == 0 {

@@ -425,7 +425,11 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, path str
 		return
 	}
 	if path == "/ServiceProviderConfig" {
-		s.writeJSON(w, r, http.StatusOK, s.serviceProviderConfig(s.base(r)))
+		s.serveServiceProviderConfig(w, r)
+		return
+	}
+	if id, ok := strings.CutPrefix(path, "/Schemas/"); ok && strings.EqualFold(id, schemas.ServiceProviderConfigURN) {
+		s.writeJSON(w, r, http.StatusOK, spcType.Core.ToMap())
 		return
 	}
 	srv, err := s.elimity(r)
@@ -435,25 +439,46 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, path str
 	}
 	unpaged := r.Clone(r.Context())
 	unpaged.URL.RawQuery = ""
-	if path != "/Schemas" && path != "/ResourceTypes" {
-		srv.ServeHTTP(w, unpaged)
-		return
-	}
 	rec := &bufferedWriter{header: w.Header()}
 	srv.ServeHTTP(rec, unpaged)
-	var list map[string]any
-	if rec.status != http.StatusOK || json.Unmarshal(rec.buf.Bytes(), &list) != nil {
+	var answer map[string]any
+	if rec.status != http.StatusOK || json.Unmarshal(rec.buf.Bytes(), &answer) != nil {
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.buf.Bytes())
 		return
 	}
-	resources, _ := list["Resources"].([]any)
+	if path != "/Schemas" && path != "/ResourceTypes" {
+		s.writeJSON(w, r, http.StatusOK, omitEmptyLists(answer))
+		return
+	}
+	resources, _ := answer["Resources"].([]any)
 	if resources == nil {
 		resources = []any{}
 	}
-	list["Resources"] = resources
-	list["totalResults"], list["itemsPerPage"], list["startIndex"] = len(resources), len(resources), 1
-	s.writeJSON(w, r, http.StatusOK, list)
+	for i, res := range resources {
+		if isSPCSchema(res) {
+			res = spcType.Core.ToMap()
+		}
+		if m, ok := res.(map[string]any); ok {
+			resources[i] = omitEmptyLists(m)
+		}
+	}
+	answer["Resources"] = resources
+	answer["totalResults"], answer["itemsPerPage"], answer["startIndex"] = len(resources), len(resources), 1
+	s.writeJSON(w, r, http.StatusOK, answer)
+}
+
+// omitEmptyLists drops the top-level attributes of a discovery resource
+// whose value is an empty list (elimity answers a resource type without
+// extensions with "schemaExtensions": []): an attribute without values is
+// omitted, as RFC 7643 section 2.5 treats both alike.
+func omitEmptyLists(res map[string]any) map[string]any {
+	for k, v := range res {
+		if l, ok := v.([]any); ok && len(l) == 0 {
+			delete(res, k)
+		}
+	}
+	return res
 }
 
 // checkReadOnlyPatch refuses, with scimType mutability, PATCH operations

@@ -2,13 +2,14 @@ package scim
 
 // serviceProviderConfig describes exactly what this server supports
 // (RFC 7643 §5, RFC 9865 §4). elimity's own document hard-codes sort, etag
-// and bulk as unsupported, so scimd serves this one instead.
+// and bulk as unsupported, so scimd serves this one instead; Bulk is
+// served by bulk.go.
 func (s *Server) serviceProviderConfig(base string) map[string]any {
 	return map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": true, "maxOperations": s.opts.MaxBulkOperations, "maxPayloadSize": s.opts.MaxBulkPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": s.opts.MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},

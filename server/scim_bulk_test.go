@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
@@ -398,4 +399,38 @@ func scimGetJSON(t *testing.T, h *harness, bearer, path string) map[string]any {
 		t.Fatalf("GET %s: %d %s", path, status, raw)
 	}
 	return m
+}
+
+// slowStore makes the creation of the user "slow@example.com" last until
+// the request's deadline.
+type slowStore struct{ licensing.Store }
+
+func (s slowStore) CreateUser(ctx context.Context, u licensing.User, audit ...licensing.AuditEntry) error {
+	if u.UserName == "slow@example.com" {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Store.CreateUser(ctx, u, audit...)
+}
+
+// TestSCIMBulkDeadline: the operation the request's deadline cuts short
+// answers 503 and those after it are not run; the ones before it stand.
+func TestSCIMBulkDeadline(t *testing.T) {
+	store := testenv.SQLite(t)
+	h := newHarness(t, store, func(o *server.Options) {
+		sc, err := scim.New(slowStore{store}, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 10, MaxPageSize: 10, MaxBodyBytes: testBodyLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.SCIM = sc
+		o.Edge.WriteTimeout = time.Second
+	})
+	_, bearer := h.account(t)
+	_, _, ops := bulkCall(t, h, bearer, bulkOps(postUserOp("a", "a@example.com"), postUserOp("slow", "slow@example.com"), postUserOp("c", "c@example.com")))
+	if want := "POST a 201; POST slow 503"; opSummary(ops) != want {
+		t.Fatalf("bulk: %s, want %s", opSummary(ops), want)
+	}
+	if !userExists(t, h, bearer, "a@example.com") || userExists(t, h, bearer, "c@example.com") {
+		t.Error("the operations before the deadline must stand, the ones after it not run")
+	}
 }

@@ -52,7 +52,10 @@ func toProblem(c echo.Context, err error) problem.Problem {
 		return p(http.StatusBadRequest, CodeInvalidRequest, "The request holds a value that cannot be stored.")
 	case errors.Is(err, licensing.ErrUnauthenticated):
 		return p(http.StatusUnauthorized, CodeUnauthenticated, "An admin token is required: Authorization: Bearer <token>.")
-	case errors.Is(err, licensing.ErrUnavailable):
+	case problem.ClientClosed(c.Request().Context(), err):
+		logctx.From(c.Request().Context()).Debug("admin request: client went away", "err", err)
+		return problem.Closed()
+	case errors.Is(err, licensing.ErrUnavailable), problem.TimedOut(err):
 		return problem.Unavailable()
 	case errors.As(err, &he) && he.Code < 500:
 		return p(he.Code, CodeInvalidRequest, http.StatusText(he.Code))

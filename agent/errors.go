@@ -64,7 +64,10 @@ func toProblem(c echo.Context, err error) Problem {
 		return p(http.StatusNotFound, CodeNotFound, "No such session.")
 	case errors.Is(err, licensing.ErrUnauthenticated):
 		return p(http.StatusUnauthorized, CodeUnauthenticated, "Sign in first: send the token from /api/v1/agent/signin as Authorization: Bearer <token>.")
-	case errors.Is(err, licensing.ErrUnavailable):
+	case problem.ClientClosed(c.Request().Context(), err):
+		logctx.From(c.Request().Context()).Debug("agent request: client went away", "err", err)
+		return problem.Closed()
+	case errors.Is(err, licensing.ErrUnavailable), problem.TimedOut(err):
 		return problem.Unavailable()
 	case errors.As(err, &he) && he.Code < 500:
 		return p(he.Code, CodeInvalidRequest, http.StatusText(he.Code))

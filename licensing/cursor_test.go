@@ -62,7 +62,9 @@ func TestCursorRevealsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cursor %q is not base64url: %v", s, err)
 		}
-		if strings.Contains(s, position) || bytes.Contains(raw, []byte(position)) || bytes.Contains(raw, []byte(`{"`)) {
+		// Not `{"` alone: two random bytes match it somewhere in one
+		// cursor of 100 about once in 700.
+		if strings.Contains(s, position) || bytes.Contains(raw, []byte(position)) || bytes.Contains(raw, []byte(`{"o":`)) {
 			t.Errorf("cursor %q shows its position", s)
 		}
 	}

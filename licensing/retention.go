@@ -30,10 +30,14 @@ const (
 	// PurgeAPITokens are the other tokens (SCIM, admin, agent tokens an
 	// admin made) revoked or expired before the cutoff.
 	PurgeAPITokens PurgeKind = "api_tokens"
+	// PurgeSignInThrottle are the failed sign-in counts (SignInThrottles)
+	// whose last failure was before the cutoff and whose block, if any,
+	// ended before it: keys the throttle has forgotten anyway.
+	PurgeSignInThrottle PurgeKind = "sign_in_throttle"
 )
 
 // PurgeKinds lists every kind, in the order Purge deletes them.
-var PurgeKinds = []PurgeKind{PurgeSessions, PurgeSeatEvents, PurgeAudit, PurgeSignInTokens, PurgeAPITokens}
+var PurgeKinds = []PurgeKind{PurgeSessions, PurgeSeatEvents, PurgeAudit, PurgeSignInTokens, PurgeAPITokens, PurgeSignInThrottle}
 
 // Purger deletes old rows. It is part of the Store.
 type Purger interface {
@@ -82,6 +86,8 @@ func (r Retention) Cutoff(kind PurgeKind, now time.Time) (time.Time, bool) {
 		return now, true
 	case PurgeAPITokens:
 		keep = APITokenGrace
+	case PurgeSignInThrottle:
+		keep = DefaultSignInQuiet
 	}
 	if keep <= 0 {
 		return time.Time{}, false

@@ -41,7 +41,7 @@ func TestPurgeLoopsUntilAShortBatch(t *testing.T) {
 	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
 	f := &fakePurger{cutoffs: map[licensing.PurgeKind]time.Time{}, left: map[licensing.PurgeKind]int{
 		licensing.PurgeSessions: 25, licensing.PurgeSeatEvents: 10, licensing.PurgeAudit: 7,
-		licensing.PurgeSignInTokens: 3, licensing.PurgeAPITokens: 0,
+		licensing.PurgeSignInTokens: 3, licensing.PurgeAPITokens: 0, licensing.PurgeSignInThrottle: 4,
 	}}
 	r := licensing.Retention{Sessions: time.Hour, SeatEvents: 2 * time.Hour, Audit: 3 * time.Hour}
 	purged, err := licensing.Purge(context.Background(), f, r, at(now), 10)
@@ -49,7 +49,7 @@ func TestPurgeLoopsUntilAShortBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[licensing.PurgeKind]int{licensing.PurgeSessions: 25, licensing.PurgeSeatEvents: 10, licensing.PurgeAudit: 7,
-		licensing.PurgeSignInTokens: 3, licensing.PurgeAPITokens: 0}
+		licensing.PurgeSignInTokens: 3, licensing.PurgeAPITokens: 0, licensing.PurgeSignInThrottle: 4}
 	for k, n := range want {
 		if purged[k] != n {
 			t.Errorf("purged %s = %d, want %d", k, purged[k], n)
@@ -57,13 +57,13 @@ func TestPurgeLoopsUntilAShortBatch(t *testing.T) {
 	}
 	// 25 sessions take 3 batches; 10 seat events 2 (a full one, then an
 	// empty one); the others 1 each.
-	if len(f.calls) != 3+2+1+1+1 {
+	if len(f.calls) != 3+2+1+1+1+1 {
 		t.Errorf("calls %v", f.calls)
 	}
 	for k, c := range map[licensing.PurgeKind]time.Time{
 		licensing.PurgeSessions: now.Add(-time.Hour), licensing.PurgeSeatEvents: now.Add(-2 * time.Hour),
 		licensing.PurgeAudit: now.Add(-3 * time.Hour), licensing.PurgeSignInTokens: now,
-		licensing.PurgeAPITokens: now.Add(-licensing.APITokenGrace),
+		licensing.PurgeAPITokens: now.Add(-licensing.APITokenGrace), licensing.PurgeSignInThrottle: now.Add(-licensing.DefaultSignInQuiet),
 	} {
 		if !f.cutoffs[k].Equal(c) {
 			t.Errorf("cutoff of %s = %v, want %v", k, f.cutoffs[k], c)

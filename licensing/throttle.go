@@ -33,6 +33,11 @@ type SignInThrottles interface {
 	ClearSignInFailures(ctx context.Context, key string) error
 }
 
+// DefaultSignInQuiet is how long without a failure forgets a key's failed
+// sign-ins (SignInPolicy.Quiet), and how long the reaper keeps a quiet key
+// (PurgeSignInThrottle).
+const DefaultSignInQuiet = 24 * time.Hour
+
 // SignInPolicy sets how failed password sign-ins slow down the next ones.
 // After the free failures of a key, each further failure blocks the key
 // for a delay that doubles from FirstDelay up to MaxDelay; a key quiet for
@@ -68,7 +73,7 @@ func (p SignInPolicy) withDefaults() SignInPolicy {
 		p.MaxDelay = 15 * time.Minute
 	}
 	if p.Quiet <= 0 {
-		p.Quiet = 24 * time.Hour
+		p.Quiet = DefaultSignInQuiet
 	}
 	return p
 }

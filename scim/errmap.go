@@ -8,6 +8,7 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 
 	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 )
 
@@ -47,15 +48,15 @@ func toSCIMError(ctx context.Context, cat licensing.Catalog, what string, err er
 		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: "A value cannot be stored: text must be valid UTF-8 without NUL characters."}
 	case errors.Is(err, licensing.ErrStale):
 		return scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: "The resource has changed: its version does not match If-Match."}
-	case errors.Is(err, licensing.ErrUnavailable):
+	case problem.ClientClosed(ctx, err):
+		// Nobody reads the answer; it is recorded as 499, not logged as
+		// a failure.
+		logctx.From(ctx).Debug("scim request: client went away", "what", what, "err", err)
+		return answer(ctx, errClientClosed)
+	case errors.Is(err, licensing.ErrUnavailable), problem.TimedOut(err):
 		// Nothing was changed; the client retries after Retry-After
-		// (set by writeJSON and serveElimity on every 503). elimity turns
-		// a 503 from a resource handler into a 500: serveElimity, told
-		// through the context, answers errUnavailable in its place.
-		if o, ok := ctx.Value(outcomeKey{}).(*outcome); ok {
-			o.unavailable = true
-		}
-		return errUnavailable
+		// (set by writeJSON and serveElimity on every 503).
+		return answer(ctx, errUnavailable)
 	}
 	logctx.From(ctx).Error("scim request failed", "what", what, "err", err)
 	return scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: "internal error"}
@@ -64,11 +65,24 @@ func toSCIMError(ctx context.Context, cat licensing.Catalog, what string, err er
 // errUnavailable answers a request refused with licensing.ErrUnavailable.
 var errUnavailable = scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "The service cannot answer right now; retry in a few seconds."}
 
+// errClientClosed is recorded for a request whose client went away.
+var errClientClosed = scimerrors.ScimError{Status: problem.StatusClientClosed, Detail: "The client closed the request before it was answered."}
+
+// answer returns e, and tells serveElimity (through ctx) to answer it in
+// place of what elimity makes of it: elimity turns the errors of status
+// 499 and 503 from a resource handler into a 500.
+func answer(ctx context.Context, e scimerrors.ScimError) scimerrors.ScimError {
+	if o, ok := ctx.Value(outcomeKey{}).(*outcome); ok {
+		o.answer = &e
+	}
+	return e
+}
+
 // outcome is what the handlers elimity calls tell serveElimity beyond
 // the answer elimity makes of their result.
 type outcome struct {
-	// unavailable: a handler failed with licensing.ErrUnavailable.
-	unavailable bool
+	// answer, if set, is the error to answer instead of elimity's.
+	answer *scimerrors.ScimError
 }
 
 type outcomeKey struct{}

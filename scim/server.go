@@ -334,8 +334,8 @@ func (s *Server) serveElimity(w http.ResponseWriter, r *http.Request) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if o.unavailable && status >= 500 {
-		s.writeJSON(w, r, errUnavailable.Status, errUnavailable)
+	if o.answer != nil && status >= 400 {
+		s.writeJSON(w, r, o.answer.Status, o.answer)
 		return
 	}
 	q := r.URL.Query()

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/scimd/scimd/internal/logctx"
+	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
 )
 
@@ -84,7 +85,13 @@ func New(opts Options) *echo.Echo {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := opts.Store.Ping(ctx); err != nil {
-			logctx.From(c.Request().Context()).Warn("readiness check failed", "err", err)
+			// An unavailable database is logged by the outage monitor,
+			// not once per probe of the load balancer.
+			level := slog.LevelWarn
+			if errors.Is(err, licensing.ErrUnavailable) || problem.TimedOut(err) || problem.ClientClosed(c.Request().Context(), err) {
+				level = slog.LevelDebug
+			}
+			logctx.From(c.Request().Context()).Log(ctx, level, "readiness check failed", "err", err)
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
@@ -216,7 +223,10 @@ func errorHandler(base *slog.Logger) func(error, echo.Context) {
 			c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(rl.retryAfter))
 		case errors.As(err, &he) && he.Code < 500:
 			status, detail = he.Code, http.StatusText(he.Code)
-		case errors.Is(err, licensing.ErrUnavailable), errors.Is(err, context.DeadlineExceeded) && c.Request().Context().Err() != nil:
+		case problem.ClientClosed(c.Request().Context(), err):
+			status, detail = problem.StatusClientClosed, "The client closed the request before it was answered."
+			logctx.From(c.Request().Context()).Debug("client went away", "err", err)
+		case errors.Is(err, licensing.ErrUnavailable), problem.TimedOut(err):
 			status, detail = http.StatusServiceUnavailable, "The service cannot answer right now; retry in a few seconds."
 			c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(licensing.RetryAfterSeconds))
 		default:
@@ -246,7 +256,9 @@ func errorHandler(base *slog.Logger) func(error, echo.Context) {
 		case status == http.StatusNotFound:
 			code = "not_found"
 		case status == http.StatusServiceUnavailable:
-			code = "unavailable"
+			code = problem.CodeUnavailable
+		case status == problem.StatusClientClosed:
+			code = problem.CodeClientClosed
 		case status < 500:
 			code = "invalid_request"
 		}

@@ -24,40 +24,46 @@ import (
 
 // downStore is a store whose reads and writes of users and seats fail
 // with licensing.ErrUnavailable, as the store reports a database it
-// cannot reach; token lookups fail the same way while tokensDown is set.
+// cannot reach (or with what fail returns, if set); token lookups fail
+// the same way while tokensDown is set.
 type downStore struct {
 	licensing.Store
 	tokensDown atomic.Bool
+	fail       func(context.Context) error
 }
 
 var errDown = fmt.Errorf("sqlstore: users: connection refused: %w", licensing.ErrUnavailable)
 
+func (s *downStore) err(ctx context.Context) error {
+	if s.fail != nil {
+		return s.fail(ctx)
+	}
+	return errDown
+}
+
 func (s *downStore) Token(ctx context.Context, id string) (licensing.Token, error) {
 	if s.tokensDown.Load() {
-		return licensing.Token{}, errDown
+		return licensing.Token{}, s.err(ctx)
 	}
 	return s.Store.Token(ctx, id)
 }
-func (s *downStore) Users(context.Context, string, licensing.Query) (licensing.Page[licensing.User], error) {
-	return licensing.Page[licensing.User]{}, errDown
+func (s *downStore) Users(ctx context.Context, _ string, _ licensing.Query) (licensing.Page[licensing.User], error) {
+	return licensing.Page[licensing.User]{}, s.err(ctx)
 }
-func (s *downStore) User(context.Context, string, string) (licensing.User, error) {
-	return licensing.User{}, errDown
+func (s *downStore) User(ctx context.Context, _, _ string) (licensing.User, error) {
+	return licensing.User{}, s.err(ctx)
 }
-func (s *downStore) CreateUser(context.Context, licensing.User, ...licensing.AuditEntry) error {
-	return errDown
+func (s *downStore) CreateUser(ctx context.Context, _ licensing.User, _ ...licensing.AuditEntry) error {
+	return s.err(ctx)
 }
-func (s *downStore) UserOpenSessions(context.Context, string, string) ([]licensing.Session, error) {
-	return nil, errDown
+func (s *downStore) UserOpenSessions(ctx context.Context, _, _ string) ([]licensing.Session, error) {
+	return nil, s.err(ctx)
 }
 
-// TestUnavailableAnswers503 checks that a store reporting ErrUnavailable
-// makes every API answer 503 with Retry-After, in its own error format,
-// and never 500, both in the handlers and in the authentication that
-// runs before them.
-func TestUnavailableAnswers503(t *testing.T) {
-	real := testenv.SQLite(t)
-	store := &downStore{Store: real}
+// serveDown serves the APIs over store (no password hashing), logging to
+// log and telling requests (if set) of every answer.
+func serveDown(t *testing.T, store licensing.Store, log *slog.Logger, requests server.RequestObserver) *httptest.Server {
+	t.Helper()
 	catalog := licensing.DefaultCatalog()
 	sc, err := scim.New(store, scim.Options{MountPath: server.SCIMPath, DefaultPageSize: 10, MaxPageSize: 10, MaxBodyBytes: testBodyLimit, Catalog: catalog})
 	if err != nil {
@@ -66,10 +72,20 @@ func TestUnavailableAnswers503(t *testing.T) {
 	agents := licensing.NewAgents(store, licensing.SystemClock{}, catalog, licensing.AgentConfig{}, nil)
 	ag := agent.New(agent.Options{Store: store, Catalog: catalog, Agents: agents, Verify: password.NewPool(password.PoolOptions{}).Verifier(password.LaneSignIn)})
 	ad := admin.New(admin.Options{Store: store, Catalog: catalog})
-	ts := httptest.NewServer(server.New(server.Options{Store: store, Logger: slog.New(slog.DiscardHandler), SCIM: sc, Agent: ag, Admin: ad}))
-	defer ts.Close()
+	ts := httptest.NewServer(server.New(server.Options{Store: store, Logger: log, SCIM: sc, Agent: ag, Admin: ad, Requests: requests}))
+	t.Cleanup(ts.Close)
+	return ts
+}
 
-	acct, scimToken := testenv.Account(t, real)
+// downCall is a request of the tests over a downStore.
+type downCall struct {
+	name, method, path, token, body, contentType string
+}
+
+// downCalls are requests of every API that reach the store's users or
+// sessions, for the user u of the account.
+func downCalls(t *testing.T, real licensing.Store, acct licensing.Account, scimToken string) []downCall {
+	t.Helper()
 	_, adminToken, err := licensing.IssueAdminToken(t.Context(), real, licensing.SystemClock{}, acct.ID, "admin", licensing.AllPrivileges)
 	if err != nil {
 		t.Fatal(err)
@@ -82,9 +98,7 @@ func TestUnavailableAnswers503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := []struct {
-		name, method, path, token, body, contentType string
-	}{
+	return []downCall{
 		{"scim list", http.MethodGet, "/scim/v2/Users?filter=" + strings.ReplaceAll(`userName eq "x"`, " ", "%20"), scimToken, "", "application/scim+json"},
 		{"scim get", http.MethodGet, "/scim/v2/Users/" + u.ID, scimToken, "", "application/scim+json"},
 		{"scim create", http.MethodPost, "/scim/v2/Users", scimToken, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com"}`, "application/scim+json"},
@@ -92,13 +106,31 @@ func TestUnavailableAnswers503(t *testing.T) {
 		{"admin create", http.MethodPost, "/api/v1/admin/users", adminToken, `{"userName":"bob@example.com"}`, "application/problem+json"},
 		{"agent sessions", http.MethodGet, "/api/v1/agent/sessions", agentToken, "", "application/problem+json"},
 	}
-	for _, down := range []bool{false, true} {
-		store.tokensDown.Store(down)
+}
+
+// TestUnavailableAnswers503 checks that a store reporting ErrUnavailable
+// makes every API answer 503 with Retry-After, in its own error format,
+// and never 500, both in the handlers and in the authentication that
+// runs before them.
+//
+// A deadline that passed (context.DeadlineExceeded, such as a write
+// deadline) is answered the same way; neither is logged as an error.
+func TestUnavailableAnswers503(t *testing.T) {
+	real := testenv.SQLite(t)
+	store := &downStore{Store: real}
+	logs := testenv.NewLogs()
+	ts := serveDown(t, store, logs.Logger(), nil)
+	acct, scimToken := testenv.Account(t, real)
+	calls := downCalls(t, real, acct, scimToken)
+	deadline := fmt.Errorf("sqlstore: users: %w", context.DeadlineExceeded)
+	for _, kind := range []string{"unavailable", "deadline", "unavailable (token lookup down)", "deadline (token lookup down)"} {
+		store.tokensDown.Store(strings.Contains(kind, "token"))
+		store.fail = nil
+		if strings.HasPrefix(kind, "deadline") {
+			store.fail = func(context.Context) error { return deadline }
+		}
 		for _, c := range calls {
-			name := c.name
-			if down {
-				name += " (token lookup down)"
-			}
+			name := c.name + ": " + kind
 			req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(c.body))
 			req.Header.Set("Authorization", "Bearer "+c.token)
 			req.Header.Set("Content-Type", "application/json")
@@ -133,5 +165,8 @@ func TestUnavailableAnswers503(t *testing.T) {
 				t.Errorf("%s: SCIM status %v, want \"503\"", name, body["status"])
 			}
 		}
+	}
+	if errs := logs.Lines(slog.LevelError); len(errs) > 0 {
+		t.Errorf("503s logged as errors: %v", errs)
 	}
 }

@@ -33,9 +33,7 @@ func purge(ctx context.Context, store licensing.Purger, r licensing.Retention, c
 			return
 		}
 		ran(purged, err)
-		if err != nil {
-			log.Error("purging what retention no longer keeps", "err", err)
-		}
+		logRunError(log, "purging what retention no longer keeps", err)
 		var attrs []any
 		for _, k := range licensing.PurgeKinds {
 			if purged[k] > 0 {

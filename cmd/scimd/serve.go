@@ -16,6 +16,7 @@ import (
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/config"
+	"github.com/scimd/scimd/internal/outage"
 	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/scim"
@@ -49,6 +50,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	defer store.Close()
+	// An unreachable database is logged once when it goes, at most every
+	// 10 s while it stays away, and once when it is back.
+	store.OnUnavailable(outage.New(ctx, outage.Options{Probe: store.Ping, Logger: log}).Failed)
 	if cfg.Migrate {
 		n, err := store.Migrate(ctx)
 		if err != nil {
@@ -203,6 +207,19 @@ Make more with: scimd token create --account %s --scope scim --name okta
 	return nil
 }
 
+// logRunError logs the failure (if any) of a background run: at debug
+// when the database is unavailable, an outage the outage monitor logs
+// already, else as an error.
+func logRunError(log *slog.Logger, msg string, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, licensing.ErrUnavailable):
+		log.Debug(msg, "err", err)
+	default:
+		log.Error(msg, "err", err)
+	}
+}
+
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -230,8 +247,8 @@ func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, int
 		if ctx.Err() == nil {
 			ran(clock.Now(), n, err)
 		}
-		if err != nil && ctx.Err() == nil {
-			log.Error("reaping expired sessions", "err", err)
+		if ctx.Err() == nil {
+			logRunError(log, "reaping expired sessions", err)
 		}
 		if n > 0 {
 			log.Info("ended expired sessions", "count", n)

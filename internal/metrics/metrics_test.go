@@ -3,12 +3,15 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/internal/metricstest"
+	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
 )
 
@@ -94,6 +97,24 @@ func TestSeatGaugesDatabaseDown(t *testing.T) {
 			}
 			wantValue(t, s, 1, "scimd_build_info")
 		})
+	}
+}
+
+// TestSeatGaugesOutageLogsAtDebug: a seat read that fails because the
+// database is unavailable is logged at debug (the outage monitor tells of
+// the outage), another failure as a warning.
+func TestSeatGaugesOutageLogsAtDebug(t *testing.T) {
+	for err, want := range map[error]slog.Level{
+		fmt.Errorf("sqlstore: seat totals: %w", licensing.ErrUnavailable): slog.LevelDebug,
+		errors.New("sqlstore: seat totals: syntax error"):                 slog.LevelWarn,
+	} {
+		logs := testenv.NewLogs()
+		m := New(Options{Seats: fakeSeats{err: err}, Logger: logs.Logger()})
+		scrape(t, m)
+		lines := logs.Lines(slog.LevelDebug)
+		if len(lines) != 1 || lines[0].Level != want {
+			t.Errorf("%v: logged %v, want one line at %v", err, lines, want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -94,7 +95,11 @@ func (c *seatCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	totals, err := c.seats.SeatTotals(ctx, c.clock.Now())
 	if err != nil {
-		c.log.Warn("metrics: seat totals not read", "err", err)
+		level := slog.LevelWarn
+		if errors.Is(err, licensing.ErrUnavailable) {
+			level = slog.LevelDebug // the outage monitor logs the outage
+		}
+		c.log.Log(ctx, level, "metrics: seat totals not read", "err", err)
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
 		return
 	}

@@ -4,6 +4,7 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -57,6 +58,31 @@ const (
 	// after Retry-After seconds.
 	CodeUnavailable = "unavailable"
 )
+
+// StatusClientClosed is the status recorded for a request whose client
+// went away before it was answered (nginx's 499): nobody reads the answer,
+// but the request log and the metrics tell it from a failure.
+const StatusClientClosed = 499
+
+// CodeClientClosed is the code of a request whose client went away.
+const CodeClientClosed = "client_closed"
+
+// ClientClosed reports whether err is the cancellation of ctx, a request's
+// context: the client went away (or the server is shutting down), which
+// is no failure of the server.
+func ClientClosed(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
+}
+
+// TimedOut reports whether err is a deadline that passed, such as the
+// request's write deadline: the request could not be served in time,
+// answered like an unavailable database (503).
+func TimedOut(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+
+// Closed is the problem recorded for a request whose client went away.
+func Closed() Problem {
+	return New(StatusClientClosed, CodeClientClosed, "The client closed the request before it was answered.")
+}
 
 // Unavailable is the problem of a request refused with
 // licensing.ErrUnavailable: 503, with a Retry-After.

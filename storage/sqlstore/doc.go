@@ -25,5 +25,7 @@
 // hand-off on SQLite); throttle.go how failed sign-ins are counted.
 // retention.go purges what retention no longer keeps in short batches
 // that skip rows locked elsewhere, and reads the PostgreSQL settings an
-// operator should be warned about (Warnings).
+// operator should be warned about (Warnings). unavailable.go tells how a
+// database that cannot serve is reported (licensing.ErrUnavailable,
+// Store.OnUnavailable) and recovered from without a restart.
 package sqlstore

@@ -14,7 +14,8 @@ import (
 
 // purgeTarget is the table of a licensing.PurgeKind and the condition that
 // picks its rows that ended before the cutoff (every ? is the cutoff).
-// Each condition is served by an index of migration 0011.
+// Each condition is served by an index of migration 0011 (0010 for
+// signin_throttle).
 type purgeTarget struct {
 	table, where string
 }
@@ -25,6 +26,8 @@ var purgeTargets = map[licensing.PurgeKind]purgeTarget{
 	licensing.PurgeAudit:        {"audit_log", `at < ?`},
 	licensing.PurgeSignInTokens: {"tokens", `sign_in = TRUE AND (revoked_at < ? OR expires_at < ?)`},
 	licensing.PurgeAPITokens:    {"tokens", `sign_in = FALSE AND (revoked_at < ? OR expires_at < ?)`},
+	// Served by migration 0010's signin_throttle_quiet_idx.
+	licensing.PurgeSignInThrottle: {"signin_throttle", `last_failure_at < ? AND (blocked_until IS NULL OR blocked_until < ?)`},
 }
 
 // Purge deletes up to limit rows of the kind that ended before cutoff

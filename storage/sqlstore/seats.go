@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -179,7 +180,12 @@ func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticke
 			evErr = s.tx(ctx, record)
 		}
 		if evErr != nil {
-			s.log.Error("seat denial not recorded", "account", sess.AccountID, "product", sess.ProductID, "user", sess.UserID, "error", evErr)
+			// In an outage, the outage monitor logs the outage.
+			level := slog.LevelError
+			if errors.Is(evErr, licensing.ErrUnavailable) || errors.Is(evErr, context.Canceled) {
+				level = slog.LevelDebug
+			}
+			s.log.Log(ctx, level, "seat denial not recorded", "account", sess.AccountID, "product", sess.ProductID, "user", sess.UserID, "error", evErr)
 		}
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -47,6 +48,9 @@ type Store struct {
 	// observer is told of the seat events once committed and of the
 	// audit entries that could not be written (monitor.go).
 	observer atomic.Pointer[observer]
+	// health tracks the failures of an unavailable database
+	// (unavailable.go).
+	health *health
 }
 
 var _ licensing.Store = (*Store)(nil)
@@ -65,10 +69,14 @@ func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	h := &health{}
 	var dialector gorm.Dialector
 	switch target.dialect {
 	case DialectPostgres:
-		dialector = postgres.Open(target.dsn)
+		dialector = postgres.New(postgres.Config{
+			DSN:          target.dsn,
+			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionShouldPing(h.shouldPing)},
+		})
 	default:
 		dialector = sqlite.Open(target.dsn)
 	}
@@ -113,7 +121,7 @@ func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 		sqlDB.SetMaxOpenConns(n)
 		sqlDB.SetMaxIdleConns(n)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log, watch: newWatchers()}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: target.dialect, log: log, watch: newWatchers(), health: h}
 	if target.dialect == DialectSQLite {
 		s.writer = make(chan struct{}, 1)
 	} else {
@@ -126,12 +134,10 @@ func Open(databaseURL string, log *slog.Logger) (*Store, error) {
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers; an error matching
+// licensing.ErrUnavailable means it does not, for now.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping: %w", err)
-	}
-	return nil
+	return note(withHealth(ctx, s.health), dbErr("ping", s.sqlDB.PingContext(ctx)))
 }
 
 // Close ends the watches of seat changes and releases the database.
@@ -170,7 +176,13 @@ func parseDatabaseURL(raw string) (target, error) {
 		if err != nil {
 			return target{}, fmt.Errorf("sqlstore: malformed PostgreSQL URL: %w", err)
 		}
-		return target{dialect: DialectPostgres, dsn: raw, display: u.Redacted()}, nil
+		t := target{dialect: DialectPostgres, dsn: raw, display: u.Redacted()}
+		if q := u.Query(); !q.Has("connect_timeout") {
+			q.Set("connect_timeout", defaultConnectTimeout)
+			u.RawQuery = q.Encode()
+			t.dsn = u.String()
+		}
+		return t, nil
 	case "file":
 		// Keep the URI form: SQLite itself understands file: URIs and
 		// their parameters (mode=ro, ...).
@@ -245,9 +257,9 @@ func splitScheme(raw string) (scheme, rest string) {
 // published once it commits, still in its writer turn. The seat events
 // it records are told to the observer once it committed (monitor.go).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	ctx, events := collectSeatEvents(ctx)
+	ctx, events := collectSeatEvents(withHealth(ctx, s.health))
 	if s.writer == nil {
-		err := s.db.WithContext(ctx).Transaction(fn)
+		err := s.transaction(ctx, fn)
 		s.committed(err, events)
 		return err
 	}
@@ -258,7 +270,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		return fmt.Errorf("sqlstore: waiting to write: %w", ctx.Err())
 	}
 	s.pending = nil // left by a transaction that panicked, if any
-	err := s.db.WithContext(ctx).Transaction(fn)
+	err := s.transaction(ctx, fn)
 	changes := s.pending
 	s.pending = nil
 	if err == nil {
@@ -268,9 +280,25 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return err
 }
 
+// transaction runs fn in a transaction of ctx. The errors of fn's
+// statements are translated already (exec, query); those of the begin and
+// the commit are translated here, so that a database that cannot be
+// reached or went away as the transaction ended is ErrUnavailable.
+func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var fnErr error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	if err != nil && err != fnErr {
+		return note(ctx, dbErr("transaction", err))
+	}
+	return err
+}
+
 // conn returns the handle for statements outside a transaction.
 func (s *Store) conn(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx)
+	return s.db.WithContext(withHealth(ctx, s.health))
 }
 
 // exec runs a statement and returns the number of rows it affected, with
@@ -278,7 +306,7 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 func exec(db *gorm.DB, op, query string, args ...any) (int64, error) {
 	res := db.Exec(query, args...)
 	if res.Error != nil {
-		return 0, dbErr(op, res.Error)
+		return 0, note(db.Statement.Context, dbErr(op, res.Error))
 	}
 	return res.RowsAffected, nil
 }
@@ -286,17 +314,18 @@ func exec(db *gorm.DB, op, query string, args ...any) (int64, error) {
 // query runs a query and calls scan for each row, with errors translated
 // by dbErr.
 func query(db *gorm.DB, op, query string, args []any, scan func(*sql.Rows) error) error {
+	ctx := db.Statement.Context
 	rows, err := db.Raw(query, args...).Rows()
 	if err != nil {
-		return dbErr(op, translate(db, err))
+		return note(ctx, dbErr(op, translate(db, err)))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {
-			return dbErr(op, translate(db, err))
+			return note(ctx, dbErr(op, translate(db, err)))
 		}
 	}
-	return dbErr(op, translate(db, rows.Err()))
+	return note(ctx, dbErr(op, translate(db, rows.Err())))
 }
 
 // translate turns a driver error into gorm's error for it (a unique or
@@ -313,15 +342,16 @@ func translate(db *gorm.DB, err error) error {
 // dbErr is the one place where driver errors become domain errors: a
 // missing row is ErrNotFound, a unique index violation ErrConflict, a
 // foreign key violation (the account or group referred to is missing)
-// ErrNotFound and a check constraint violation ErrInvalid. Domain errors
-// pass through unchanged; anything else is wrapped with the operation.
+// ErrNotFound, a check constraint violation ErrInvalid and a database
+// that cannot serve now (unavailable) ErrUnavailable. Domain errors pass
+// through unchanged; anything else is wrapped with the operation.
 func dbErr(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, licensing.ErrNotFound), errors.Is(err, licensing.ErrConflict),
 		errors.Is(err, licensing.ErrStale), errors.Is(err, licensing.ErrInvalid),
-		errors.Is(err, licensing.ErrUnauthenticated):
+		errors.Is(err, licensing.ErrUnauthenticated), errors.Is(err, licensing.ErrUnavailable):
 		return err
 	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrNotFound)
@@ -331,6 +361,8 @@ func dbErr(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: referenced object missing: %w", op, licensing.ErrNotFound)
 	case errors.Is(err, gorm.ErrCheckConstraintViolated):
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, licensing.ErrInvalid, err)
+	case unavailable(err):
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, licensing.ErrUnavailable, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

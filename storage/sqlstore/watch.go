@@ -222,14 +222,25 @@ func (s *Store) WatchSeats(ctx context.Context) (<-chan licensing.SeatChange, er
 	return out, nil
 }
 
-// Backoff of the listener's reconnections.
+// Backoff of the listener's reconnections: the first attempt after a
+// connection was lost is made at once, the next ones listenMinBackoff
+// later, doubling up to listenMaxBackoff, so that the listener is back
+// within listenMaxBackoff of the database.
 const (
 	listenMinBackoff = 50 * time.Millisecond
-	listenMaxBackoff = 5 * time.Second
+	listenMaxBackoff = time.Second
 	// listenCheck is how long the listener waits for a notification
 	// before it checks that the connection is alive.
 	listenCheck = 30 * time.Second
 )
+
+// nextBackoff is the wait before the reconnection after one that waited d.
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return listenMinBackoff
+	}
+	return min(2*d, listenMaxBackoff)
+}
 
 // listenConn opens the listener's connection and LISTENs.
 func (s *Store) listenConn(ctx context.Context) (*pgx.Conn, error) {
@@ -242,25 +253,25 @@ func (s *Store) listenConn(ctx context.Context) (*pgx.Conn, error) {
 	defer cancel()
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: listen: connect: %w", err)
+		return nil, dbErr("listen: connect", err)
 	}
 	if _, err := conn.Exec(cctx, "LISTEN "+seatChannel); err != nil {
 		closeConn(conn)
-		return nil, fmt.Errorf("sqlstore: listen: %w", err)
+		return nil, dbErr("listen", err)
 	}
 	return conn, nil
 }
 
 // listen receives the notifications on conn (nil: not connected yet) and
 // sends them to out, reconnecting when the connection is lost, until ctx
-// ends; then it closes out.
+// ends; then it closes out. Once connected again it sends a change of any
+// line, which wakes every waiter: the changes made while it was
+// disconnected were lost. It logs a lost connection once and its return
+// once, whatever the number of attempts in between (those at debug).
 func (s *Store) listen(ctx context.Context, conn *pgx.Conn, out chan<- licensing.SeatChange) {
 	defer close(out)
-	backoff := listenMinBackoff
+	var backoff time.Duration
 	for {
-		// A connection that lasted resets the backoff; one lost at once,
-		// again and again, does not.
-		since := time.Now()
 		for conn == nil {
 			if !sleepCtx(ctx, backoff) {
 				return
@@ -270,27 +281,31 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn, out chan<- licensing
 				if ctx.Err() != nil {
 					return
 				}
-				backoff = min(2*backoff, listenMaxBackoff)
-				s.log.Warn("seat notifications: cannot listen; waiters poll meanwhile", "error", err, "retry_in", backoff.String())
+				backoff = nextBackoff(backoff)
+				s.log.Debug("seat notifications: cannot listen yet", "error", err, "retry_in", backoff.String())
 				continue
 			}
-			since = time.Now()
 			s.log.Info("seat notifications: listening again")
-			// Changes made while disconnected were lost.
 			send(out, licensing.SeatChange{})
 		}
+		since := time.Now()
 		err := s.receive(ctx, conn, out)
 		closeConn(conn)
 		conn = nil
 		if ctx.Err() != nil {
 			return
 		}
+		// A connection that lasted is retried at once; one lost at
+		// once, again and again, backs off.
 		if time.Since(since) >= listenMaxBackoff {
-			backoff = listenMinBackoff
+			backoff = 0
 		} else {
-			backoff = min(2*backoff, listenMaxBackoff)
+			backoff = nextBackoff(backoff)
 		}
-		s.log.Warn("seat notifications: connection lost; reconnecting", "error", err, "retry_in", backoff.String())
+		if err = dbErr("listen", err); errors.Is(err, licensing.ErrUnavailable) {
+			s.health.failed(err)
+		}
+		s.log.Warn("seat notifications: connection lost; reconnecting, waiters poll meanwhile", "error", err)
 	}
 }
 

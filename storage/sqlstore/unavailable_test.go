@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/scimd/scimd/licensing"
+)
+
+// sqliteCodeErr is an error carrying an SQLite result code, as the
+// driver's errors do.
+type sqliteCodeErr int
+
+func (e sqliteCodeErr) Error() string { return fmt.Sprintf("sqlite error %d", int(e)) }
+func (e sqliteCodeErr) Code() int     { return int(e) }
+
+func TestDBErrClassifiesUnavailable(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"connection reset", fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{"lost mid-query", fmt.Errorf("unexpected EOF: %w", io.ErrUnexpectedEOF), true},
+		{"conn closed", fmt.Errorf("begin: %w", pgconn.ErrConnClosed), true},
+		{"bad conn", driver.ErrBadConn, true},
+		{"conn done", sql.ErrConnDone, true},
+		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
+		{"cannot connect now", &pgconn.PgError{Code: "57P03"}, true},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, true},
+		{"sqlite busy", sqliteCodeErr(5), true},
+		{"sqlite busy snapshot", sqliteCodeErr(517), true},
+		{"sqlite locked", sqliteCodeErr(6), true},
+		{"sqlite constraint", sqliteCodeErr(19), false},
+		{"syntax error", &pgconn.PgError{Code: "42601"}, false},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
+		{"client went away", fmt.Errorf("read: %w", context.Canceled), false},
+		{"cancelled while dialling", &net.OpError{Op: "dial", Err: context.Canceled}, false},
+		{"anything else", errors.New("boom"), false},
+	}
+	for _, c := range cases {
+		err := dbErr("op", c.err)
+		if got := errors.Is(err, licensing.ErrUnavailable); got != c.want {
+			t.Errorf("%s: dbErr(%v) = %v, ErrUnavailable %v; want %v", c.name, c.err, err, got, c.want)
+		}
+		if again := dbErr("again", err); c.want && again != err {
+			t.Errorf("%s: dbErr of its own answer = %v, want it unchanged", c.name, again)
+		}
+	}
+	if err := dbErr("op", nil); err != nil {
+		t.Errorf("dbErr(nil) = %v", err)
+	}
+}
+
+func TestPostgresURLGetsConnectTimeout(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:pw@db/scimd":                              "connect_timeout=5",
+		"postgres://db/scimd?sslmode=disable":                   "connect_timeout=5",
+		"postgresql://db/scimd?connect_timeout=30&x=y":          "connect_timeout=30",
+		"postgres://db/scimd?sslmode=disable&connect_timeout=1": "connect_timeout=1",
+	} {
+		got, err := parseDatabaseURL(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(got.dsn, "connect_timeout=") != 1 || !strings.Contains(got.dsn, want) {
+			t.Errorf("parseDatabaseURL(%q).dsn = %q, want one %s", in, got.dsn, want)
+		}
+		if strings.Contains(got.display, "pw") {
+			t.Errorf("display %q shows the password", got.display)
+		}
+	}
+}
+
+func TestShouldPingAfterFailure(t *testing.T) {
+	h := &health{}
+	recent := stdlib.ShouldPingParams{IdleDuration: 10 * time.Millisecond}
+	if h.shouldPing(context.Background(), recent) {
+		t.Error("a connection used 10ms ago is pinged though nothing failed")
+	}
+	if !h.shouldPing(context.Background(), stdlib.ShouldPingParams{IdleDuration: 2 * time.Second}) {
+		t.Error("a connection idle for 2s is not pinged")
+	}
+	var told atomic.Int32
+	count := func(error) { told.Add(1) }
+	h.report.Store(&count)
+	h.failed(licensing.ErrUnavailable)
+	if !h.shouldPing(context.Background(), recent) {
+		t.Error("a connection last used before a failure is not pinged")
+	}
+	if told.Load() != 1 {
+		t.Errorf("the failure was reported %d times, want 1", told.Load())
+	}
+	time.Sleep(5 * time.Millisecond)
+	if h.shouldPing(context.Background(), stdlib.ShouldPingParams{IdleDuration: time.Millisecond}) {
+		t.Error("a connection used since the failure is pinged")
+	}
+}
+
+// TestListenerBackoff: a lost listener reconnects at once, then after
+// 50 ms, doubling up to a second, so that it is back within a second of
+// the database.
+func TestListenerBackoff(t *testing.T) {
+	want := []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
+		400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
+	var d time.Duration
+	for i, w := range want {
+		if d != w {
+			t.Fatalf("wait %d = %v, want %v", i, d, w)
+		}
+		d = nextBackoff(d)
+	}
+}

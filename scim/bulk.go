@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"github.com/scimd/scimd/licensing"
 )
 
 // This file serves POST /Bulk (RFC 7644 section 3.7). Every operation is
@@ -269,11 +267,6 @@ func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) bulkResult
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
-	}
-	if status >= 500 && r.Context().Err() != nil {
-		// The request's deadline cut the operation short; the ones
-		// after it are not run.
-		return fail(licensing.ErrUnavailable)
 	}
 	res.Status = fmt.Sprint(status)
 	if res.Method != http.MethodPost {

@@ -19,6 +19,7 @@ import (
 const (
 	bulkRequestURN  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 	bulkResponseURN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+	patchOpURN      = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 )
 
 // The defaults of Options.MaxBulkOperations and
@@ -72,6 +73,13 @@ type bulkJob struct {
 	// references were circular.
 	circular map[string]bool
 	done     []bool
+	// data is each operation's data as it is to be sent: a POST caught
+	// in a cycle is sent without the values that make it (see
+	// breakCycle), and completed by the PATCH in later; created holds the
+	// answer to that POST until then.
+	data    [][]byte
+	later   [][]byte
+	partial []*bulkResult
 }
 
 // serveBulk answers a Bulk request: the body is read within its own limit
@@ -93,11 +101,19 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request) {
 	var results []bulkResult
 	errs := 0
 	for errs < failOnErrors && r.Context().Err() == nil {
-		i, ok := job.next()
+		i, ready, ok := job.next()
 		if !ok {
 			break
 		}
-		res := s.runBulkOperation(r, job, i)
+		if !ready {
+			if c, ok := job.breakCycle(); ok {
+				i = c
+			}
+		}
+		res, final := s.runBulkOperation(r, job, i)
+		if !final {
+			continue
+		}
 		results = append(results, res)
 		if res.Status[0] != '2' {
 			errs++
@@ -147,7 +163,8 @@ func (s *Server) parseBulk(r *http.Request) (*bulkJob, int, error) {
 		failOnErrors = *req.FailOnErrors
 	}
 	job := &bulkJob{ops: req.Operations, refs: make([][]string, len(req.Operations)), declared: map[string]int{},
-		created: map[string]string{}, failed: map[string]bool{}, circular: map[string]bool{}, done: make([]bool, len(req.Operations))}
+		created: map[string]string{}, failed: map[string]bool{}, circular: map[string]bool{}, done: make([]bool, len(req.Operations)),
+		data: make([][]byte, len(req.Operations)), later: make([][]byte, len(req.Operations)), partial: make([]*bulkResult, len(req.Operations))}
 	seen := map[string]bool{}
 	for i, op := range req.Operations {
 		if op.BulkID != nil {
@@ -159,7 +176,8 @@ func (s *Server) parseBulk(r *http.Request) (*bulkJob, int, error) {
 				job.declared[*op.BulkID] = i
 			}
 		}
-		job.refs[i] = bulkRefs(op)
+		job.refs[i] = bulkRefs(op.Path, op.Data)
+		job.data[i] = op.Data
 	}
 	return job, failOnErrors, nil
 }
@@ -178,10 +196,10 @@ func jsonProblem(err error) string {
 }
 
 // next returns the first operation not yet run, in request order, whose
-// references are all settled (resolved, failed or unknown); with none, the
-// first not yet run (its references are circular, or wait on circular
-// ones, and it will fail). false: every operation ran.
-func (j *bulkJob) next() (int, bool) {
+// references are all settled (resolved, failed or unknown), and true;
+// with none, the first not yet run (its references are circular, or wait
+// on circular ones) and false. ok false: every operation ran.
+func (j *bulkJob) next() (i int, ready, ok bool) {
 	first := -1
 	for i := range j.ops {
 		if j.done[i] {
@@ -200,31 +218,127 @@ func (j *bulkJob) next() (int, bool) {
 			}
 		}
 		if settled {
-			return i, true
+			return i, true, true
 		}
 	}
-	return first, first >= 0
+	return first, false, first >= 0
+}
+
+// breakCycle picks, when no operation is ready, the first POST whose only
+// unresolved references are the values of elements of multi-valued
+// attributes (group members) or of complex attributes (the enterprise
+// manager), in the core schema or an extension: its data loses those
+// values, to be added by a PATCH once their resources exist, so that the
+// POST can run now (RFC 7644 section 3.7.1: a server must try to resolve
+// circular references). false: no operation can be broken out.
+func (j *bulkJob) breakCycle() (int, bool) {
+	for i, op := range j.ops {
+		if j.done[i] || j.later[i] != nil || !strings.EqualFold(op.Method, http.MethodPost) {
+			continue
+		}
+		unresolved := func(ref string) bool {
+			_, known := j.declared[ref]
+			_, ok := j.created[ref]
+			return known && !ok && !j.failed[ref]
+		}
+		stripped, patch, ok := stripRefs(j.data[i], unresolved)
+		if !ok {
+			continue
+		}
+		j.data[i], j.later[i], j.refs[i] = stripped, patch, bulkRefs("", stripped)
+		return i, true
+	}
+	return 0, false
+}
+
+// stripRefs returns data without the values that reference what
+// unresolved reports, and the PATCH body that adds them back. false:
+// there are none, or data holds an unresolved reference elsewhere.
+func stripRefs(data []byte, unresolved func(string) bool) (stripped, patch []byte, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil || m == nil {
+		return nil, nil, false
+	}
+	isRef := func(v any) bool {
+		obj, _ := v.(map[string]any)
+		s, _ := obj["value"].(string)
+		ref, isRef := strings.CutPrefix(s, bulkRefPrefix)
+		return isRef && unresolved(ref)
+	}
+	var ops []any
+	var strip func(attrs map[string]any, prefix string)
+	strip = func(attrs map[string]any, prefix string) {
+		for name, v := range attrs {
+			switch t := v.(type) {
+			case []any:
+				var keep, moved []any
+				for _, e := range t {
+					if isRef(e) {
+						moved = append(moved, e)
+					} else {
+						keep = append(keep, e)
+					}
+				}
+				if moved != nil {
+					attrs[name] = keep
+					ops = append(ops, map[string]any{"op": "add", "path": prefix + name, "value": moved})
+				}
+			case map[string]any:
+				if isRef(t) {
+					delete(attrs, name)
+					ops = append(ops, map[string]any{"op": "add", "path": prefix + name, "value": t})
+				} else if prefix == "" && strings.Contains(name, ":") {
+					strip(t, name+":")
+				}
+			}
+		}
+	}
+	strip(m, "")
+	if ops == nil {
+		return nil, nil, false
+	}
+	left := false
+	walkStrings(m, func(s string) string {
+		for _, ref := range refsIn(s) {
+			left = left || unresolved(ref)
+		}
+		return s
+	})
+	if left {
+		return nil, nil, false
+	}
+	return mustMarshal(m), mustMarshal(map[string]any{"schemas": []string{patchOpURN}, "Operations": ops}), true
 }
 
 // runBulkOperation runs operation i and returns its result. The
 // operation's references are resolved first: one that names no POST of
 // the request, a POST that failed, or (because next found nothing ready)
 // one that is circular answers 409 invalidValue without running.
-func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) bulkResult {
+//
+// A POST broken out of a cycle (see breakCycle) runs in two steps: the
+// POST without the circular values, which reports nothing (final false)
+// unless it fails, then the PATCH that adds them, reported as the POST
+// (201, its location, the version after the PATCH) or as the PATCH's
+// error.
+func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) (res bulkResult, final bool) {
 	j.done[i] = true
 	op := j.ops[i]
-	res := bulkResult{Method: strings.ToUpper(op.Method)}
+	res = bulkResult{Method: strings.ToUpper(op.Method)}
 	if op.BulkID != nil {
 		res.BulkID = *op.BulkID
 	}
-	fail := func(err error) bulkResult {
+	fail := func(err error) (bulkResult, bool) {
 		se := toSCIMError(r.Context(), s.users.Catalog, "Resource", err)
 		res.Status = fmt.Sprint(se.Status)
 		res.Response = mustMarshal(se)
-		if res.BulkID != "" && res.Method == http.MethodPost {
+		if post := j.partial[i]; post != nil {
+			res.Location = post.Location // created, not completed
+		} else if res.BulkID != "" && res.Method == http.MethodPost {
 			j.failed[res.BulkID] = true
 		}
-		return res
+		return res, true
 	}
 	for _, ref := range j.refs[i] {
 		_, known := j.declared[ref]
@@ -241,7 +355,10 @@ func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) bulkResult
 			return fail(newRequestError(http.StatusConflict, "invalidValue", "The operation with the bulkId %q failed, so the reference to it cannot be resolved.", ref))
 		}
 	}
-	path, data := op.Path, []byte(op.Data)
+	path, data, method, version := op.Path, j.data[i], res.Method, op.Version
+	if post := j.partial[i]; post != nil {
+		path, data, method, version = strings.TrimPrefix(post.Location, s.base(r)), j.later[i], http.MethodPatch, ""
+	}
 	if len(j.refs[i]) > 0 {
 		path = resolvePath(path, j.created)
 		var err error
@@ -249,18 +366,18 @@ func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) bulkResult
 			return fail(err)
 		}
 	}
-	if err := s.checkBulkOperation(res.Method, path, op, data); err != nil {
+	if err := s.checkBulkOperation(method, path, op, data); err != nil {
 		return fail(err)
 	}
-	sub, err := http.NewRequestWithContext(r.Context(), res.Method, "/", bytes.NewReader(data))
+	sub, err := http.NewRequestWithContext(r.Context(), method, "/", bytes.NewReader(data))
 	if err != nil {
 		return fail(errInvalidValue("The operation's path %q is not valid.", op.Path))
 	}
 	sub.URL.Path = path
 	sub.Host, sub.TLS, sub.RemoteAddr = r.Host, r.TLS, r.RemoteAddr
 	sub.Header.Set("Content-Type", ContentType)
-	if op.Version != "" {
-		sub.Header.Set("If-Match", op.Version)
+	if version != "" {
+		sub.Header.Set("If-Match", version)
 	}
 	rec := &bufferedWriter{header: http.Header{}}
 	s.serveResource(rec, sub, path, data)
@@ -269,15 +386,18 @@ func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) bulkResult
 		status = http.StatusOK
 	}
 	res.Status = fmt.Sprint(status)
-	if res.Method != http.MethodPost {
+	if res.Method != http.MethodPost || j.partial[i] != nil {
 		res.Location = s.base(r) + path
 	}
 	if status >= 300 {
 		res.Response = json.RawMessage(rec.buf.Bytes())
-		if res.Method == http.MethodPost && res.BulkID != "" {
+		if res.Method == http.MethodPost && res.BulkID != "" && j.partial[i] == nil {
 			j.failed[res.BulkID] = true
 		}
-		return res
+		return res, true
+	}
+	if j.partial[i] != nil {
+		res.Status = "201"
 	}
 	var written struct {
 		ID   string `json:"id"`
@@ -296,10 +416,15 @@ func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) bulkResult
 	} else if written.Meta.Location != "" {
 		res.Location = written.Meta.Location
 	}
-	if res.Method == http.MethodPost && res.BulkID != "" {
+	if res.Method == http.MethodPost && res.BulkID != "" && j.partial[i] == nil {
 		j.created[res.BulkID] = written.ID
 	}
-	return res
+	if j.later[i] != nil && j.partial[i] == nil {
+		// The POST of a broken cycle: the PATCH is still to run.
+		j.partial[i], j.done[i], j.refs[i] = &res, false, bulkRefs("", j.later[i])
+		return res, false
+	}
+	return res, true
 }
 
 // checkBulkOperation refuses an operation that is not a write of one
@@ -345,26 +470,26 @@ func (s *Server) checkBulkOperation(method, path string, op bulkOperation, data 
 // path's id ("/Groups/bulkId:g"), and in its data every string that is a
 // reference ("bulkId:u") or holds one in quotes (a PATCH path's filter,
 // members[value eq "bulkId:u"]).
-func bulkRefs(op bulkOperation) []string {
+func bulkRefs(path string, data []byte) []string {
 	var refs []string
 	add := func(ref string) {
 		if !slices.Contains(refs, ref) {
 			refs = append(refs, ref)
 		}
 	}
-	if _, id, ok := strings.Cut(strings.TrimPrefix(op.Path, "/"), "/"); ok {
+	if _, id, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/"); ok {
 		if ref, ok := strings.CutPrefix(id, bulkRefPrefix); ok {
 			add(ref)
 		}
 	}
-	if !bytes.Contains(op.Data, []byte(bulkRefPrefix)) {
+	if !bytes.Contains(data, []byte(bulkRefPrefix)) {
 		return refs
 	}
-	var data any
-	if json.Unmarshal(op.Data, &data) != nil {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
 		return refs
 	}
-	walkStrings(data, func(s string) string {
+	walkStrings(v, func(s string) string {
 		for _, ref := range refsIn(s) {
 			add(ref)
 		}

@@ -154,9 +154,11 @@ func TestSCIMBulkMixed(t *testing.T) {
 	}
 }
 
-// TestSCIMBulkReferences: a reference that cannot be resolved (circular,
-// to a POST that failed, or to no POST of the request) fails its
-// operation with 409 invalidValue; the others run.
+// TestSCIMBulkReferences: groups that name each other are both created,
+// each with the other as member (the first created without it, then
+// patched); a reference that cannot be resolved (circular where no value
+// can wait, to a POST that failed, or to no POST of the request) fails
+// its operation with 409 invalidValue; the others run.
 func TestSCIMBulkReferences(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -171,24 +173,36 @@ func TestSCIMBulkReferences(t *testing.T) {
 				`{"method":"POST","path":"/Groups","bulkId":"c","data":{`+groupSchema+`,"displayName":"C","members":[{"value":"bulkId:u"}]}}`,
 				postUserOp("u", "u@example.com"),
 				`{"method":"PATCH","path":"/Groups/bulkId:c","data":{`+patchSchema+`,"Operations":[{"op":"remove","path":"members[value eq \"bulkId:u\"]"}]}}`,
+				`{"method":"POST","path":"/Users","bulkId":"x","data":{`+userSchema+`,"userName":"x@example.com","nickName":"bulkId:y"}}`,
+				`{"method":"POST","path":"/Users","bulkId":"y","data":{`+userSchema+`,"userName":"y@example.com","nickName":"bulkId:x"}}`,
 			))
 			if status != http.StatusOK {
 				t.Fatalf("bulk: %d %v", status, m)
 			}
-			want := "POST bad 400; PATCH <nil> 409; DELETE <nil> 409; POST u 201; POST c 201; PATCH <nil> 200; POST a 409; POST b 409"
+			want := "POST bad 400; PATCH <nil> 409; DELETE <nil> 409; POST u 201; POST c 201; PATCH <nil> 200; POST b 201; POST a 201; POST x 409; POST y 409"
 			if got := opSummary(ops); got != want {
 				t.Fatalf("operations: %s\nwant %s", got, want)
 			}
-			for i, detail := range map[int]string{1: `"bad" failed`, 2: `"nowhere"`, 6: "circular", 7: "circular"} {
+			for i, detail := range map[int]string{1: `"bad" failed`, 2: `"nowhere"`, 8: "circular", 9: "circular"} {
 				if s, typ, d := opError(ops[i]); s != "409" || typ != "invalidValue" || !strings.Contains(d, detail) {
 					t.Errorf("operation %d: %s %s %q, want 409 invalidValue saying %s", i, s, typ, d, detail)
 				}
 			}
-			for _, name := range []string{"A", "B"} {
-				status, _, raw := send(t, "GET", h.url+"/Groups?filter="+url.QueryEscape(`displayName eq "`+name+`"`), bearer, "", "")
-				if status != http.StatusOK || !strings.Contains(string(raw), `"totalResults":0`) {
-					t.Errorf("group %s of a circular reference was created: %s", name, raw)
+			b, a := idOf(t, ops[6]), idOf(t, ops[7])
+			if loc := ops[7]["location"]; loc != h.url+"/Groups/"+a {
+				t.Errorf("a's location %v", loc)
+			}
+			for _, g := range [][2]string{{a, b}, {b, a}} {
+				got := scimGetJSON(t, h, bearer, "/Groups/"+g[0])
+				if members := fmt.Sprint(got["members"]); !strings.Contains(members, g[1]) {
+					t.Errorf("group %v: members %s, want %s", got["displayName"], members, g[1])
 				}
+			}
+			if v := scimGetJSON(t, h, bearer, "/Groups/"+a)["meta"].(map[string]any)["version"]; ops[7]["version"] != v {
+				t.Errorf("a's version %v, want the one after its members were added, %v", ops[7]["version"], v)
+			}
+			if userExists(t, h, bearer, "x@example.com") || userExists(t, h, bearer, "y@example.com") {
+				t.Error("a user of an unbreakable cycle was created")
 			}
 			// The filter's quoted reference was resolved: u left c.
 			if members, _ := scimGetJSON(t, h, bearer, "/Groups/"+idOf(t, ops[4]))["members"].([]any); len(members) != 0 {
@@ -432,5 +446,37 @@ func TestSCIMBulkDeadline(t *testing.T) {
 	}
 	if !userExists(t, h, bearer, "a@example.com") || userExists(t, h, bearer, "c@example.com") {
 		t.Error("the operations before the deadline must stand, the ones after it not run")
+	}
+}
+
+// TestSCIMBulkManagerCycle: two users who are each other's manager are
+// both created: the first without its manager, then patched, which the
+// audit log records as the writes they were.
+func TestSCIMBulkManagerCycle(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHarness(t, b.Open(t))
+			acct, bearer := h.account(t)
+			managed := func(bulkID, manager string) string {
+				return fmt.Sprintf(`{"method":"POST","path":"/Users","bulkId":%q,"data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"userName":"%s@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Ops","manager":{"value":"bulkId:%s"}}}}`, bulkID, bulkID, manager)
+			}
+			_, _, ops := bulkCall(t, h, bearer, bulkOps(managed("kim", "lee"), managed("lee", "kim")))
+			if want := "POST lee 201; POST kim 201"; opSummary(ops) != want {
+				t.Fatalf("bulk: %s, want %s", opSummary(ops), want)
+			}
+			lee, kim := idOf(t, ops[0]), idOf(t, ops[1])
+			for _, u := range [][2]string{{kim, lee}, {lee, kim}} {
+				ext, _ := scimGetJSON(t, h, bearer, "/Users/"+u[0])["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"].(map[string]any)
+				if m, _ := ext["manager"].(map[string]any); m["value"] != u[1] || ext["department"] != "Ops" {
+					t.Errorf("user %s: enterprise extension %v, want manager %s", u[0], ext, u[1])
+				}
+			}
+			trail := strings.Join(auditTrail(t, h.store, acct.ID, licensing.AuditQuery{}), "\n")
+			for _, want := range []string{"user.create kim@example.com", "user.create lee@example.com", "user.patch kim@example.com: manager"} {
+				if !strings.Contains(trail, want) {
+					t.Errorf("audit log lacks %q:\n%s", want, trail)
+				}
+			}
+		})
 	}
 }

@@ -75,8 +75,8 @@ type bulkJob struct {
 	done     []bool
 	// data is each operation's data as it is to be sent: a POST caught
 	// in a cycle is sent without the values that make it (see
-	// breakCycle), and completed by the PATCH in later; created holds the
-	// answer to that POST until then.
+	// breakCycle), and completed by the PATCH body in later; partial
+	// holds the answer to that POST until then.
 	data    [][]byte
 	later   [][]byte
 	partial []*bulkResult
@@ -283,6 +283,9 @@ func stripRefs(data []byte, unresolved func(string) bool) (stripped, patch []byt
 				}
 				if moved != nil {
 					attrs[name] = keep
+					if keep == nil {
+						delete(attrs, name)
+					}
 					ops = append(ops, map[string]any{"op": "add", "path": prefix + name, "value": moved})
 				}
 			case map[string]any:
@@ -355,7 +358,7 @@ func (s *Server) runBulkOperation(r *http.Request, j *bulkJob, i int) (res bulkR
 			return fail(newRequestError(http.StatusConflict, "invalidValue", "The operation with the bulkId %q failed, so the reference to it cannot be resolved.", ref))
 		}
 	}
-	path, data, method, version := op.Path, j.data[i], res.Method, op.Version
+	path, data, method, version := "/"+strings.TrimPrefix(op.Path, "/"), j.data[i], res.Method, op.Version
 	if post := j.partial[i]; post != nil {
 		path, data, method, version = strings.TrimPrefix(post.Location, s.base(r)), j.later[i], http.MethodPatch, ""
 	}

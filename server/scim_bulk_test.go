@@ -100,7 +100,7 @@ func TestSCIMBulkMixed(t *testing.T) {
 				postUserOp("bob", "bob@example.com"),
 				`{"method":"PATCH","path":"/Users/bulkId:ann","data":{`+patchSchema+`,"Operations":[{"op":"replace","path":"displayName","value":"Ann"}]}}`,
 				`{"method":"PUT","path":"/Users/`+old["id"].(string)+`","version":`+fmt.Sprintf("%q", old["meta"].(map[string]any)["version"])+`,"data":{`+userSchema+`,"userName":"old@example.com","displayName":"Old"}}`,
-				`{"method":"DELETE","path":"/Users/`+gone["id"].(string)+`"}`,
+				`{"method":"delete","path":"Users/`+gone["id"].(string)+`"}`,
 			))
 			if status != http.StatusOK {
 				t.Fatalf("bulk: %d %v", status, m)

@@ -103,7 +103,6 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},
 		{"Retention", testRetention},
-		{"RetentionSignInThrottle", testRetentionSignInThrottle},
 		{"SignInThrottle", testSignInThrottle},
 		{"ConcurrentSignInFailures", testConcurrentSignInFailures},
 	}

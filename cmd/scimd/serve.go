@@ -244,11 +244,9 @@ func reap(ctx context.Context, store licensing.Store, clock licensing.Clock, int
 		case <-t.C:
 		}
 		n, err := licensing.Reap(ctx, store, clock, 500)
-		if ctx.Err() == nil {
-			ran(clock.Now(), n, err)
-		}
-		if ctx.Err() == nil {
+		if ctx.Err() == nil { // logged before ran is told, so a run told of is logged
 			logRunError(log, "reaping expired sessions", err)
+			ran(clock.Now(), n, err)
 		}
 		if n > 0 {
 			log.Info("ended expired sessions", "count", n)

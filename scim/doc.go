@@ -5,7 +5,9 @@
 // (one primary, no exact duplicates: multivalued.go), projects
 // attributes, reads and writes the licensing extension of User as the
 // user's assignments (licensing.go), hands the password to the hasher it
-// is given, and translates licensing errors into SCIM errors in one place.
+// is given, serves Bulk requests by running each operation through the
+// single request's handlers (bulk.go), and translates licensing errors
+// into SCIM errors in one place.
 //
 // It must not import gorm, a SQL driver, or the other adapters, and does
 // not choose a password hashing algorithm.

@@ -14,15 +14,16 @@ var spcType = schemas.Resource{Name: "ServiceProviderConfig", Core: schemas.Serv
 
 // serviceProviderConfig describes exactly what this server supports
 // (RFC 7643 §5, RFC 9865 §4). elimity's own document hard-codes sort, etag
-// and bulk as unsupported, so scimd serves this one instead. It holds every
-// attribute; serveServiceProviderConfig leaves out RFC 9865's pagination
-// unless the client asks for it (see schemas.PaginationAttribute).
+// and bulk as unsupported, so scimd serves this one instead (Bulk is
+// served by bulk.go). It holds every attribute; serveServiceProviderConfig
+// leaves out RFC 9865's pagination unless the client asks for it (see
+// schemas.PaginationAttribute).
 func (s *Server) serviceProviderConfig(base string) map[string]any {
 	return map[string]any{
 		"schemas":          []string{schemas.ServiceProviderConfigURN},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": true, "maxOperations": s.opts.MaxBulkOperations, "maxPayloadSize": s.opts.MaxBulkPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": s.opts.MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},

@@ -109,6 +109,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 
 		MaxPatchOperations: cfg.MaxPatchOperations,
 		MaxMultiValues:     cfg.MaxMultiValues,
+
+		MaxBulkOperations:   cfg.BulkMaxOperations,
+		MaxBulkPayloadBytes: cfg.BulkMaxPayloadBytes,
 	})
 	if err != nil {
 		ln.Close()

@@ -122,8 +122,8 @@ func (h *Handler) setPlan(c echo.Context) error {
 		}
 	}
 	plan := licensing.Plan{AccountID: principal(c).AccountID, ProductID: p.ID, NamedSeats: *req.NamedSeats, ConcurrentSeats: *req.ConcurrentSeats}
-	if err := licensing.ChangePlan(c.Request().Context(), h.opts.Store, h.opts.Clock, h.opts.Catalog, plan); err != nil {
-		return writeProblem(c, err)
+	if err := licensing.ChangePlan(c.Request().Context(), h.opts.Store, h.opts.Clock, plan); err != nil {
+		return writeProblem(c, h.opts.Catalog.NameProducts(err))
 	}
 	return h.answerProduct(c, http.StatusOK)
 }

@@ -32,6 +32,10 @@ type Config struct {
 	// MaxMultiValues is the most values a SCIM User's multi-valued
 	// attribute (emails, phoneNumbers, ...) may hold.
 	MaxMultiValues int
+	// BulkMaxOperations and BulkMaxPayloadBytes bound a SCIM Bulk
+	// request: its operations and its body (in place of MaxBodyBytes).
+	BulkMaxOperations   int
+	BulkMaxPayloadBytes int64
 	// DefaultPageSize is the page size when a list request names no count.
 	DefaultPageSize int
 	// MaxPageSize caps the count of a list request.
@@ -119,6 +123,9 @@ func Default() Config {
 
 		MaxPatchOperations: 1000,
 		MaxMultiValues:     100,
+
+		BulkMaxOperations:   1000,
+		BulkMaxPayloadBytes: 1 << 20,
 	}
 }
 
@@ -159,6 +166,8 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body accepted, in bytes")
 	fs.IntVar(&c.MaxPatchOperations, "max-patch-operations", c.MaxPatchOperations, "most operations a SCIM PATCH may carry")
 	fs.IntVar(&c.MaxMultiValues, "max-multi-values", c.MaxMultiValues, "most values a SCIM user's multi-valued attribute (emails, phoneNumbers, ...) may hold; group members are bounded by max-body-bytes only")
+	fs.IntVar(&c.BulkMaxOperations, "bulk-max-operations", c.BulkMaxOperations, "most operations a SCIM Bulk request may carry (413 beyond)")
+	fs.Int64Var(&c.BulkMaxPayloadBytes, "bulk-max-payload-bytes", c.BulkMaxPayloadBytes, "largest SCIM Bulk request body accepted, in bytes (413 beyond); each operation's data is still bounded by max-body-bytes")
 	fs.IntVar(&c.DefaultPageSize, "default-page-size", c.DefaultPageSize, "page size of a list request that names no count")
 	fs.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest page size a list request may ask for")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
@@ -222,6 +231,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMultiValues < 1 {
 		errs = append(errs, fmt.Errorf("max-multi-values %d must be at least 1", c.MaxMultiValues))
+	}
+	if c.BulkMaxOperations < 1 {
+		errs = append(errs, fmt.Errorf("bulk-max-operations %d must be at least 1", c.BulkMaxOperations))
+	}
+	if c.BulkMaxPayloadBytes < 1024 {
+		errs = append(errs, fmt.Errorf("bulk-max-payload-bytes %d must be at least 1024", c.BulkMaxPayloadBytes))
 	}
 	if c.DefaultPageSize < 1 {
 		errs = append(errs, fmt.Errorf("default-page-size %d must be at least 1", c.DefaultPageSize))

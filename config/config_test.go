@@ -120,3 +120,26 @@ func TestRetentionFlags(t *testing.T) {
 		t.Errorf("Validate with a negative retention: %v", err)
 	}
 }
+
+// TestValidateBulkLimits refuses Bulk limits that would refuse every Bulk
+// request, and reads them from the environment like any flag.
+func TestValidateBulkLimits(t *testing.T) {
+	c := Default()
+	c.BulkMaxOperations, c.BulkMaxPayloadBytes = 0, 10
+	err := c.Validate()
+	for _, want := range []string{"bulk-max-operations", "bulk-max-payload-bytes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %s", err, want)
+		}
+	}
+	c = Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.BindServe(fs)
+	env := map[string]string{"SCIMD_BULK_MAX_OPERATIONS": "50", "SCIMD_BULK_MAX_PAYLOAD_BYTES": "4096"}
+	if err := Parse(fs, nil, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.BulkMaxOperations != 50 || c.BulkMaxPayloadBytes != 4096 {
+		t.Errorf("bulk limits = %d, %d; want 50, 4096", c.BulkMaxOperations, c.BulkMaxPayloadBytes)
+	}
+}

@@ -50,17 +50,15 @@ func (h *Handler) planCheck(c echo.Context) error {
 	}
 	named, err1 := strconv.Atoi(c.FormValue("namedSeats"))
 	concurrent, err2 := strconv.Atoi(c.FormValue("concurrentSeats"))
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || min(named, concurrent) < 0 || max(named, concurrent) > licensing.MaxSeats {
 		return h.showProducts(c, http.StatusBadRequest, productsPage{Error: "Seat numbers must be whole numbers from 0 to " + strconv.Itoa(licensing.MaxSeats) + "."})
 	}
 	plan := licensing.Plan{AccountID: person(c).AccountID, ProductID: p.ID, NamedSeats: named, ConcurrentSeats: concurrent}
-	err := licensing.ChangePlan(c.Request().Context(), h.opts.Store, h.opts.Clock, h.opts.Catalog, plan)
+	err := h.opts.Catalog.NameProducts(licensing.ChangePlan(c.Request().Context(), h.opts.Store, h.opts.Clock, plan))
 	var below *licensing.PlanBelowAssignedError
 	switch {
 	case errors.As(err, &below):
 		return h.showProducts(c, http.StatusConflict, productsPage{Error: below.Error()})
-	case errors.Is(err, licensing.ErrInvalid):
-		return h.showProducts(c, http.StatusBadRequest, productsPage{Error: "Seat numbers must be whole numbers from 0 to " + strconv.Itoa(licensing.MaxSeats) + "."})
 	case err != nil:
 		return h.failed(c, err)
 	}

@@ -109,11 +109,12 @@ func newAgentToken(clock Clock, accountID, userID, name string, ttl time.Duratio
 const DefaultAccountName = "default"
 
 // Bootstrap makes, on a store with no account at all, the account
-// "default" and a SCIM token for it, both recorded in the audit log as
-// made by the context's principal, and returns the bearer string to show
-// once. On any other store it changes nothing and returns "". Several
-// processes may race to bootstrap: exactly one of them gets the token.
-func Bootstrap(ctx context.Context, store Store, clock Clock) (Account, string, error) {
+// "default" with the trial plan of the catalog (GrantTrial) and a SCIM
+// token for it, all recorded in the audit log as made by the context's
+// principal, and returns the bearer string to show once. On any other
+// store it changes nothing and returns "". Several processes may race to
+// bootstrap: exactly one of them gets the token.
+func Bootstrap(ctx context.Context, store Store, clock Clock, catalog Catalog) (Account, string, error) {
 	accounts, err := store.Accounts(ctx)
 	if err != nil {
 		return Account{}, "", err
@@ -126,6 +127,9 @@ func Bootstrap(ctx context.Context, store Store, clock Clock) (Account, string, 
 		return Account{}, "", nil
 	}
 	if err != nil {
+		return Account{}, "", err
+	}
+	if _, err := GrantTrial(ctx, store, clock, catalog, a.ID); err != nil {
 		return Account{}, "", err
 	}
 	_, bearer, err := IssueToken(ctx, store, clock, a.ID, "first-start scim token", ScopeSCIM)

@@ -21,7 +21,7 @@ func TestBootstrapHandsOutOneTokenWhenProcessesRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, bearer, err := licensing.Bootstrap(ctx, store, licensing.SystemClock{})
+			_, bearer, err := licensing.Bootstrap(ctx, store, licensing.SystemClock{}, licensing.DefaultCatalog())
 			if err != nil {
 				t.Error(err)
 			}
@@ -47,7 +47,7 @@ func TestBootstrapHandsOutOneTokenWhenProcessesRace(t *testing.T) {
 	if err != nil || p.AccountID != a.ID {
 		t.Fatalf("bootstrap token bound to %q, want the default account (%v)", p.AccountID, err)
 	}
-	if _, again, err := licensing.Bootstrap(ctx, store, licensing.SystemClock{}); err != nil || again != "" {
+	if _, again, err := licensing.Bootstrap(ctx, store, licensing.SystemClock{}, licensing.DefaultCatalog()); err != nil || again != "" {
 		t.Fatalf("a second bootstrap returned %q, %v; want nothing", again, err)
 	}
 }

@@ -356,3 +356,7 @@ func ProductsUsage(ctx context.Context, store Store, accountID string, products 
 	}
 	return out, nil
 }
+
+// MaxSeats bounds the seat numbers of a plan that the admin API and the
+// console accept (the database keeps them in 32-bit integers).
+const MaxSeats = 1_000_000

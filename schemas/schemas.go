@@ -59,7 +59,7 @@ func Group() Resource {
 	return Resource{
 		Name:     "Group",
 		Endpoint: "/Groups",
-		Core:     schema.CoreGroupSchema(),
+		Core:     groupSchema(),
 	}
 }
 

@@ -41,28 +41,13 @@ func checkPatchOperations(body []byte, max int) error {
 // groups), which clients do not write, and a Group's members, bounded by
 // the body limit only, are not counted.
 func checkMultiValues(rt schemas.Resource, attrs scim.ResourceAttributes, max int) error {
-	check := func(defs []schema.CoreAttribute, values map[string]any, prefix string) error {
-		for _, a := range defs {
-			if !a.MultiValued() || a.Mutability() == "readOnly" || (rt.Core.ID == schemas.GroupURN && prefix == "" && a.Name() == "members") {
-				continue
-			}
-			_, v, _ := lookupKey(values, a.Name())
-			if list, _ := listValue(v); len(list) > max {
-				return errInvalidValue("The attribute %q has %d values; at most %d are accepted.", prefix+a.Name(), len(list), max)
-			}
+	return eachMultiValued(rt, attrs, func(a schema.CoreAttribute, path string, values map[string]any, key string) error {
+		if a.Mutability() == "readOnly" || (rt.Core.ID == schemas.GroupURN && path == "members") {
+			return nil
+		}
+		if list, _ := listValue(values[key]); len(list) > max {
+			return errInvalidValue("The attribute %q has %d values; at most %d are accepted.", path, len(list), max)
 		}
 		return nil
-	}
-	if err := check(rt.Core.Attributes, attrs, ""); err != nil {
-		return err
-	}
-	for _, ext := range rt.Extensions {
-		_, v, _ := lookupKey(attrs, ext.ID)
-		if values, ok := v.(map[string]any); ok {
-			if err := check(ext.Attributes, values, ext.ID+":"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	})
 }

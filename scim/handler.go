@@ -72,7 +72,7 @@ const maxUpdateAttempts = 5
 func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx := r.Context()
 	p := principal(ctx)
-	if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+	if err := h.checkValues(attrs, true); err != nil {
 		return scim.Resource{}, h.scimError(ctx, err)
 	}
 	v, err := h.k.fromAttributes(attrs)
@@ -120,7 +120,7 @@ func (h resourceHandler[T]) GetAll(r *http.Request, _ scim.ListRequestParams) (s
 }
 
 func (h resourceHandler[T]) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+	if err := h.checkValues(attrs, true); err != nil {
 		return scim.Resource{}, h.scimError(r.Context(), err)
 	}
 	next, err := h.k.fromAttributes(attrs)
@@ -142,12 +142,28 @@ func (h resourceHandler[T]) Patch(r *http.Request, id string, ops []scim.PatchOp
 		if err != nil {
 			return zero, nil, false, err
 		}
-		if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+		if err := h.checkValues(attrs, false); err != nil {
 			return zero, nil, false, err
 		}
 		next, err := h.k.fromAttributes(attrs)
 		return next, attrs, true, err
 	})
+}
+
+// checkValues applies the rules for multi-valued attributes to the
+// validated attributes of a write, before they are stored: exact
+// duplicates go, at most MaxMultiValues values remain in each, and (for
+// a POST or PUT, primaries set) at most one is primary. A PATCH has its
+// primaries settled by the patcher, which clears the others' mark.
+func (h resourceHandler[T]) checkValues(attrs scim.ResourceAttributes, primaries bool) error {
+	dropDuplicateValues(h.k.rt, attrs)
+	if err := checkMultiValues(h.k.rt, attrs, h.srv.opts.MaxMultiValues); err != nil {
+		return err
+	}
+	if primaries {
+		return checkPrimaries(h.k.rt, attrs)
+	}
+	return nil
 }
 
 // update reads the resource, checks If-Match, derives the next value (and

@@ -93,8 +93,12 @@ const (
 //
 // The rules, beyond the RFC's: add to a multi-valued attribute appends the
 // values not already present (equal "value", or equal element); at most
-// one element is primary, the newly set one; remove of a multi-valued
-// attribute with a value removes only the listed elements; an empty string
+// one element is primary, the newly set one, and one operation whose
+// value marks two values primary is refused (invalidValue); replace of
+// a multi-valued attribute keeps one of exact duplicates; remove of a
+// multi-valued attribute with a value removes only the listed elements;
+// replace of an element through a filter keeps the immutable
+// sub-attributes the new value leaves out; an empty string
 // or null sets a single-valued attribute to unassigned; add or replace of
 // attr[a eq x and b eq y].sub that matches no element adds one made of the
 // filter's values and the sub-attribute (and setting such a sub-attribute
@@ -466,7 +470,11 @@ func (p *patcher) whole(kind string, t patchTarget, cur any, present bool, value
 		if err != nil {
 			return nil, false, err
 		}
+		if err := onePrimary(listName(t), vals, true); err != nil {
+			return nil, false, err
+		}
 		if kind == patchReplace {
+			vals = distinctValues(vals)
 			touched := make([]bool, len(vals))
 			for i := range touched {
 				touched[i] = true
@@ -480,6 +488,13 @@ func (p *patcher) whole(kind string, t patchTarget, cur any, present bool, value
 		index := newElementIndex(a, out)
 		for _, v := range vals {
 			if index.contains(v) {
+				if k, ok := elementKey(a, v); ok && isPrimary(v) {
+					// The value is there: it becomes primary.
+					if i := slices.IndexFunc(out, func(e any) bool { ek, _ := elementKey(a, e); return ek == k }); i >= 0 {
+						markPrimary(out[i])
+						touched[i] = true
+					}
+				}
 				continue
 			}
 			index.add(v)
@@ -781,7 +796,9 @@ func mergeElement(a schema.CoreAttribute, old, obj map[string]any, text string) 
 
 // replaceElement returns the element that replaces old: obj's
 // sub-attributes, keeping old's read-only ones (which clients cannot
-// set). An immutable sub-attribute of old cannot change or go.
+// set) and the immutable ones obj leaves out (which cannot go: a group
+// member replaced by {"value": id} keeps its $ref and type). An
+// immutable sub-attribute of old cannot change.
 func replaceElement(a schema.CoreAttribute, old, obj map[string]any, text string) (map[string]any, error) {
 	cv, err := coerceValue(a, obj)
 	if err != nil {
@@ -800,7 +817,10 @@ func replaceElement(a schema.CoreAttribute, old, obj map[string]any, text string
 				next[sub.Name()] = deepCopyValue(ov)
 			}
 		case "immutable":
-			if had && (!has || !jsonEqual(ov, nv)) {
+			switch {
+			case had && !has:
+				next[sub.Name()] = deepCopyValue(ov)
+			case had && !jsonEqual(ov, nv):
 				return nil, errMutability("The attribute %q.%s is immutable.", text, sub.Name())
 			}
 		}
@@ -1582,7 +1602,8 @@ func normalizePatchBody(body []byte, rt schemas.Resource) ([]byte, error) {
 						return nil, false
 					}
 					delete(op, keys.pathKey)
-					op[keys.valueKey] = mustMarshal(map[string]json.RawMessage{ext.ID: op[keys.valueKey]})
+					value, _ := withoutSchemasKey(op[keys.valueKey])
+					op[keys.valueKey] = mustMarshal(map[string]json.RawMessage{ext.ID: value})
 					return []map[string]json.RawMessage{op}, true
 				case patchRemove:
 					var out []map[string]json.RawMessage
@@ -1621,6 +1642,9 @@ func normalizePatchBody(body []byte, rt schemas.Resource) ([]byte, error) {
 				canonical = rt.Core.ID
 			} else if ext, ok := rt.Extension(k); ok {
 				canonical = ext.ID
+				if stripped, did := withoutSchemasKey(v); did {
+					v, changed = stripped, true
+				}
 			}
 			if _, dup := renamed[canonical]; dup {
 				return nil, false

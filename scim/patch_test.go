@@ -263,10 +263,37 @@ func TestApplyPatch(t *testing.T) {
 				m["emails"] = tList{tObj{"value": "only@example.com", "primary": true}}
 			}},
 		{name: "replace a multi-valued attribute with two primaries", rt: user, res: patchTestUser,
-			ops: []scim.PatchOperation{patchOp("replace", "emails", tList{tObj{"value": "a@x", "primary": true}, tObj{"value": "b@x", "primary": true}})},
+			ops:     []scim.PatchOperation{patchOp("replace", "emails", tList{tObj{"value": "a@x", "primary": true}, tObj{"value": "b@x", "primary": true}})},
+			errType: "invalidValue", errDetail: `"emails" has 2 values marked primary`},
+		{name: "add two primaries in one operation", rt: user, res: patchTestUser,
+			ops:     []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "a@x", "primary": true}, tObj{"value": "b@x", "primary": true}})},
+			errType: "invalidValue", errDetail: `"emails" has 2 values marked primary`},
+		{name: "add an exact duplicate marked primary twice", rt: user, res: patchTestUser,
+			ops: []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "a@x", "primary": true}, tObj{"value": "a@x", "primary": true}})},
 			want: func(m tObj) {
-				m["emails"] = tList{tObj{"value": "a@x", "primary": false}, tObj{"value": "b@x", "primary": true}}
+				m["emails"] = tList{tObj{"value": "ann@example.com", "type": "work", "primary": false}, tObj{"value": "ann@home.example", "type": "home"}, tObj{"value": "a@x", "primary": true}}
 			}},
+		{name: "add a value that is there as primary", rt: user, res: patchTestUser,
+			ops: []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "ANN@home.example", "type": "other", "primary": true}})},
+			want: func(m tObj) {
+				m["emails"] = tList{tObj{"value": "ann@example.com", "type": "work", "primary": false}, tObj{"value": "ann@home.example", "type": "home", "primary": true}}
+			}},
+		{name: "add the primary value as primary again", rt: user, res: patchTestUser,
+			ops: []scim.PatchOperation{patchOp("add", "emails", tList{tObj{"value": "ann@example.com", "primary": true}})}},
+		{name: "replace with exact duplicates keeps one", rt: user, res: patchTestUser,
+			ops: []scim.PatchOperation{patchOp("replace", "emails", tList{tObj{"value": "a@x", "type": "work"}, tObj{"value": "A@x", "type": "work"}, tObj{"value": "a@x", "type": "work"}})},
+			want: func(m tObj) {
+				m["emails"] = tList{tObj{"value": "a@x", "type": "work"}, tObj{"value": "A@x", "type": "work"}}
+			}},
+		{name: "replace a member by filter without its immutable sub-attributes", rt: group, res: func() map[string]any {
+			return tObj{"schemas": tList{schemas.GroupURN}, "id": "g1", "displayName": "Sales",
+				"members": tList{tObj{"value": "u1", "type": "User", "$ref": "https://x/Users/u1", "display": "Ann"}}}
+		}, ops: []scim.PatchOperation{patchOp("replace", `members[value eq "u1"]`, tObj{"value": "u1", "display": "Someone"})}},
+		{name: "replace a member by filter with another type", rt: group, res: func() map[string]any {
+			return tObj{"schemas": tList{schemas.GroupURN}, "id": "g1", "displayName": "Sales",
+				"members": tList{tObj{"value": "u1", "type": "User", "display": "Ann"}}}
+		}, ops: []scim.PatchOperation{patchOp("replace", `members[value eq "u1"]`, tObj{"value": "u1", "type": "Group"})},
+			errType: "mutability", errDetail: "type is immutable"},
 		{name: "replace a multi-valued attribute with nothing", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("replace", "emails", tList{})},
 			want: func(m tObj) { delete(m, "emails") }},
@@ -375,7 +402,8 @@ func TestApplyPatch(t *testing.T) {
 		{name: "okta adds group members", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("add", "members", tList{tObj{"value": "u3", "display": "Cy"}, tObj{"value": "u1", "display": "Ann"}})},
 			want: func(m tObj) {
-				m["members"] = append(m["members"].(tList), tObj{"value": "u3", "display": "Cy"})
+				// display is read-only: the store fills in the member's name.
+				m["members"] = append(m["members"].(tList), tObj{"value": "u3"})
 			}},
 		{name: "okta removes a member by filter", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("remove", `members[value eq "u1"]`, nil)},
@@ -392,10 +420,10 @@ func TestApplyPatch(t *testing.T) {
 		{name: "removing every member", rt: group, res: patchTestGroup,
 			ops:  []scim.PatchOperation{patchOp("remove", "members", tList{tObj{"value": "u1"}, tObj{"value": "u2"}})},
 			want: func(m tObj) { delete(m, "members") }},
-		{name: "immutable member sub-attribute", rt: group, res: patchTestGroup,
+		{name: "read-only member display", rt: group, res: patchTestGroup,
 			ops:     []scim.PatchOperation{patchOp("replace", `members[value eq "u1"].display`, "Annie")},
 			errType: "mutability", errDetail: "display"},
-		{name: "immutable member sub-attribute set to its value", rt: group, res: patchTestGroup,
+		{name: "read-only member display set to its value", rt: group, res: patchTestGroup,
 			ops: []scim.PatchOperation{patchOp("replace", `members[value eq "u1"].display`, "Ann")}},
 		{name: "replacing all members", rt: group, res: patchTestGroup,
 			ops:  []scim.PatchOperation{patchOp("replace", "members", tList{tObj{"value": "u3"}})},
@@ -774,8 +802,14 @@ func TestPatchThroughElimity(t *testing.T) {
 		{name: "okta membership", rt: group, res: patchTestGroup,
 			ops: `{"op":"remove","path":"members[value eq \"u1\"]"},{"op":"add","path":"members","value":[{"value":"u3","display":"Cy"}]}`,
 			want: func(m tObj) {
-				m["members"] = tList{tObj{"value": "u2", "display": "Bob"}, tObj{"value": "u3", "display": "Cy"}}
+				m["members"] = tList{tObj{"value": "u2", "display": "Bob"}, tObj{"value": "u3"}}
 			}},
+		{name: "extension path with a schemas key", rt: user, res: patchTestUser, rawRejected: true,
+			ops:  `{"op":"add","path":"` + ext + `","value":{"schemas":["` + ext + `"],"department":"Support"}}`,
+			want: func(m tObj) { m[ext].(tObj)["department"] = "Support" }},
+		{name: "nested extension object with a schemas key", rt: user, res: patchTestUser, rawRejected: true,
+			ops:  `{"op":"replace","value":{"nickName":"Annie","` + ext + `":{"SCHEMAS":"` + ext + `","employeeNumber":"8"}}}`,
+			want: func(m tObj) { m["nickName"] = "Annie"; m[ext].(tObj)["employeeNumber"] = "8" }},
 		{name: "entra member removal", rt: group, res: patchTestGroup,
 			ops:  `{"op":"Remove","path":"members","value":[{"value":"u1"}]}`,
 			want: func(m tObj) { m["members"] = tList{tObj{"value": "u2", "display": "Bob"}} }},

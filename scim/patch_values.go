@@ -134,6 +134,18 @@ func normalizePrimary(list []any, touched []bool) {
 	}
 }
 
+// markPrimary sets primary to true on a complex element (a PATCH add
+// naming a value the attribute holds, with primary true).
+func markPrimary(e any) {
+	if m, ok := e.(map[string]any); ok && !isPrimary(m) {
+		key, _, found := lookupKey(m, "primary")
+		if !found {
+			key = "primary"
+		}
+		m[key] = true
+	}
+}
+
 // clearPrimary sets primary to false on an element marked primary.
 func clearPrimary(e any) {
 	m := e.(map[string]any)
@@ -260,6 +272,29 @@ func (st *listState) contains(a schema.CoreAttribute, e any) bool {
 	return slices.ContainsFunc(st.unkeyed, func(o any) bool { return sameElement(a, o, e) })
 }
 
+// primaryMoves reports whether making the element at i primary changes
+// the list: it is not primary yet, or another live element is. It is
+// false when i is -1.
+func (st *listState) primaryMoves(i int) bool {
+	if i < 0 {
+		return false
+	}
+	if !isPrimary(st.list[i]) {
+		return true
+	}
+	return slices.ContainsFunc(st.primaries, func(j int) bool { return j != i && !st.removed[j] && isPrimary(st.list[j]) })
+}
+
+// firstLive returns the position of the first live element with e's
+// identity (elementKey), -1 when there is none or e has no key.
+func (st *listState) firstLive(a schema.CoreAttribute, e any) int {
+	k, ok := elementKey(a, e)
+	if !ok || len(st.positions[k]) == 0 {
+		return -1
+	}
+	return st.positions[k][0] // positions are kept in increasing order
+}
+
 // removeKey removes the live elements whose identity is k and reports
 // whether there were any.
 func (st *listState) removeKey(k string) bool {
@@ -289,11 +324,19 @@ func (p *patcher) appendValues(cont map[string]any, t patchTarget, value any) (b
 	if err != nil {
 		return true, err
 	}
+	if err := onePrimary(listName(t), vals, true); err != nil {
+		return true, err
+	}
 	present := st.live > 0
 	newPrimary := -1
 	n := len(st.list)
 	for _, v := range vals {
 		if st.contains(t.attr, v) {
+			if at := st.firstLive(t.attr, v); at >= 0 && isPrimary(v) {
+				// The value is there: an add marking it primary makes
+				// the element it stands for primary (see markPrimary).
+				newPrimary = at
+			}
 			continue
 		}
 		if k, ok := elementKey(t.attr, v); ok {
@@ -308,21 +351,24 @@ func (p *patcher) appendValues(cont map[string]any, t patchTarget, value any) (b
 		st.removed = append(st.removed, false)
 		st.live++
 	}
-	if len(st.list) == n {
+	if len(st.list) == n && !st.primaryMoves(newPrimary) {
 		return true, nil
 	}
 	if err := checkMutability(t, present); err != nil {
 		return true, err
 	}
 	if newPrimary >= 0 {
+		markPrimary(st.list[newPrimary])
 		for _, i := range st.primaries {
 			if i != newPrimary {
 				clearPrimary(st.list[i])
 			}
 		}
-		for _, e := range st.list[n:newPrimary] {
-			if isPrimary(e) {
-				clearPrimary(e)
+		if newPrimary > n {
+			for _, e := range st.list[n:newPrimary] {
+				if isPrimary(e) {
+					clearPrimary(e)
+				}
 			}
 		}
 		st.primaries = append(st.primaries[:0], newPrimary)

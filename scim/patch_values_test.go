@@ -41,11 +41,13 @@ func TestPatchAddsAcrossOperations(t *testing.T) {
 		}},
 		{"primary moves with each add", user, patchTestUser, []scim.PatchOperation{
 			add(tList{email("a@x", "work", true)}), add(tList{email("b@x", "work", false)}),
-			add(tList{email("c@x", "work", true), email("d@x", "work", true)}), add(tList{email("a@x", "work", true)}),
+			add(tList{email("c@x", "work", false), email("d@x", "work", true)}), add(tList{email("a@x", "work", true)}),
 			patchOp("remove", `emails[value ne "d@x"]`, nil), add(tList{email("e@x", "work", false)}),
 		}},
-		{"two primaries in one add", user, patchTestUser, []scim.PatchOperation{
-			add(tList{email("c@x", "work", true), email("d@x", "work", true)}),
+		{"primary moves to values that are there", user, patchTestUser, []scim.PatchOperation{
+			add(tList{email("ann@home.example", "home", true)}), add(tList{email("a@x", "work", false), email("A@X", "home", true)}),
+			add(tList{email("ann@example.com", "work", true)}), patchOp("remove", `emails[value eq "ann@example.com"]`, nil),
+			add(tList{email("ann@example.com", "work", false), email("ann@example.com", "work", true)}), add(tList{email("a@x", "work", true)}),
 		}},
 		{"a replace between adds", user, patchTestUser, []scim.PatchOperation{
 			add(tList{email("a@x", "work", true)}), patchOp("replace", "emails", tList{email("a@x", "home", false)}),
@@ -100,6 +102,13 @@ func TestPatchAddsAcrossOperations(t *testing.T) {
 			}
 			if got, want := normalJSON(t, together), normalJSON(t, oneByOne); !reflect.DeepEqual(got, want) {
 				t.Errorf("applied together:\n%v\none by one:\n%v", got, want)
+			}
+			general := c.res()
+			if _, err := applyPatchWith(general, c.ops, c.rt, false); err != nil {
+				t.Fatalf("without changes in place: %v", err)
+			}
+			if got, want := normalJSON(t, together), normalJSON(t, general); !reflect.DeepEqual(got, want) {
+				t.Errorf("applied in place:\n%v\nwithout:\n%v", got, want)
 			}
 			for _, attr := range []string{"emails", "addresses", "members"} {
 				list, _ := listValue(together[attr])

@@ -240,7 +240,9 @@ func groupAttributes(g licensing.Group, base string, withMembers bool) (scim.Res
 		}
 	}
 	attrs["displayName"] = g.DisplayName
-	if withMembers {
+	// A group without members has no members attribute: RFC 7643
+	// section 2.5 returns no unassigned attribute, and [] is one.
+	if withMembers && len(g.Members) > 0 {
 		members := make([]any, 0, len(g.Members))
 		for _, m := range g.Members {
 			endpoint := "/Users/"

@@ -44,6 +44,13 @@ type Options struct {
 	// the attribute. Group members are bounded by MaxBodyBytes only.
 	// 0: 100.
 	MaxMultiValues int
+	// MaxBulkOperations is the most operations a Bulk request may carry
+	// (RFC 7644 section 3.7.4: more is answered 413). 0: 1000.
+	MaxBulkOperations int
+	// MaxBulkPayloadBytes is the largest Bulk request body accepted (413
+	// beyond), in place of MaxBodyBytes; each operation's data is still
+	// bounded by MaxBodyBytes. 0: 1 MiB.
+	MaxBulkPayloadBytes int64
 	// Clock stamps created and lastModified.
 	Clock licensing.Clock
 	// Catalog is the product catalog the licensing extension of User is
@@ -93,6 +100,15 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	}
 	if opts.MaxPatchOperations < 0 || opts.MaxMultiValues < 0 {
 		return nil, fmt.Errorf("scim: the PATCH operations and multi-valued attribute limits must not be negative")
+	}
+	if opts.MaxBulkOperations < 0 || opts.MaxBulkPayloadBytes < 0 {
+		return nil, fmt.Errorf("scim: the Bulk limits must not be negative")
+	}
+	if opts.MaxBulkOperations == 0 {
+		opts.MaxBulkOperations = defaultMaxBulkOperations
+	}
+	if opts.MaxBulkPayloadBytes == 0 {
+		opts.MaxBulkPayloadBytes = defaultMaxBulkPayloadBytes
 	}
 	if opts.MaxPatchOperations == 0 {
 		opts.MaxPatchOperations = defaultMaxPatchOperations
@@ -173,7 +189,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, "Resource", &requestError{Status: http.StatusUnauthorized, Detail: "A bearer token is required."})
 		return
 	}
-	body, err := s.readBody(r)
+	if strings.TrimSuffix(r.URL.Path, "/") == "/Bulk" {
+		s.serveBulk(w, r) // its own body limit (bulk.go)
+		return
+	}
+	body, err := readBody(r, s.opts.MaxBodyBytes)
 	if err != nil {
 		s.writeError(w, r, "Resource", err)
 		return
@@ -191,6 +211,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSearch(w, r, nil, body)
 		return
 	}
+	s.serveResource(w, r, path, body)
+}
+
+// serveResource serves a request on /Users or /Groups (or one of them)
+// that is no list or search: the bodies of writes are checked and
+// rewritten as the identity providers' shapes need, then elimity's server
+// validates them and calls the resource handlers. A Bulk operation is
+// served here too, as the single request it stands for.
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, path string, body []byte) {
+	var err error
 	for _, rt := range []*schemas.Resource{&s.users, &s.groups} {
 		switch {
 		case (r.Method == http.MethodPost && path == rt.Endpoint) ||
@@ -230,21 +260,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveElimity(w, r)
 }
 
-// readBody reads the whole request body, refusing one over the limit with
-// 413 before any of it is parsed.
-func (s *Server) readBody(r *http.Request) ([]byte, error) {
+// readBody reads the whole request body, refusing one over limit bytes
+// with 413 before any of it is parsed.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		return nil, tooLarge(s.opts.MaxBodyBytes)
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, errInvalidSyntax("The request body could not be read.")
 	}
-	if int64(len(body)) > s.opts.MaxBodyBytes {
-		return nil, tooLarge(s.opts.MaxBodyBytes)
+	if int64(len(body)) > limit {
+		return nil, tooLarge(limit)
 	}
 	return body, nil
 }
@@ -425,7 +455,11 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, path str
 		return
 	}
 	if path == "/ServiceProviderConfig" {
-		s.writeJSON(w, r, http.StatusOK, s.serviceProviderConfig(s.base(r)))
+		s.serveServiceProviderConfig(w, r)
+		return
+	}
+	if id, ok := strings.CutPrefix(path, "/Schemas/"); ok && strings.EqualFold(id, schemas.ServiceProviderConfigURN) {
+		s.writeJSON(w, r, http.StatusOK, spcType.Core.ToMap())
 		return
 	}
 	srv, err := s.elimity(r)
@@ -435,25 +469,46 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, path str
 	}
 	unpaged := r.Clone(r.Context())
 	unpaged.URL.RawQuery = ""
-	if path != "/Schemas" && path != "/ResourceTypes" {
-		srv.ServeHTTP(w, unpaged)
-		return
-	}
 	rec := &bufferedWriter{header: w.Header()}
 	srv.ServeHTTP(rec, unpaged)
-	var list map[string]any
-	if rec.status != http.StatusOK || json.Unmarshal(rec.buf.Bytes(), &list) != nil {
+	var answer map[string]any
+	if rec.status != http.StatusOK || json.Unmarshal(rec.buf.Bytes(), &answer) != nil {
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.buf.Bytes())
 		return
 	}
-	resources, _ := list["Resources"].([]any)
+	if path != "/Schemas" && path != "/ResourceTypes" {
+		s.writeJSON(w, r, http.StatusOK, omitEmptyLists(answer))
+		return
+	}
+	resources, _ := answer["Resources"].([]any)
 	if resources == nil {
 		resources = []any{}
 	}
-	list["Resources"] = resources
-	list["totalResults"], list["itemsPerPage"], list["startIndex"] = len(resources), len(resources), 1
-	s.writeJSON(w, r, http.StatusOK, list)
+	for i, res := range resources {
+		if isSPCSchema(res) {
+			res = spcType.Core.ToMap()
+		}
+		if m, ok := res.(map[string]any); ok {
+			resources[i] = omitEmptyLists(m)
+		}
+	}
+	answer["Resources"] = resources
+	answer["totalResults"], answer["itemsPerPage"], answer["startIndex"] = len(resources), len(resources), 1
+	s.writeJSON(w, r, http.StatusOK, answer)
+}
+
+// omitEmptyLists drops the top-level attributes of a discovery resource
+// whose value is an empty list (elimity answers a resource type without
+// extensions with "schemaExtensions": []): an attribute without values is
+// omitted, as RFC 7643 section 2.5 treats both alike.
+func omitEmptyLists(res map[string]any) map[string]any {
+	for k, v := range res {
+		if l, ok := v.([]any); ok && len(l) == 0 {
+			delete(res, k)
+		}
+	}
+	return res
 }
 
 // checkReadOnlyPatch refuses, with scimType mutability, PATCH operations

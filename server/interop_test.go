@@ -27,7 +27,11 @@ type fixture struct {
 	// Plans are set on the fixture's account before its steps (a fresh
 	// account has no seats: every named assignment would be refused).
 	Plans []fixturePlan `json:"plans"`
-	Steps []step        `json:"steps"`
+	// Trial gives the account the trial plan (licensing.GrantTrial)
+	// before the plans, as scimd serve does for the first-start account
+	// and scimd account create --trial.
+	Trial bool   `json:"trial"`
+	Steps []step `json:"steps"`
 }
 
 // fixturePlan is the account's subscription to one product.
@@ -99,6 +103,12 @@ func TestInterop(t *testing.T) {
 
 func replay(t *testing.T, h *harness, f fixture) {
 	account, bearer := h.account(t)
+	if f.Trial {
+		cli := licensing.WithPrincipal(context.Background(), licensing.CLIPrincipal("", "interop"))
+		if _, err := licensing.GrantTrial(cli, h.store, licensing.SystemClock{}, licensing.DefaultCatalog(), account.ID); err != nil {
+			t.Fatalf("trial plan: %v", err)
+		}
+	}
 	for _, p := range f.Plans {
 		plan := licensing.Plan{AccountID: account.ID, ProductID: p.Product, NamedSeats: p.Named, ConcurrentSeats: p.Concurrent}
 		if err := h.store.SetPlan(context.Background(), plan); err != nil {

@@ -72,22 +72,37 @@ func account(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	case "create":
 		fs := newFlagSet("account create NAME", "Make an account (a tenant). Print its id.", stderr)
 		cfg.BindDatabase(fs)
+		cfg.BindCatalog(fs)
+		trial := fs.Bool("trial", false, fmt.Sprintf("give the account the trial plan: %d named and %d concurrent seats of every product (default: no seats)",
+			licensing.TrialNamedSeats, licensing.TrialConcurrentSeats))
 		if err := config.Parse(fs, args[1:], getenv); err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
 			return fmt.Errorf("account create takes one NAME")
 		}
+		catalog, err := loadCatalog(cfg.Catalog)
+		if err != nil {
+			return err
+		}
 		store, err := openStore(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		a, err := licensing.CreateAccount(asOperator(ctx, "", getenv), store, licensing.SystemClock{}, fs.Arg(0))
+		clock := licensing.SystemClock{}
+		a, err := licensing.CreateAccount(asOperator(ctx, "", getenv), store, clock, fs.Arg(0))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created account %s (id %s)\nmake a SCIM token with: scimd token create --account %s --scope scim --name okta\n", a.Name, a.ID, a.Name)
+		fmt.Fprintf(stdout, "created account %s (id %s)\n", a.Name, a.ID)
+		if *trial {
+			if _, err := licensing.GrantTrial(asOperator(ctx, a.ID, getenv), store, clock, catalog, a.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "trial plan: %s\n", trialNote(catalog))
+		}
+		fmt.Fprintf(stdout, "make a SCIM token with: scimd token create --account %s --scope scim --name okta\n", a.Name)
 		return nil
 	case "list":
 		fs := newFlagSet("account list", "List accounts.", stderr)

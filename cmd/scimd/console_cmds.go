@@ -38,6 +38,9 @@ func consoleAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	var accountName, userName, privileges string
 	fs := newFlagSet("admin "+sub, purpose, stderr)
 	cfg.BindDatabase(fs)
+	if sub == "create" {
+		cfg.BindCatalog(fs)
+	}
 	fs.StringVar(&accountName, "account", licensing.DefaultAccountName, "account name")
 	fs.StringVar(&userName, "user", "", "the userName (usually an email address)")
 	if sub != "create" {
@@ -64,11 +67,15 @@ func consoleAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		// On an empty database the first admin's command does what the
 		// first start of serve does: it makes the account "default" and
 		// prints its SCIM token, once.
+		catalog, err := loadCatalog(cfg.Catalog)
+		if err != nil {
+			return err
+		}
 		store, err := openStore(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		err = firstStart(asOperator(ctx, "", getenv), store, cfg, nil, stdout)
+		err = firstStart(asOperator(ctx, "", getenv), store, cfg, catalog, nil, stdout)
 		store.Close()
 		if err != nil {
 			return err

@@ -37,7 +37,7 @@ Usage:
 Commands:
   serve           run the server (SCIM at /scim/v2, /healthz, /readyz, /metrics)
   migrate         apply pending database migrations and exit
-  account create  make an account:  scimd account create NAME
+  account create  make an account:  scimd account create [--trial] NAME
   account list    list accounts
   token create    make a token:     scimd token create --account NAME --scope scim --name NAME
   token list      list an account's tokens

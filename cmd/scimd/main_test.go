@@ -242,7 +242,7 @@ func TestCatalogFile(t *testing.T) {
 
 // TestCLIWritesAreAudited proves that the command line's writes (account
 // create, token create and revoke, plan set, and the first start's
-// account and token) land in the account's audit log, with the cli actor
+// account, trial plan and token, and account create --trial) land in the account's audit log, with the cli actor
 // naming the operating system user.
 func TestCLIWritesAreAudited(t *testing.T) {
 	ctx := context.Background()
@@ -266,6 +266,7 @@ func TestCLIWritesAreAudited(t *testing.T) {
 	cmd("token", "revoke", "--account", "acme", id)
 	cmd("token", "revoke", "--account", "acme", id) // revoked already: not recorded again
 	cmd("plan", "set", "--account", "acme", "--product", "remote-support-v5", "--named", "3")
+	cmd("account", "create", "--trial", "trial")
 
 	me, err := user.Current()
 	if err != nil {
@@ -277,8 +278,9 @@ func TestCLIWritesAreAudited(t *testing.T) {
 	}
 	defer store.Close()
 	for account, want := range map[string][]string{
-		"default": {"account.create", "token.create"},
+		"default": {"account.create", "plan.change", "plan.change", "plan.change", "token.create"},
 		"acme":    {"account.create", "token.create", "token.revoke", "plan.change"},
+		"trial":   {"account.create", "plan.change", "plan.change", "plan.change"},
 	} {
 		a, err := store.AccountByName(ctx, account)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/scimd/scimd/config"
@@ -81,10 +82,7 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer, getenv e
 	if named < 0 && concurrent < 0 {
 		return errors.New("plan set needs --named, --concurrent or both")
 	}
-	ctx = asOperator(ctx, acct.ID, getenv)
-	entry := licensing.NewAuditEntry(ctx, licensing.SystemClock{}.Now(), "plan.change", "plan", p.ID,
-		fmt.Sprintf("named %d, concurrent %d", current.NamedSeats, current.ConcurrentSeats))
-	if err := store.SetPlan(ctx, current, entry); err != nil {
+	if err := licensing.ChangePlan(asOperator(ctx, acct.ID, getenv), store, licensing.SystemClock{}, current); err != nil {
 		var below *licensing.PlanBelowAssignedError
 		if errors.As(err, &below) {
 			below.Product = p
@@ -137,4 +135,15 @@ func productIDs(c licensing.Catalog) string {
 		s += p.ID
 	}
 	return s
+}
+
+// trialNote says what the trial plan gives, for the messages of first
+// start and account create --trial.
+func trialNote(catalog licensing.Catalog) string {
+	names := make([]string, len(catalog.Products))
+	for i, p := range catalog.Products {
+		names[i] = p.Name
+	}
+	return fmt.Sprintf("%d named and %d concurrent seats of each product (%s)",
+		licensing.TrialNamedSeats, licensing.TrialConcurrentSeats, strings.Join(names, ", "))
 }

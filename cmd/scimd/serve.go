@@ -70,7 +70,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	if err := firstStart(asOperator(ctx, "", getenv), store, cfg, ln.Addr(), stdout); err != nil {
+	if err := firstStart(asOperator(ctx, "", getenv), store, cfg, catalog, ln.Addr(), stdout); err != nil {
 		ln.Close()
 		return err
 	}
@@ -110,6 +110,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 
 		MaxPatchOperations: cfg.MaxPatchOperations,
 		MaxMultiValues:     cfg.MaxMultiValues,
+
+		MaxBulkOperations:   cfg.BulkMaxOperations,
+		MaxBulkPayloadBytes: cfg.BulkMaxPayloadBytes,
 	})
 	if err != nil {
 		ln.Close()
@@ -177,10 +180,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	return nil
 }
 
-// firstStart makes the default account and its SCIM token on an empty
-// database and prints them, once.
-func firstStart(ctx context.Context, store licensing.Store, cfg config.Config, addr net.Addr, stdout io.Writer) error {
-	account, bearer, err := licensing.Bootstrap(ctx, store, licensing.SystemClock{})
+// firstStart makes the default account, with the trial plan of the
+// catalog, and its SCIM token on an empty database and prints them, once.
+func firstStart(ctx context.Context, store licensing.Store, cfg config.Config, catalog licensing.Catalog, addr net.Addr, stdout io.Writer) error {
+	account, bearer, err := licensing.Bootstrap(ctx, store, licensing.SystemClock{}, catalog)
 	if err != nil {
 		return fmt.Errorf("first start: %w", err)
 	}
@@ -199,14 +202,16 @@ func firstStart(ctx context.Context, store licensing.Store, cfg config.Config, a
 First start: created account %q.
   SCIM base URL: %s%s
   Bearer token:  %s
+  Trial plan:    %s
 This token is shown only now; store it in your identity provider.
 Make more with: scimd token create --account %s --scope scim --name okta
+Change the plan with: scimd plan set --account %s --product %s --named 10 --concurrent 5
 
 Admin console: %s/console
   Make its first admin (prints a one-time link to choose a password):
   scimd admin create --account %s --user you@example.com
 
-`, account.Name, base, server.SCIMPath, bearer, account.Name, base, account.Name)
+`, account.Name, base, server.SCIMPath, bearer, trialNote(catalog), account.Name, account.Name, catalog.Products[0].ID, base, account.Name)
 	return nil
 }
 

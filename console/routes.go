@@ -25,6 +25,8 @@ type page struct {
 var pages = []page{
 	{"Users", Path + "/users", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
 	{"Products and plan", Path + "/products", []licensing.Privilege{licensing.PrivRead, licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions}},
+	{"Usage", Path + "/usage", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions, licensing.PrivBilling}},
+	{"Audit log", Path + "/audit", []licensing.Privilege{licensing.PrivRead}},
 	{"Connect an identity provider", Path + "/connect", []licensing.Privilege{licensing.PrivTokens}},
 }
 
@@ -58,6 +60,11 @@ func (h *Handler) Register(g *echo.Group) {
 	products := pageAt(Path + "/products")
 	g.GET("/products", h.productsShow, h.session, h.opens(products.Privileges...))
 	g.POST("/products/:product/plan", h.planCheck, h.session, signedIn, h.opens(licensing.PrivBilling))
+
+	usage := pageAt(Path + "/usage")
+	g.GET("/usage", h.usageShow, h.session, h.opens(usage.Privileges...))
+	g.GET("/usage.csv", h.usageCSV, h.session, h.opens(usage.Privileges...))
+	g.GET("/audit", h.auditShow, h.session, h.opens(pageAt(Path+"/audit").Privileges...))
 
 	g.GET("/connect", h.connectShow, h.session, h.opens(licensing.PrivTokens))
 	g.POST("/connect/token", h.tokenCheck, h.session, signedIn, h.opens(licensing.PrivTokens))

@@ -98,7 +98,7 @@ func (h *Handler) usageShow(c echo.Context) error {
 		return h.failed(c, err)
 	}
 	page.CSV = Path + "/usage.csv?" + f.query()
-	page.Form.From, page.Form.To = q.From.Format(formTime), q.To.Format(formTime)
+	page.Range = q.From.Format(shownTime) + " to " + q.To.Format(shownTime)
 	if from, ok := h.opts.Retention.RetainedFrom(h.opts.Clock.Now()); ok && q.From.Before(from) {
 		page.RetainedFrom = from.UTC().Format(shownTime)
 	}

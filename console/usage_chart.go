@@ -19,6 +19,8 @@ type usagePage struct {
 	Charts []usageChart
 	// Used tells that some seat was occupied or denied in the range.
 	Used bool
+	// Range is the range reported, in words.
+	Range string
 	// CSV is the URL of the same numbers as CSV.
 	CSV string
 	// RetainedFrom is shown when the range starts before the seat events

@@ -49,7 +49,7 @@ type resource struct {
 // licensingURN is the SCIM licensing extension of User. An attribute path
 // [licensingURN, productID] names the user's license type of the product
 // (the adapter resolves the extension's attribute names to product ids).
-const licensingURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:User"
+const licensingURN = licensing.LicensingURN
 
 // link is a multi-valued attribute kept in group_members: a group's
 // members, or the groups a user is a direct member of. Conditions on its

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -27,7 +28,9 @@ type auditForm struct {
 
 // auditRow is an audit entry as the log shows it.
 type auditRow struct {
-	At, ActorID, Actor, Action, TargetType, Target, Detail string
+	// At is the time in UTC as shown without JavaScript; AtISO the same
+	// in RFC 3339, for the browser to show in its time zone.
+	At, AtISO, ActorID, Actor, Action, TargetType, Target, Detail string
 	// ActorLink, ActionLink and TargetLink filter the log by the cell.
 	ActorLink, ActionLink, TargetLink string
 }
@@ -91,7 +94,7 @@ func (h *Handler) auditShow(c echo.Context) error {
 }
 
 func auditRowOf(e licensing.AuditEntry) auditRow {
-	r := auditRow{At: e.At.UTC().Format(shownTime), ActorID: e.ActorID, Actor: e.ActorName, Action: e.Action,
+	r := auditRow{At: e.At.UTC().Format(shownTime), AtISO: e.At.UTC().Format(time.RFC3339), ActorID: e.ActorID, Actor: e.ActorName, Action: e.Action,
 		TargetType: e.TargetType, Target: e.TargetID, Detail: e.Detail}
 	switch {
 	case r.Actor == "" && r.ActorID == "":

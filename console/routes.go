@@ -48,6 +48,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.GET("", h.home, h.session)
 	g.GET("/", h.home, h.session)
 	g.GET("/static/console.css", h.stylesheet)
+	g.GET("/static/localtime.js", h.localTime)
 
 	g.GET("/signin", h.signInShow, h.anonymousToken)
 	g.POST("/signin", h.signInCheck, public)

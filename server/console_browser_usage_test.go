@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scimd/scimd/internal/testenv"
@@ -82,7 +84,14 @@ func TestConsoleUsageAuditInChromium(t *testing.T) {
 				t.Errorf("per day, the peaks and denials are %q, want today's 2 and 1 last", cells)
 			}
 
-			c.run("open the audit log", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), c.at("/console/audit"))
+			// Times show in the browser's time zone.
+			c.run("open the audit log in Kolkata", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"})
+				return err
+			}), chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), c.at("/console/audit"))
+			if got := c.text(`table.audit tbody tr td[data-label="When"] time`); !strings.Contains(got, "GMT+5:30") {
+				t.Errorf("an audit entry's time in Kolkata reads %q, want it in GMT+5:30", got)
+			}
 			if n := value(c, "count entries", chromedp.Evaluate[int](`document.querySelectorAll("table.audit tbody tr").length`)); n < 3 {
 				t.Errorf("the audit log lists %d entries, want the 3 user creations at least", n)
 			}

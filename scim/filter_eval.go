@@ -80,7 +80,7 @@ func evalCompare(c licensing.Compare, got any, present bool) bool {
 		}
 		cmp = strings.Compare(s, want)
 	case licensing.KindBool:
-		b, ok := coerceBool(got)
+		b, ok := storedBool(got)
 		want, _ := c.Value.(bool)
 		switch {
 		case !ok:
@@ -131,8 +131,8 @@ func evalCompare(c licensing.Compare, got any, present bool) bool {
 	return false
 }
 
-// coerceBool reads a stored boolean, accepting "true"/"false" strings.
-func coerceBool(v any) (bool, bool) {
+// storedBool reads a stored boolean, accepting "true"/"false" strings.
+func storedBool(v any) (bool, bool) {
 	switch b := v.(type) {
 	case bool:
 		return b, true

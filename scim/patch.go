@@ -279,13 +279,13 @@ func (p *patcher) applyTarget(kind string, t patchTarget, value any) error {
 	)
 	switch {
 	case t.filter != nil:
-		next, nextPresent, err = p.filtered(kind, t, cur, present, value)
+		next, nextPresent, err = nextFiltered(kind, t, cur, present, value)
 	case t.sub != nil && t.attr.MultiValued():
-		next, nextPresent, err = p.subOfEach(kind, t, cur, present, value)
+		next, nextPresent, err = nextSubOfEach(kind, t, cur, present, value)
 	case t.sub != nil:
-		next, nextPresent, err = p.subOfOne(kind, t, cur, present, value)
+		next, nextPresent, err = nextSubOfOne(kind, t, cur, present, value)
 	default:
-		next, nextPresent, err = p.whole(kind, t, cur, present, value)
+		next, nextPresent, err = nextWhole(kind, t, cur, present, value)
 	}
 	if err != nil {
 		return err

@@ -6,17 +6,18 @@ import (
 	"github.com/elimity-com/scim/schema"
 )
 
-// This file computes, for one PATCH operation, the new value of the one
+// This file computes, for one PATCH operation, the next value of the one
 // attribute its target names, from the value the attribute has: as a
-// whole (whole), through a sub-attribute of a single-valued (subOfOne)
-// or of each element of a multi-valued attribute (subOfEach), or through
-// a value filter (filtered); and the new value of one complex element
-// (setSub, mergeElement, replaceElement). The patcher writes the result
-// back; the operations that change a long list in place are in
-// patch_lists.go.
+// whole (nextWhole), through a sub-attribute of a single-valued
+// (nextSubOfOne) or of each element of a multi-valued attribute
+// (nextSubOfEach), or through a value filter (nextFiltered); and the new
+// value of one complex element (setSub, mergeElement, replaceElement).
+// These are functions of their arguments only; the patcher writes the
+// result back (applyTarget). The operations that change a long list in
+// place are in patch_lists.go.
 
-// whole computes the new state of an attribute targeted as a whole.
-func (p *patcher) whole(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
+// nextWhole computes the new state of an attribute targeted as a whole.
+func nextWhole(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
 	a := t.attr
 	switch {
 	case kind == patchRemove && a.MultiValued() && !isEmptyValue(value):
@@ -99,9 +100,9 @@ func (p *patcher) whole(kind string, t patchTarget, cur any, present bool, value
 	}
 }
 
-// subOfOne computes the new state of a single-valued complex attribute
+// nextSubOfOne computes the new state of a single-valued complex attribute
 // when a path names one of its sub-attributes (name.givenName).
-func (p *patcher) subOfOne(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
+func nextSubOfOne(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
 	old, _ := cur.(map[string]any)
 	next, err := setSub(t, old, kind, value)
 	if err != nil {
@@ -113,11 +114,11 @@ func (p *patcher) subOfOne(kind string, t patchTarget, cur any, present bool, va
 	return next, len(next) > 0, nil
 }
 
-// subOfEach computes the new state of a multi-valued complex attribute
+// nextSubOfEach computes the new state of a multi-valued complex attribute
 // when a path without filter names a sub-attribute (emails.type): the
 // operation applies to every element, and an add or replace on an empty
 // attribute adds one element.
-func (p *patcher) subOfEach(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
+func nextSubOfEach(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
 	list, _ := listValue(deepCopyValue(cur))
 	if len(list) == 0 {
 		if kind == patchRemove || isEmptyValue(value) {
@@ -148,9 +149,9 @@ func (p *patcher) subOfEach(kind string, t patchTarget, cur any, present bool, v
 	return out, len(out) > 0, nil
 }
 
-// filtered computes the new state of a multi-valued attribute for a path
+// nextFiltered computes the new state of a multi-valued attribute for a path
 // with a value filter.
-func (p *patcher) filtered(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
+func nextFiltered(kind string, t patchTarget, cur any, present bool, value any) (any, bool, error) {
 	a := t.attr
 	list, _ := listValue(deepCopyValue(cur))
 	var matched []int

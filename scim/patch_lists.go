@@ -164,7 +164,7 @@ func (st *listState) removeKey(k string) bool {
 // values not already present are appended (RFC 7644 section 3.5.2.1),
 // and when one of them is primary every other element loses the mark. It
 // costs time in the number of values added (plus the list's length the
-// first time the patcher sees the list). It reports false when whole
+// first time the patcher sees the list). It reports false when nextWhole
 // must apply the operation instead.
 func (p *patcher) appendValues(cont map[string]any, t patchTarget, value any) (bool, error) {
 	st, ok := p.listOf(cont, t)
@@ -235,7 +235,7 @@ func (p *patcher) appendValues(cont map[string]any, t patchTarget, value any) (b
 // removeValues applies a remove with values (Entra's member removal) to
 // the multi-valued attribute t.attr held by cont: the elements equal to
 // one of them go. It costs time in the number of values. It reports
-// false when whole must apply the operation instead.
+// false when nextWhole must apply the operation instead.
 func (p *patcher) removeValues(cont map[string]any, t patchTarget, value any) (bool, error) {
 	gone, err := coerceList(t.attr, value, t.text)
 	if err != nil {
@@ -266,7 +266,7 @@ func (p *patcher) removeValues(cont map[string]any, t patchTarget, value any) (b
 // removeMatching applies a remove whose path is attr[value eq "x"]
 // (Okta's member removal) to the multi-valued complex attribute t.attr
 // held by cont, in time independent of the list's length. It reports
-// false when filtered must apply the operation instead: for any other
+// false when nextFiltered must apply the operation instead: for any other
 // filter, or a path that goes on to a sub-attribute.
 func (p *patcher) removeMatching(cont map[string]any, t patchTarget) (bool, error) {
 	c, isCompare := t.filter.(licensing.Compare)

@@ -14,7 +14,9 @@
 //
 // The files, one concern each:
 //
-//   - server.go: Options, New, the routes and the request limits.
+//   - server.go: Options, New, routing, discovery, and the checks and
+//     rewrites of a raw body before elimity parses it (read-only paths,
+//     Entra's manager in a POST or PUT).
 //   - handler.go, users.go, groups.go: the resource handlers elimity calls.
 //   - resource.go: resources to and from their stored form, ETags.
 //   - list.go: list and .search requests, paging.

@@ -32,12 +32,15 @@ func toProblem(c echo.Context, err error) problem.Problem {
 	var named *licensing.NamedSeatsExhaustedError
 	var below *licensing.PlanBelowAssignedError
 	var he *echo.HTTPError
+	var notHeld *licensing.PrivilegesNotHeldError
 	p := problem.New
 	switch {
 	case errors.As(err, &pe):
 		return pe.Problem()
 	case errors.As(err, &named):
 		return p(http.StatusConflict, CodeNamedSeatsExhausted, named.Error())
+	case errors.As(err, &notHeld):
+		return p(http.StatusForbidden, CodeForbidden, "Nobody grants or takes away a privilege they do not hold: this token lacks "+licensing.FormatPrivileges(notHeld.Missing)+".")
 	case errors.As(err, &below):
 		return p(http.StatusConflict, CodePlanBelowAssigned, below.Error())
 	case errors.Is(err, licensing.ErrUnknownProduct):

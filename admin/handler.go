@@ -65,7 +65,7 @@ type Route struct {
 // Routes lists every endpoint with the privileges it needs.
 func (h *Handler) Routes() []Route {
 	var all []Route
-	for _, part := range [][]Route{h.userRoutes(), h.productRoutes(), h.sessionRoutes(), h.usageRoutes(), h.auditRoutes(), h.tokenRoutes()} {
+	for _, part := range [][]Route{h.userRoutes(), h.productRoutes(), h.sessionRoutes(), h.usageRoutes(), h.auditRoutes(), h.tokenRoutes(), h.privilegeRoutes()} {
 		all = append(all, part...)
 	}
 	return all

@@ -48,24 +48,15 @@ type concurrentUsage struct {
 
 // productViews shows the products with the account's usage at now.
 func (h *Handler) productViews(ctx context.Context, accountID string, products []licensing.Product, now time.Time) ([]productView, error) {
-	usage, err := h.opts.Store.Usage(ctx, accountID)
+	usage, err := licensing.ProductsUsage(ctx, h.opts.Store, accountID, products, now)
 	if err != nil {
 		return nil, err
 	}
-	byProduct := make(map[string]licensing.Usage, len(usage))
+	out := make([]productView, 0, len(usage))
 	for _, u := range usage {
-		byProduct[u.ProductID] = u
-	}
-	out := make([]productView, 0, len(products))
-	for _, p := range products {
-		waiting, err := h.opts.Store.Waiting(ctx, accountID, p.ID, now)
-		if err != nil {
-			return nil, err
-		}
-		u := byProduct[p.ID]
-		out = append(out, productView{ID: p.ID, Name: p.Name,
-			Named:      namedUsage{Assigned: u.NamedAssigned, Total: u.NamedSeats},
-			Concurrent: concurrentUsage{Occupied: u.ConcurrentOccupied, Total: u.ConcurrentSeats, Waiting: waiting}})
+		out = append(out, productView{ID: u.ID, Name: u.Name,
+			Named:      namedUsage{Assigned: u.NamedAssigned, Total: u.NamedTotal},
+			Concurrent: concurrentUsage{Occupied: u.ConcurrentOccupied, Total: u.ConcurrentTotal, Waiting: u.Waiting}})
 	}
 	return out, nil
 }
@@ -109,10 +100,6 @@ type planRequest struct {
 	ConcurrentSeats *int `json:"concurrentSeats"`
 }
 
-// maxSeats bounds the seat numbers of a plan (the database keeps them in
-// 32-bit integers).
-const maxSeats = 1_000_000
-
 // setPlan sets the named and concurrent seats of the product. Lowering the
 // named seats below those assigned is refused with the numbers; lowering
 // the concurrent seats below those occupied ends nobody (new claims wait
@@ -130,13 +117,12 @@ func (h *Handler) setPlan(c echo.Context) error {
 		name string
 		v    *int
 	}{{"namedSeats", req.NamedSeats}, {"concurrentSeats", req.ConcurrentSeats}} {
-		if n.v == nil || *n.v < 0 || *n.v > maxSeats {
-			return writeProblem(c, problem.Invalid(n.name+" is required: an integer from 0 to "+strconv.Itoa(maxSeats)+"."))
+		if n.v == nil || *n.v < 0 || *n.v > licensing.MaxSeats {
+			return writeProblem(c, problem.Invalid(n.name+" is required: an integer from 0 to "+strconv.Itoa(licensing.MaxSeats)+"."))
 		}
 	}
 	plan := licensing.Plan{AccountID: principal(c).AccountID, ProductID: p.ID, NamedSeats: *req.NamedSeats, ConcurrentSeats: *req.ConcurrentSeats}
-	entry := h.audit(c, "plan.change", "plan", p.ID, "named "+strconv.Itoa(plan.NamedSeats)+", concurrent "+strconv.Itoa(plan.ConcurrentSeats))
-	if err := h.opts.Store.SetPlan(c.Request().Context(), plan, entry); err != nil {
+	if err := licensing.ChangePlan(c.Request().Context(), h.opts.Store, h.opts.Clock, plan); err != nil {
 		return writeProblem(c, h.opts.Catalog.NameProducts(err))
 	}
 	return h.answerProduct(c, http.StatusOK)

@@ -130,23 +130,18 @@ func (h *Handler) createToken(c echo.Context) error {
 		return writeProblem(c, problem.Invalid("userId is for tokens of scope agent only."))
 	}
 	var privileges []licensing.Privilege
-	var need []licensing.Privilege
 	switch scope {
 	case licensing.ScopeAdmin:
 		if privileges, err = parsePrivileges(req.Privileges); err != nil {
 			return writeProblem(c, err)
 		}
-		need = privileges
-	case licensing.ScopeSCIM:
-		need = []licensing.Privilege{licensing.PrivProducts, licensing.PrivUsers}
 	case licensing.ScopeAgent:
 		if req.UserID == "" {
 			return writeProblem(c, problem.Invalid("userId is required for a token of scope agent: the user it signs in as."))
 		}
-		need = []licensing.Privilege{licensing.PrivSessions}
 	}
 	p := principal(c)
-	if missing := lacking(p, need); len(missing) > 0 {
+	if missing := p.Lacks(licensing.TokenNeeds(scope, privileges)...); len(missing) > 0 {
 		return writeProblem(c, &problem.Error{Status: http.StatusForbidden, Code: CodeForbidden,
 			Detail: "A token cannot make a token that may do more than itself: this token lacks " + licensing.FormatPrivileges(missing) + "."})
 	}
@@ -194,17 +189,6 @@ func parsePrivileges(names []string) ([]licensing.Privilege, error) {
 		return nil, problem.Invalid("privileges are required for a token of scope admin: some of " + licensing.FormatPrivileges(licensing.AllPrivileges) + ", or all.")
 	}
 	return licensing.NormalizePrivileges(out), nil
-}
-
-// lacking returns the privileges of need that p does not hold.
-func lacking(p licensing.Principal, need []licensing.Privilege) []licensing.Privilege {
-	var missing []licensing.Privilege
-	for _, n := range need {
-		if !p.Has(n) {
-			missing = append(missing, n)
-		}
-	}
-	return missing
 }
 
 // revokeToken revokes a token of the caller's account, the caller's own

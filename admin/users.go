@@ -17,7 +17,6 @@ import (
 	"github.com/scimd/scimd/internal/origin"
 	"github.com/scimd/scimd/internal/problem"
 	"github.com/scimd/scimd/licensing"
-	"github.com/scimd/scimd/schemas"
 )
 
 // This file is the users of an account and the products they hold. Users
@@ -64,15 +63,6 @@ type userName struct {
 	FamilyName string `json:"familyName,omitempty"`
 }
 
-// userDoc is what the admin API reads of a user's SCIM document.
-type userDoc struct {
-	Name   *userName `json:"name"`
-	Emails []struct {
-		Value   string `json:"value"`
-		Primary bool   `json:"primary"`
-	} `json:"emails"`
-}
-
 // viewUser shows u. A document it cannot read (never written by scimd)
 // shows no name and email rather than failing the listing.
 func viewUser(u licensing.User) userView {
@@ -83,20 +73,11 @@ func viewUser(u licensing.User) userView {
 			v.Products[p] = t
 		}
 	}
-	var doc userDoc
-	if len(u.Doc) > 0 && json.Unmarshal(u.Doc, &doc) == nil {
-		if doc.Name != nil && (doc.Name.GivenName != "" || doc.Name.FamilyName != "") {
-			v.Name = doc.Name
-		}
-		for i, e := range doc.Emails {
-			if e.Primary || i == 0 {
-				v.Email = e.Value
-			}
-			if e.Primary {
-				break
-			}
-		}
+	c := u.Contact()
+	if c.GivenName != "" || c.FamilyName != "" {
+		v.Name = &userName{GivenName: c.GivenName, FamilyName: c.FamilyName}
 	}
+	v.Email = c.Email
 	return v
 }
 
@@ -134,7 +115,7 @@ const maxQueryText = 256
 // userFilter turns the list's query parameters into a condition (nil: all
 // users) and the text to search for (?q, "" for none).
 func (h *Handler) userFilter(c echo.Context) (cond licensing.Cond, text string, err error) {
-	var conds []licensing.Cond
+	var f licensing.UserFilter
 	productID, license := c.QueryParam("product"), c.QueryParam("license")
 	switch {
 	case productID != "":
@@ -142,23 +123,19 @@ func (h *Handler) userFilter(c echo.Context) (cond licensing.Cond, text string, 
 		if err != nil {
 			return nil, "", err
 		}
-		attr := licensing.Attr{Path: []string{schemas.LicensingURN, p.ID}}
-		if license == "" {
-			conds = append(conds, licensing.Compare{Attr: attr, Op: licensing.OpNe, Value: string(licensing.LicenseNone)})
-			break
+		f.ProductID = p.ID
+		if license != "" {
+			if f.License, err = licensing.ParseLicenseType(license); err != nil {
+				return nil, "", problem.Invalid("license must be named, concurrent or none.")
+			}
 		}
-		t, err := licensing.ParseLicenseType(license)
-		if err != nil {
-			return nil, "", problem.Invalid("license must be named, concurrent or none.")
-		}
-		conds = append(conds, licensing.Compare{Attr: attr, Op: licensing.OpEq, Value: string(t)})
 	case license != "":
 		return nil, "", problem.Invalid("license needs product: ?product=remote-support-v5&license=concurrent.")
 	}
 	switch active := c.QueryParam("active"); active {
 	case "":
 	case "true", "false":
-		conds = append(conds, licensing.Compare{Attr: licensing.Attr{Path: []string{"active"}, Kind: licensing.KindBool}, Op: licensing.OpEq, Value: active == "true"})
+		f.Active = new(active == "true")
 	default:
 		return nil, "", problem.Invalid("active must be true or false.")
 	}
@@ -168,14 +145,7 @@ func (h *Handler) userFilter(c echo.Context) (cond licensing.Cond, text string, 
 		}
 		text = q
 	}
-	switch len(conds) {
-	case 0:
-	case 1:
-		cond = conds[0]
-	default:
-		cond = licensing.And(conds)
-	}
-	return cond, text, nil
+	return f.Cond(), text, nil
 }
 
 // getUser shows one user.

@@ -1,8 +1,9 @@
 // Package licensing is the domain core of scimd: accounts and their API
 // tokens, the directory of users and groups that identity providers
 // provision, and (as the seat engine grows) products, subscriptions,
-// assignments, seats and sessions, and the throttling of password
-// sign-ins (throttle.go).
+// assignments, seats and sessions, the throttling of password
+// sign-ins (throttle.go), and the console's users, password links and
+// sessions (console.go).
 //
 // It owns the Store port that every storage backend implements and the
 // domain errors that adapters translate at their boundary. It imports the

@@ -74,3 +74,32 @@ func (p Principal) Has(any ...Privilege) bool {
 	}
 	return false
 }
+
+// Lacks returns the privileges of need the principal does not hold.
+func (p Principal) Lacks(need ...Privilege) []Privilege {
+	var missing []Privilege
+	for _, n := range need {
+		if !p.Has(n) {
+			missing = append(missing, n)
+		}
+	}
+	return missing
+}
+
+// TokenNeeds returns the privileges that making a token of the scope
+// (with the privileges, for scope admin) takes besides the tokens
+// privilege, so that nobody makes a token that may do more than they may:
+// an admin token's own privileges; for a SCIM token, which adds and
+// deletes users and grants their products, users and products; for an
+// agent token, which can take a shared seat as its user, sessions.
+func TokenNeeds(scope Scope, privileges []Privilege) []Privilege {
+	switch scope {
+	case ScopeAdmin:
+		return privileges
+	case ScopeSCIM:
+		return []Privilege{PrivProducts, PrivUsers}
+	case ScopeAgent:
+		return []Privilege{PrivSessions}
+	}
+	return nil
+}

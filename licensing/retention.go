@@ -34,10 +34,18 @@ const (
 	// whose last failure was before the cutoff and whose block, if any,
 	// ended before it: keys the throttle has forgotten anyway.
 	PurgeSignInThrottle PurgeKind = "sign_in_throttle"
+	// PurgeConsoleSessions are console sessions last used before the
+	// cutoff, or whose absolute end was before it. Purge's cutoff is
+	// ConsoleIdle ago: exactly the sessions that have ended.
+	PurgeConsoleSessions PurgeKind = "console_sessions"
+	// PurgePasswordLinks are one-time password links used or expired
+	// before the cutoff (now: a used or expired link is of no use).
+	PurgePasswordLinks PurgeKind = "password_links"
 )
 
 // PurgeKinds lists every kind, in the order Purge deletes them.
-var PurgeKinds = []PurgeKind{PurgeSessions, PurgeSeatEvents, PurgeAudit, PurgeSignInTokens, PurgeAPITokens, PurgeSignInThrottle}
+var PurgeKinds = []PurgeKind{PurgeSessions, PurgeSeatEvents, PurgeAudit, PurgeSignInTokens, PurgeAPITokens, PurgeSignInThrottle,
+	PurgeConsoleSessions, PurgePasswordLinks}
 
 // Purger deletes old rows. It is part of the Store.
 type Purger interface {
@@ -88,6 +96,10 @@ func (r Retention) Cutoff(kind PurgeKind, now time.Time) (time.Time, bool) {
 		keep = APITokenGrace
 	case PurgeSignInThrottle:
 		keep = DefaultSignInQuiet
+	case PurgeConsoleSessions:
+		keep = ConsoleIdle
+	case PurgePasswordLinks:
+		return now, true
 	}
 	if keep <= 0 {
 		return time.Time{}, false

@@ -57,13 +57,14 @@ func TestPurgeLoopsUntilAShortBatch(t *testing.T) {
 	}
 	// 25 sessions take 3 batches; 10 seat events 2 (a full one, then an
 	// empty one); the others 1 each.
-	if len(f.calls) != 3+2+1+1+1+1 {
+	if len(f.calls) != 3+2+1+1+1+1+1+1 {
 		t.Errorf("calls %v", f.calls)
 	}
 	for k, c := range map[licensing.PurgeKind]time.Time{
 		licensing.PurgeSessions: now.Add(-time.Hour), licensing.PurgeSeatEvents: now.Add(-2 * time.Hour),
 		licensing.PurgeAudit: now.Add(-3 * time.Hour), licensing.PurgeSignInTokens: now,
 		licensing.PurgeAPITokens: now.Add(-licensing.APITokenGrace), licensing.PurgeSignInThrottle: now.Add(-licensing.DefaultSignInQuiet),
+		licensing.PurgeConsoleSessions: now.Add(-licensing.ConsoleIdle), licensing.PurgePasswordLinks: now,
 	} {
 		if !f.cutoffs[k].Equal(c) {
 			t.Errorf("cutoff of %s = %v, want %v", k, f.cutoffs[k], c)

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -320,3 +321,42 @@ func (c Catalog) Named(p Product) Product {
 	}
 	return p
 }
+
+// ProductUsage is a product of the catalog with an account's use of its
+// seats, as the admin API and the console show it. A product without a
+// plan has no seats: its totals are 0.
+type ProductUsage struct {
+	Product
+	NamedAssigned, NamedTotal           int
+	ConcurrentOccupied, ConcurrentTotal int
+	// Waiting counts the agents waiting for a concurrent seat now.
+	Waiting int
+}
+
+// ProductsUsage returns the products with the account's usage at now, in
+// the order given.
+func ProductsUsage(ctx context.Context, store Store, accountID string, products []Product, now time.Time) ([]ProductUsage, error) {
+	usage, err := store.Usage(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	byProduct := make(map[string]Usage, len(usage))
+	for _, u := range usage {
+		byProduct[u.ProductID] = u
+	}
+	out := make([]ProductUsage, 0, len(products))
+	for _, p := range products {
+		waiting, err := store.Waiting(ctx, accountID, p.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		u := byProduct[p.ID]
+		out = append(out, ProductUsage{Product: p, NamedAssigned: u.NamedAssigned, NamedTotal: u.NamedSeats,
+			ConcurrentOccupied: u.ConcurrentOccupied, ConcurrentTotal: u.ConcurrentSeats, Waiting: waiting})
+	}
+	return out, nil
+}
+
+// MaxSeats bounds the seat numbers of a plan that the admin API and the
+// console accept (the database keeps them in 32-bit integers).
+const MaxSeats = 1_000_000

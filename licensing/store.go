@@ -76,12 +76,14 @@ type Store interface {
 	//
 	// When RevokesCredentials(old, u) (the password changed, or the user
 	// was deactivated), every token of the user is revoked at
-	// u.LastModified in the same transaction.
+	// u.LastModified and every console session of the user ends, in the
+	// same transaction.
 	ReplaceUser(ctx context.Context, u User, expectVersion int64, audit ...AuditEntry) error
 	// DeleteUser deletes the account's user and removes it from every
 	// group, bumping those groups' versions and setting their last
 	// modification to at, frees the user's seats and ends their sessions
-	// (seat rules of CreateUser), and deletes the user's tokens. It
+	// (seat rules of CreateUser), and deletes the user's tokens, console
+	// privileges, password links and console sessions. It
 	// returns ErrNotFound if there is no such user.
 	DeleteUser(ctx context.Context, accountID, id string, at time.Time, audit ...AuditEntry) error
 	// UsersByID returns the account's users with the ids (those that
@@ -123,6 +125,7 @@ type Store interface {
 	Keys
 	Purger
 	SignInThrottles
+	ConsoleStore
 
 	// AppendAudit stores an audit entry of e.AccountID on its own (its ID
 	// is set by the store: e.ID is ignored), for an event that writes

@@ -25,8 +25,8 @@ type SignInThrottles interface {
 	// starts again at 1 if the key's last failure was at or before
 	// quietSince (its failures are forgotten, and its block with them).
 	// In the same transaction the key is then blocked until block(count),
-	// unless that is not later than the block it has. Keys whose last
-	// failure was at or before quietSince may be deleted along the way.
+	// unless that is not later than the block it has. Quiet keys stay
+	// until the retention purge deletes them (PurgeSignInThrottle).
 	RecordSignInFailure(ctx context.Context, key string, now, quietSince time.Time, block func(failures int) time.Time) (int, error)
 	// ClearSignInFailures forgets the failures (and block) of key. A key
 	// without failures is not an error.

@@ -17,7 +17,7 @@ const (
 	EnterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 	// LicensingURN is the licensing extension of User: one attribute per
 	// product of the catalog (see Licensing).
-	LicensingURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:User"
+	LicensingURN = licensing.LicensingURN
 )
 
 // Resource is a resource type's core schema with its extensions.

@@ -54,6 +54,12 @@ var fieldCases = map[string][]fieldCase{
 	"PUT /users/:id/products/:product": {
 		{field: "license", body: `{"license":"concurrent"}`},
 	},
+	"PUT /users/:id/privileges": {
+		{field: "privileges", body: `{"privileges":[]}`},
+		{field: "privileges", body: `{"privileges":["users"]}`},
+		{field: "privileges", body: `{"privileges":["billing","users"]}`, needs: privs(licensing.PrivBilling)},
+		{field: "privileges", body: `{"privileges":["all"]}`, needs: privs(licensing.PrivBilling, licensing.PrivProducts, licensing.PrivRead, licensing.PrivSessions, licensing.PrivTokens)},
+	},
 	"PUT /products/:product/plan": {
 		{field: "namedSeats", body: `{"namedSeats":50,"concurrentSeats":5}`},
 		{field: "concurrentSeats", body: `{"namedSeats":50,"concurrentSeats":6}`},

@@ -19,6 +19,7 @@ var matrixBody = map[string]string{
 	"POST /users":                         `{"userName":"matrix-user"}`,
 	"PATCH /users/:id":                    `{"displayName":"Matrix"}`,
 	"PUT /users/:id/products/:product":    `{"license":"concurrent"}`,
+	"PUT /users/:id/privileges":           `{"privileges":[]}`,
 	"PUT /products/:product/plan":         `{"namedSeats":5,"concurrentSeats":5}`,
 	"POST /sessions/end":                  `{"ids":["remote-support-v5:00000000-0000-4000-8000-000000000000"]}`,
 	"POST /tokens":                        `{"name":"matrix","scope":"admin","privileges":["tokens"]}`,

@@ -47,6 +47,11 @@ func TestOpenAPITour(t *testing.T) {
 			call("PATCH", "/users/"+bobID, `{"displayName":"Bob Stone"}`, http.StatusOK)
 			call("GET", "/users?product="+rs5+"&license=concurrent", "", http.StatusOK)
 			call("GET", "/users/"+annID, "", http.StatusOK)
+			carl := call("POST", "/users", `{"userName":"carl@example.com"}`, http.StatusCreated)["id"].(string)
+			if link := call("PUT", "/users/"+carl+"/privileges", `{"privileges":["read","sessions"]}`, http.StatusOK)["passwordLink"]; link == nil {
+				t.Errorf("a new console user without a password got no password link")
+			}
+			call("PUT", "/users/"+carl+"/privileges", `{"privileges":[]}`, http.StatusOK)
 
 			annToken := agentDo("POST", "/signin", "", `{"account":"`+acct.Name+`","userName":"ann@example.com","password":"correct horse"}`, http.StatusOK)["token"].(string)
 			bobToken := agentDo("POST", "/signin", "", `{"account":"`+acct.Name+`","userName":"bob@example.com","password":"battery staple"}`, http.StatusOK)["token"].(string)

@@ -34,6 +34,9 @@ type Options struct {
 	Agent registrar
 	// Admin registers the admin API's routes on its group.
 	Admin registrar
+	// Console, if set, registers the admin console's pages on the
+	// ConsolePath group (see console.go).
+	Console consoleMount
 	// OpenAPI is the OpenAPI document of the agent and admin APIs, served
 	// at OpenAPIPath.
 	OpenAPI []byte
@@ -106,6 +109,9 @@ func New(opts Options) *echo.Echo {
 	}
 	if opts.Admin != nil {
 		opts.Admin.Register(e.Group(AdminPath, apiBodyLimit), withRateLimit(authenticate(opts.Store, opts.Clock, licensing.ScopeAdmin), limiter))
+	}
+	if opts.Console != nil {
+		opts.Console.Register(e.Group(ConsolePath))
 	}
 	if opts.OpenAPI != nil {
 		e.GET(OpenAPIPath, func(c echo.Context) error {

@@ -28,6 +28,21 @@ func openStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) 
 	return store, nil
 }
 
+// openAccount opens the store as openStore does and looks up the account
+// a management command works on.
+func openAccount(ctx context.Context, cfg config.Config, accountName string) (*sqlstore.Store, licensing.Account, error) {
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, licensing.Account{}, err
+	}
+	acct, err := store.AccountByName(ctx, accountName)
+	if err != nil {
+		store.Close()
+		return nil, licensing.Account{}, fmt.Errorf("account %q: %w", accountName, err)
+	}
+	return store, acct, nil
+}
+
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) error {
 	cfg := config.Default()
 	fs := newFlagSet("migrate", "Apply pending database migrations, each in its own transaction, and exit.", stderr)
@@ -144,15 +159,11 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err := config.Parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, acct, err := openAccount(ctx, cfg, accountName)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	acct, err := store.AccountByName(ctx, accountName)
-	if err != nil {
-		return fmt.Errorf("account %q: %w", accountName, err)
-	}
 	ctx = asOperator(ctx, acct.ID, getenv)
 	switch sub {
 	case "create":

@@ -44,6 +44,9 @@ Commands:
   token revoke    revoke a token:   scimd token revoke --account NAME ID
   plan set        set seats:        scimd plan set --account NAME --product ID --named N --concurrent M
   plan list       show an account's seats and their use
+  admin create    make the first console admin: scimd admin create --account default --user you@example.com
+  admin grant     grant console privileges:  scimd admin grant --account NAME --user U --privileges read,sessions
+  admin revoke    revoke console privileges: scimd admin revoke --account NAME --user U --privileges sessions
   healthcheck     exit 0 if the local server is ready (for containers)
   version         print the version
 
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return account(ctx, rest, stdout, stderr, getenv)
 	case "token":
 		return token(ctx, rest, stdout, stderr, getenv)
+	case "admin":
+		return consoleAdmin(ctx, rest, stdout, stderr, getenv)
 	case "plan":
 		return plan(ctx, rest, stdout, stderr, getenv)
 	case "healthcheck":

@@ -86,7 +86,8 @@ func TestFirstStartPrintsATokenOnceThatWorks(t *testing.T) {
 	addr, stdout, stop := startServe(t, db)
 	out := stdout.String()
 	token := regexp.MustCompile(`Bearer token:\s+(scimd_\S+)`).FindStringSubmatch(out)
-	if token == nil || !strings.Contains(out, `created account "default"`) || !strings.Contains(out, "/scim/v2") {
+	if token == nil || !strings.Contains(out, `created account "default"`) || !strings.Contains(out, "/scim/v2") ||
+		!strings.Contains(out, "scimd admin create --account default --user you@example.com") {
 		t.Fatalf("first start printed:\n%s", out)
 	}
 	req, _ := http.NewRequest("GET", "http://"+addr+"/scim/v2/Users?startIndex=1&count=2", nil)

@@ -57,15 +57,11 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer, getenv e
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, acct, err := openAccount(ctx, cfg, accountName)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	acct, err := store.AccountByName(ctx, accountName)
-	if err != nil {
-		return fmt.Errorf("account %q: %w", accountName, err)
-	}
 	if sub == "list" {
 		return printPlans(ctx, stdout, store, catalog, acct.ID)
 	}

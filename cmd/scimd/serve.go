@@ -16,6 +16,7 @@ import (
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/agent"
 	"github.com/scimd/scimd/config"
+	"github.com/scimd/scimd/console"
 	"github.com/scimd/scimd/internal/outage"
 	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
@@ -26,7 +27,7 @@ import (
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) error {
 	cfg := config.Default()
-	fs := newFlagSet("serve", "Run the scimd server: SCIM 2.0 at /scim/v2, health at /healthz and /readyz, Prometheus metrics at /metrics.", stderr)
+	fs := newFlagSet("serve", "Run the scimd server: SCIM 2.0 at /scim/v2, the admin console at /console, health at /healthz and /readyz, Prometheus metrics at /metrics.", stderr)
 	cfg.BindServe(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
@@ -134,8 +135,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: passwords.Verifier(password.LaneSignIn)})
 	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
 		Retention: retention(cfg)})
+	consoleUI := console.New(console.Options{Store: store, Clock: clock, Catalog: catalog, Verify: passwords.Verifier(password.LaneSignIn), HashPassword: passwords.Hash, Logger: log, Cursors: cursors, SCIMPath: server.SCIMPath})
 	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m,
-		Edge: edgeOptions(cfg)}
+		Edge: edgeOptions(cfg), Console: consoleUI}
 	if metricsSrv == nil {
 		serverOpts.Metrics = m.Handler()
 	}
@@ -205,7 +207,11 @@ This token is shown only now; store it in your identity provider.
 Make more with: scimd token create --account %s --scope scim --name okta
 Change the plan with: scimd plan set --account %s --product %s --named 10 --concurrent 5
 
-`, account.Name, base, server.SCIMPath, bearer, trialNote(catalog), account.Name, account.Name, catalog.Products[0].ID)
+Admin console: %s/console
+  Make its first admin (prints a one-time link to choose a password):
+  scimd admin create --account %s --user you@example.com
+
+`, account.Name, base, server.SCIMPath, bearer, trialNote(catalog), account.Name, account.Name, catalog.Products[0].ID, base, account.Name)
 	return nil
 }
 

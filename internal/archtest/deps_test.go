@@ -18,9 +18,10 @@ type rule struct {
 
 var rules = []rule{
 	{module + "/licensing", []string{"net/http", "gorm.io/", "github.com/labstack/", "github.com/elimity-com/", "database/sql", module + "/"}, "the domain imports the standard library only (no HTTP, no SQL)"},
-	{module + "/scim", []string{"gorm.io/", "database/sql", module + "/storage", module + "/admin", module + "/agent", module + "/server", module + "/cmd"}, "adapters never import gorm, storage or each other"},
-	{module + "/admin", []string{"gorm.io/", module + "/storage", module + "/scim", module + "/agent", module + "/server", module + "/cmd"}, "adapters never import gorm, storage or each other"},
-	{module + "/agent", []string{"gorm.io/", "database/sql", module + "/storage", module + "/scim", module + "/admin", module + "/server", module + "/cmd"}, "adapters never import gorm, storage or each other"},
+	{module + "/scim", []string{"gorm.io/", "database/sql", module + "/storage", module + "/admin", module + "/agent", module + "/console", module + "/server", module + "/cmd"}, "adapters never import gorm, storage or each other"},
+	{module + "/admin", []string{"gorm.io/", module + "/storage", module + "/scim", module + "/agent", module + "/console", module + "/server", module + "/cmd"}, "adapters never import gorm, storage or each other"},
+	{module + "/agent", []string{"gorm.io/", "database/sql", module + "/storage", module + "/scim", module + "/admin", module + "/console", module + "/server", module + "/cmd"}, "adapters never import gorm, storage or each other"},
+	{module + "/console", []string{"gorm.io/", "database/sql", module + "/storage", module + "/scim", module + "/admin", module + "/agent", module + "/server", module + "/cmd"}, "adapters never import gorm, storage or each other"},
 	{module + "/storage", []string{"net/http", "github.com/labstack/", "github.com/elimity-com/", module + "/scim", module + "/admin", module + "/server", module + "/cmd"}, "storage never imports an HTTP package"},
 	{module + "/server", []string{"gorm.io/", module + "/storage", module + "/cmd"}, "the HTTP assembly does not reach into storage"},
 }

@@ -23,7 +23,7 @@ func (m *Metrics) registerReaper() {
 	m.purgeRuns = newRunCounter("purge_runs_total", "Runs of this process's purge of what retention no longer keeps, by result (ok or error).")
 	m.purged = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "reaper", Name: "purged_total",
-		Help: "Rows this process's purge deleted, by kind (sessions, seat_events, audit, sign_in_tokens, api_tokens, sign_in_throttle).",
+		Help: "Rows this process's purge deleted, by kind (sessions, seat_events, audit, sign_in_tokens, api_tokens, sign_in_throttle, console_sessions, password_links).",
 	}, []string{"kind"})
 	for _, k := range licensing.PurgeKinds {
 		m.purged.WithLabelValues(string(k))

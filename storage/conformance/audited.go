@@ -101,6 +101,17 @@ func testAuditedWrites(t *testing.T, s licensing.Store) {
 	}
 }
 
+// replaceUser stores the change of *u as the user's next version and
+// updates *u.
+func replaceUser(t *testing.T, s licensing.Store, u *licensing.User, change func(*licensing.User)) {
+	t.Helper()
+	next := *u
+	change(&next)
+	next.Version, next.LastModified = u.Version+1, now()
+	wantErr(t, "ReplaceUser", s.ReplaceUser(context.Background(), next, u.Version), nil)
+	*u = next
+}
+
 // testRevokesCredentials checks that a user's tokens are revoked by the
 // user writes licensing.RevokesCredentials names, in the same
 // transaction, and by no other.
@@ -124,14 +135,7 @@ func testRevokesCredentials(t *testing.T, s licensing.Store) {
 		wantErr(t, "Token", err, nil)
 		return got.RevokedAt != nil
 	}
-	replace := func(u *licensing.User, change func(*licensing.User)) {
-		t.Helper()
-		next := *u
-		change(&next)
-		next.Version, next.LastModified = u.Version+1, now()
-		wantErr(t, "ReplaceUser", s.ReplaceUser(ctx, next, u.Version), nil)
-		*u = next
-	}
+	replace := func(u *licensing.User, change func(*licensing.User)) { t.Helper(); replaceUser(t, s, u, change) }
 	annTok, bobTok := token(ann), token(bob)
 
 	replace(&ann, func(u *licensing.User) { u.DisplayName = "Ann"; u.PasswordHash = "" })

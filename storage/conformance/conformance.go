@@ -105,6 +105,10 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"Retention", testRetention},
 		{"SignInThrottle", testSignInThrottle},
 		{"ConcurrentSignInFailures", testConcurrentSignInFailures},
+		{"ConsolePrivileges", testConsolePrivileges},
+		{"ConsoleSessions", testConsoleSessions},
+		{"PasswordLinks", testPasswordLinks},
+		{"ConsolePurge", testConsolePurge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,7 +22,9 @@
 // when they race; watch.go how waiters learn, within moments and across
 // processes, that a seat may be theirs (licensing.SeatWatcher: PostgreSQL
 // NOTIFY, heard on a LISTEN connection of pgx's own, or an in-process
-// hand-off on SQLite); throttle.go how failed sign-ins are counted.
+// hand-off on SQLite); throttle.go how failed sign-ins are counted;
+// console.go keeps console privileges, password links and console
+// sessions, whose rows go with their user.
 // retention.go purges what retention no longer keeps in short batches
 // that skip rows locked elsewhere, and reads the PostgreSQL settings an
 // operator should be warned about (Warnings). unavailable.go tells how a

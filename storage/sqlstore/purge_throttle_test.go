@@ -12,8 +12,7 @@ import (
 // TestPurgeSignInThrottle: the purge deletes the failed sign-in counts
 // whose last failure and block both ended before the cutoff, and keeps a
 // key that failed after it and a key still blocked at it. It needs a
-// database of its own: every failed sign-in, in any test sharing one, may
-// delete keys quiet for long along the way.
+// database of its own: its purge would delete other tests' keys.
 func TestPurgeSignInThrottle(t *testing.T) {
 	for _, b := range testenv.IsolatedBackends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -28,6 +28,9 @@ var purgeTargets = map[licensing.PurgeKind]purgeTarget{
 	licensing.PurgeAPITokens:    {"tokens", `sign_in = FALSE AND (revoked_at < ? OR expires_at < ?)`},
 	// Served by migration 0010's signin_throttle_quiet_idx.
 	licensing.PurgeSignInThrottle: {"signin_throttle", `last_failure_at < ? AND (blocked_until IS NULL OR blocked_until < ?)`},
+	// Served by migration 0012's indexes.
+	licensing.PurgeConsoleSessions: {"console_sessions", `last_seen < ? OR expires_at < ?`},
+	licensing.PurgePasswordLinks:   {"password_links", `used_at < ? OR expires_at < ?`},
 }
 
 // Purge deletes up to limit rows of the kind that ended before cutoff

@@ -9,11 +9,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// staleThrottles is how many quiet throttle keys a failed sign-in deletes
-// along the way, so that the table holds about the keys that failed
-// lately, without a reaper.
-const staleThrottles = 10
-
 // SignInBlockedUntil returns the latest block of the keys after now, or
 // the zero time.
 func (s *Store) SignInBlockedUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error) {
@@ -34,8 +29,10 @@ func (s *Store) SignInBlockedUntil(ctx context.Context, keys []string, now time.
 // RecordSignInFailure counts a failure of key (see
 // licensing.SignInThrottles). The upsert holds the key's row until the
 // commit, so concurrent failures of one key are counted one after the
-// other; the stale keys are deleted last, skipping rows other
-// transactions hold, so that no two failures wait on each other.
+// other. Quiet keys are deleted by the retention purge
+// (licensing.PurgeSignInThrottle), not here: a failure deleting other
+// keys by its own clock would make the hot path longer and let one
+// process's clock forget another's counts.
 func (s *Store) RecordSignInFailure(ctx context.Context, key string, now, quietSince time.Time, block func(failures int) time.Time) (int, error) {
 	if err := checkText(key); err != nil {
 		return 0, fmt.Errorf("sqlstore: record sign-in failure: %w", err)
@@ -55,16 +52,10 @@ func (s *Store) RecordSignInFailure(ctx context.Context, key string, now, quietS
 			return err
 		}
 		if until := block(failures); until.After(now) {
-			if _, err := exec(tx, "block sign-in",
+			_, err = exec(tx, "block sign-in",
 				`UPDATE signin_throttle SET blocked_until = ? WHERE key = ? AND (blocked_until IS NULL OR blocked_until < ?)`,
-				s.timeArg(until), key, s.timeArg(until)); err != nil {
-				return err
-			}
+				s.timeArg(until), key, s.timeArg(until))
 		}
-		_, err = exec(tx, "forget quiet sign-in failures",
-			`DELETE FROM signin_throttle WHERE key IN (
-			   SELECT key FROM signin_throttle WHERE last_failure_at <= ? LIMIT ?`+s.lock("FOR UPDATE SKIP LOCKED")+`)`,
-			s.timeArg(quietSince), staleThrottles)
 		return err
 	})
 	return failures, err

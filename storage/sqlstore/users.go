@@ -130,8 +130,9 @@ func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User,
 // version moved on, ErrConflict if the new userName is taken, and a
 // *licensing.NamedSeatsExhaustedError as CreateUser does. The sessions of
 // products the user no longer holds end, freeing their seats; the user's
-// tokens are revoked when licensing.RevokesCredentials says so; the audit
-// entries are stored with the change.
+// tokens are revoked and their console sessions end when
+// licensing.RevokesCredentials says so; the audit entries are stored with
+// the change.
 func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion int64, audit ...licensing.AuditEntry) error {
 	if u.Version != expectVersion+1 {
 		return fmt.Errorf("sqlstore: replace user: %w: version %d, want %d", licensing.ErrInvalid, u.Version, expectVersion+1)
@@ -164,6 +165,9 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 		}
 		if licensing.RevokesCredentials(&old, &u) {
 			if err := s.revokeUserTokens(tx, u.AccountID, u.ID, u.LastModified); err != nil {
+				return err
+			}
+			if err := endConsoleSessions(tx, u.AccountID, u.ID); err != nil {
 				return err
 			}
 		}

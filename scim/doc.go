@@ -34,8 +34,9 @@
 //
 //   - patch_rewrite.go: the raw body rewritten into shapes elimity
 //     accepts (Entra's manager forms, mis-cased and whole-extension URNs).
-//   - patch_tolerance.go: what those rewrites forgive that RFC 7644 lets
-//     a server accept.
+//   - patch_tolerance.go: what those rewrites forgive that RFC 7643 and
+//     7644 let a server accept (a "schemas" key in an extension's value,
+//     null assigned as a remove).
 //   - patch.go: applyPatch and the patcher, which runs each operation
 //     and checks the result as a whole.
 //   - patch_path.go: a path resolved into its target.

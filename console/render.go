@@ -20,9 +20,12 @@ var templateFiles embed.FS
 //go:embed static/console.css
 var stylesheet []byte
 
+//go:embed static/console.js
+var script []byte
+
 // pageFiles are the templates rendered as whole pages, each inside
 // layout.html.
-var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html"}
+var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html"}
 
 // parsePages parses each page with the layout. A template that does not
 // parse is a bug caught by every test.
@@ -92,4 +95,9 @@ func (h *Handler) failed(c echo.Context, err error) error {
 // stylesheet serves the console's one stylesheet.
 func (h *Handler) stylesheet(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/css; charset=utf-8", stylesheet)
+}
+
+// script serves the console's one script: enhancements only.
+func (h *Handler) script(c echo.Context) error {
+	return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", script)
 }

@@ -25,7 +25,7 @@ var script []byte
 
 // pageFiles are the templates rendered as whole pages, each inside
 // layout.html.
-var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html"}
+var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html", "user.html"}
 
 // parsePages parses each page with the layout. A template that does not
 // parse is a bug caught by every test.

@@ -57,6 +57,10 @@ func (h *Handler) Register(g *echo.Group) {
 
 	users := pageAt(Path + "/users")
 	g.GET("/users", h.usersShow, h.session, h.opens(users.Privileges...))
+	g.GET("/users/:id", h.userShow, h.session, h.opens(users.Privileges...))
+	g.POST("/users/:id/products/:product", h.licenseCheck, h.session, signedIn, h.opens(licensing.PrivProducts))
+	g.POST("/users/:id/active", h.activeCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
+	g.POST("/users/:id/privileges", h.privilegesCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
 	products := pageAt(Path + "/products")
 	g.GET("/products", h.productsShow, h.session, h.opens(products.Privileges...))
 	g.POST("/products/:product/plan", h.planCheck, h.session, signedIn, h.opens(licensing.PrivBilling))

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,6 +54,11 @@ type view struct {
 	Page   any
 }
 
+// isUnder tells that the path is the page's or one under it.
+func isUnder(path, page string) bool {
+	return path == page || strings.HasPrefix(path, page+"/")
+}
+
 // render answers the page with its data inside the layout.
 func (h *Handler) render(c echo.Context, status int, file, title string, data any) error {
 	p := person(c)
@@ -60,7 +66,7 @@ func (h *Handler) render(c echo.Context, status int, file, title string, data an
 	if p.Scope == licensing.ActorConsole {
 		for _, pg := range pages {
 			if p.Has(pg.Privileges...) {
-				v.Nav = append(v.Nav, navItem{Title: pg.Title, Path: pg.Path, Current: pg.Path == c.Request().URL.Path})
+				v.Nav = append(v.Nav, navItem{Title: pg.Title, Path: pg.Path, Current: isUnder(c.Request().URL.Path, pg.Path)})
 			}
 		}
 	}

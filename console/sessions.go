@@ -55,9 +55,10 @@ type sessionsPage struct {
 	// Product is the product whose shared sessions are listed.
 	Product licensing.ProductUsage
 	Seats   []seatRow
-	// Next is the URL of the next page ("" on the last); Events the URL
-	// of the page's live updates.
-	Next, Events string
+	// Next is the URL of the next page ("" on the last), Events the URL
+	// of the page's live updates, and Self the page's own (which the
+	// live updates fetch again).
+	Next, Events, Self string
 	// End tells that the person may end sessions.
 	End bool
 	// Confirm lists the sessions about to end, on the confirmation page;
@@ -118,6 +119,7 @@ func (h *Handler) sessionsPage(c echo.Context, productID string) (sessionsPage, 
 		return sessionsPage{}, err
 	}
 	seats := licensing.SharedSessions(open)
+	page.Self = Path + "/sessions?" + url.Values{"product": {page.Product.ID}, "cursor": {c.QueryParam("cursor")}}.Encode()
 	page.Events = Path + "/sessions/events?" + url.Values{"product": {page.Product.ID}, "v": {versionOf(seats, page.Product.Waiting)}}.Encode()
 	if after != "" {
 		// The position is "<since in Unix nanoseconds> <id>" of the last
@@ -218,7 +220,12 @@ func (h *Handler) sessionsEnd(c echo.Context) error {
 	if err != nil {
 		return h.pageFailed(c, err)
 	}
-	ids := slices.Compact(slices.Sorted(slices.Values(form["id"])))
+	var ids []string
+	for _, id := range form["id"] {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
 	if len(ids) == 0 || len(ids) > maxEnd {
 		return h.errorPage(c, http.StatusBadRequest, "Select from 1 to 100 sessions to end, with their checkboxes.")
 	}

@@ -52,13 +52,14 @@ function seatsPage() {
     source.addEventListener("seats", async () => {
       source.close();
       try {
-        const r = await fetch(location.href, { credentials: "same-origin" });
+        const r = await fetch(section.dataset.self, { credentials: "same-origin" });
         const doc = new DOMParser().parseFromString(await r.text(), "text/html");
         const fresh = doc.getElementById("seats");
         if (fresh) {
           const picked = new Set([...section.querySelectorAll('input[name="id"]:checked')].map((b) => b.value));
           section.replaceChildren(...fresh.childNodes);
           section.dataset.events = fresh.dataset.events;
+          section.dataset.self = fresh.dataset.self;
           for (const b of section.querySelectorAll('input[name="id"]')) b.checked = picked.has(b.value);
           localTimes(section);
           wire();

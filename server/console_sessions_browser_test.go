@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +13,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/storage/sqlstore"
 )
 
 // acceptDialogs accepts every JavaScript dialog of the tab and returns
@@ -56,102 +57,94 @@ func (c *chrome) acceptDialogs() func() []string {
 func TestConsoleSessionsInChromium(t *testing.T) {
 	chromiumPath(t)
 	dir := screenshotDir(t)
-	for _, b := range testenv.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			store := b.Open(t)
-			h := consoleHarness(t, store, licensing.SystemClock{}, licensing.SignInPolicy{})
-			acct, _ := h.account(t)
-			ctx := context.Background()
-			if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: rs5, NamedSeats: 2, ConcurrentSeats: 5}); err != nil {
-				t.Fatal(err)
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
+		setPlan(t, store, licensing.Plan{AccountID: acct.ID, ProductID: rs5, NamedSeats: 2, ConcurrentSeats: 5})
+		consoleAdmin(t, store, acct.ID, "ann@example.com", licensing.AllPrivileges...)
+		admTok := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
+		ids := map[string]string{}
+		for i, name := range []string{"Ada Moreau", "Ben Okafor", "Chloe Lindqvist", "Ida Berg", "Jon Sato", "Kai Nowak"} {
+			given, family, _ := strings.Cut(name, " ")
+			products := `{"` + rs5 + `":"concurrent"}`
+			if i >= 3 {
+				products = `{}`
 			}
-			consoleAdmin(t, store, acct.ID, "ann@example.com", licensing.AllPrivileges...)
-			admTok := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
-			ids := map[string]string{}
-			for i, name := range []string{"Ada Moreau", "Ben Okafor", "Chloe Lindqvist", "Ida Berg", "Jon Sato", "Kai Nowak"} {
-				given, family, _ := strings.Cut(name, " ")
-				products := `{"` + rs5 + `":"concurrent"}`
-				if i >= 3 {
-					products = `{}`
-				}
-				body := fmt.Sprintf(`{"userName":"agent%d@example.com","name":{"givenName":%q,"familyName":%q},"email":"%s@example.com","password":"secret-agent%d@example.com","products":%s}`,
-					i, given, family, strings.ToLower(given), i, products)
-				status, answer := h.admin(t, admTok, "POST", "/users", body)
-				if status != http.StatusCreated {
-					t.Fatalf("create %s: %d %v", name, status, answer)
-				}
-				ids[given] = answer["id"].(string)
+			body := fmt.Sprintf(`{"userName":"agent%d@example.com","name":{"givenName":%q,"familyName":%q},"email":"%s@example.com","password":"secret-agent%d@example.com","products":%s}`,
+				i, given, family, strings.ToLower(given), i, products)
+			status, answer := h.admin(t, admTok, "POST", "/users", body)
+			if status != http.StatusCreated {
+				t.Fatalf("create %s: %d %v", name, status, answer)
 			}
-			c := newChrome(t, h.base, dir, b.Name)
-			dialogs := c.acceptDialogs()
-			c.signIn(acct.Name, "ann@example.com", "secret-ann@example.com")
-			c.run("open shared sessions", chromedp.Navigate(h.base+"/console/sessions"), c.at("/console/sessions"))
-			if got := c.text("#seats .notice"); !strings.Contains(got, "No agent occupies a shared seat of Remote Support v5 now.") {
-				t.Errorf("the empty list says %q", got)
-			}
+			ids[given] = answer["id"].(string)
+		}
+		c := newChrome(t, h.base, dir, path.Base(t.Name()))
+		dialogs := c.acceptDialogs()
+		c.signIn(acct.Name, "ann@example.com", "secret-ann@example.com")
+		c.run("open shared sessions", chromedp.Navigate(h.base+"/console/sessions"), c.at("/console/sessions"))
+		if got := c.text("#seats .notice"); !strings.Contains(got, "No agent occupies a shared seat of Remote Support v5 now.") {
+			t.Errorf("the empty list says %q", got)
+		}
 
-			// Agents start sessions over the agent API: the page follows.
-			bearers, sessions := map[string]string{}, map[string]string{}
-			for i, name := range []string{"Ada", "Ben", "Chloe"} {
-				bearers[name], sessions[name] = startShared(t, h, acct.Name, fmt.Sprintf("agent%d@example.com", i))
-				c.run(name+" appears by itself", until(fmt.Sprintf(`document.querySelectorAll("#seats tbody tr").length === %d`, i+1)))
-			}
-			if got := c.text("#occupied"); got != "3 of 5 shared seats occupied" {
-				t.Errorf("the count says %q", got)
-			}
-			if got := c.text("#seats tbody time"); strings.HasSuffix(got, "UTC") || got == "" {
-				t.Errorf("a time is not shown in the browser's time zone: %q", got)
-			}
-			c.noOverflow("the shared sessions page at 1280 px")
-			c.shot("13-sessions")
+		// Agents start sessions over the agent API: the page follows.
+		bearers, sessions := map[string]string{}, map[string]string{}
+		for i, name := range []string{"Ada", "Ben", "Chloe"} {
+			bearers[name], sessions[name] = startShared(t, h, acct.Name, fmt.Sprintf("agent%d@example.com", i))
+			c.run(name+" appears by itself", until(fmt.Sprintf(`document.querySelectorAll("#seats tbody tr").length === %d`, i+1)))
+		}
+		if got := c.text("#occupied"); got != "3 of 5 shared seats occupied" {
+			t.Errorf("the count says %q", got)
+		}
+		if got := c.text("#seats tbody time"); strings.HasSuffix(got, "UTC") || got == "" {
+			t.Errorf("a time is not shown in the browser's time zone: %q", got)
+		}
+		c.noOverflow("the shared sessions page at 1280 px")
+		c.shot("13-sessions")
 
-			// Select two, End session, confirm in the dialog.
-			c.run("select Ada and Ben and end their sessions",
-				chromedp.Click(chromedp.CSS(`#seat-`+rs5+`\:`+ids["Ada"])),
-				chromedp.Click(chromedp.CSS(`#seat-`+rs5+`\:`+ids["Ben"])),
-				chromedp.Click(chromedp.CSS("button.end")),
-				c.at("/console/sessions/end"), chromedp.WaitVisible(chromedp.CSS(".notice .results")))
-			if got := dialogs(); len(got) != 1 || got[0] != "End 2 shared sessions, of Ada Moreau, Ben Okafor?" {
-				t.Errorf("the confirmation dialog said %q", got)
+		// Select two, End session, confirm in the dialog.
+		c.run("select Ada and Ben and end their sessions",
+			chromedp.Click(chromedp.CSS(`#seat-`+rs5+`\:`+ids["Ada"])),
+			chromedp.Click(chromedp.CSS(`#seat-`+rs5+`\:`+ids["Ben"])),
+			chromedp.Click(chromedp.CSS("button.end")),
+			c.at("/console/sessions/end"), chromedp.WaitVisible(chromedp.CSS(".notice .results")))
+		if got := dialogs(); len(got) != 1 || got[0] != "End 2 shared sessions, of Ada Moreau, Ben Okafor?" {
+			t.Errorf("the confirmation dialog said %q", got)
+		}
+		if got := c.text("main .notice"); !strings.Contains(got, "2 seats freed.") || strings.Count(got, "Ended 1 session; the seat is free.") != 2 {
+			t.Errorf("the answer says %q", got)
+		}
+		if got := c.text("#occupied"); got != "1 of 5 shared seats occupied" {
+			t.Errorf("after ending two the count says %q", got)
+		}
+		c.shot("14-sessions-ended")
+		for name, want := range map[string]int{"Ada": http.StatusGone, "Ben": http.StatusGone, "Chloe": http.StatusOK} {
+			if status, answer := agentCall(t, h, "POST", "/sessions/"+sessions[name]+"/heartbeat", bearers[name], ""); status != want {
+				t.Errorf("%s's next call: %d %v, want %d", name, status, answer, want)
 			}
-			if got := c.text("main .notice"); !strings.Contains(got, "2 seats freed.") || strings.Count(got, "Ended 1 session; the seat is free.") != 2 {
-				t.Errorf("the answer says %q", got)
-			}
-			if got := c.text("#occupied"); got != "1 of 5 shared seats occupied" {
-				t.Errorf("after ending two the count says %q", got)
-			}
-			c.shot("14-sessions-ended")
-			for name, want := range map[string]int{"Ada": http.StatusGone, "Ben": http.StatusGone, "Chloe": http.StatusOK} {
-				if status, answer := agentCall(t, h, "POST", "/sessions/"+sessions[name]+"/heartbeat", bearers[name], ""); status != want {
-					t.Errorf("%s's next call: %d %v, want %d", name, status, answer, want)
-				}
-			}
+		}
 
-			// The answer's page goes on updating by itself.
-			startShared(t, h, acct.Name, "agent0@example.com")
-			c.run("Ada's new session appears on the answer", until(`document.querySelectorAll("#seats tbody tr").length === 2`))
+		// The answer's page goes on updating by itself.
+		startShared(t, h, acct.Name, "agent0@example.com")
+		c.run("Ada's new session appears on the answer", until(`document.querySelectorAll("#seats tbody tr").length === 2`))
 
-			// The user page: named licenses until the quota refuses.
-			for _, name := range []string{"Ida", "Jon", "Kai"} {
-				c.run("grant "+name+" a named license",
-					chromedp.Navigate(h.base+"/console/users/"+ids[name]), c.at("/console/users/"+ids[name]),
-					chromedp.SetValue(chromedp.CSS("#license-"+rs5), "named"),
-					chromedp.Click(chromedp.CSS(`form[action$="/products/`+rs5+`"] button`)),
-					until(`document.readyState === "complete" && !!document.querySelector(".notice, .error")`))
-			}
-			if got := c.text("#error-" + rs5); got != "No named license left for Remote Support v5: 2 of 2 assigned." {
-				t.Errorf("the third named license shows %q", got)
-			}
-			c.noOverflow("the user page at 1280 px")
-			c.shot("15-user-named-quota")
+		// The user page: named licenses until the quota refuses.
+		for _, name := range []string{"Ida", "Jon", "Kai"} {
+			c.run("grant "+name+" a named license",
+				chromedp.Navigate(h.base+"/console/users/"+ids[name]), c.at("/console/users/"+ids[name]),
+				chromedp.SetValue(chromedp.CSS("#license-"+rs5), "named"),
+				chromedp.Click(chromedp.CSS(`form[action$="/products/`+rs5+`"] button`)),
+				until(`document.readyState === "complete" && !!document.querySelector(".notice, .error")`))
+		}
+		if got := c.text("#error-" + rs5); got != "No named license left for Remote Support v5: 2 of 2 assigned." {
+			t.Errorf("the third named license shows %q", got)
+		}
+		c.noOverflow("the user page at 1280 px")
+		c.shot("15-user-named-quota")
 
-			c.run("narrow window", chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.base+"/console/sessions"), c.at("/console/sessions"),
-				chromedp.WaitVisible(chromedp.CSS("#seats tbody tr")))
-			c.noOverflow("the shared sessions page at 390 px")
-			c.shot("16-sessions-390px")
-			c.run("user page at 390 px", chromedp.Navigate(h.base+"/console/users/"+ids["Ida"]), c.at("/console/users/"+ids["Ida"]))
-			c.noOverflow("the user page at 390 px")
-			c.shot("17-user-390px")
-		})
-	}
+		c.run("narrow window", chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.base+"/console/sessions"), c.at("/console/sessions"),
+			chromedp.WaitVisible(chromedp.CSS("#seats tbody tr")))
+		c.noOverflow("the shared sessions page at 390 px")
+		c.shot("16-sessions-390px")
+		c.run("user page at 390 px", chromedp.Navigate(h.base+"/console/users/"+ids["Ida"]), c.at("/console/users/"+ids["Ida"]))
+		c.noOverflow("the user page at 390 px")
+		c.shot("17-user-390px")
+	})
 }

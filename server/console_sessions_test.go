@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
@@ -136,62 +135,63 @@ var eventsURL = regexp.MustCompile(`data-events="([^"]+)"`)
 // stream tells a page at once that what it shows is stale, and later when
 // an agent starts a session over the agent API.
 func TestConsoleSharedSessionsEvents(t *testing.T) {
-	for _, b := range testenv.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			store := b.Open(t)
-			h := consoleHarness(t, store, licensing.SystemClock{}, licensing.SignInPolicy{})
-			acct, _ := h.account(t)
-			ctx := context.Background()
-			if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 3}); err != nil {
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
+		ctx := context.Background()
+		setPlan(t, store, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 3})
+		consoleAdmin(t, store, acct.ID, "rita@example.com", licensing.PrivRead)
+		agentUser(t, store, acct.ID, "ann", true, licensing.Assignments{rs5: licensing.LicenseConcurrent})
+		br := newBrowser(t, h.base)
+		br.signIn(acct.Name, "rita@example.com", "secret-rita@example.com")
+		_, page := br.get("/console/sessions")
+		m := eventsURL.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no events URL in the page:\n%s", page)
+		}
+		events := html.UnescapeString(m[1])
+		listen := func(u string) *bufio.Scanner {
+			t.Helper()
+			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			t.Cleanup(cancel)
+			req, _ := http.NewRequestWithContext(rctx, "GET", h.base+u, nil)
+			resp, err := br.c.Do(req)
+			if err != nil {
 				t.Fatal(err)
 			}
-			consoleAdmin(t, store, acct.ID, "rita@example.com", licensing.PrivRead)
-			agentUser(t, store, acct.ID, "ann", true, licensing.Assignments{rs5: licensing.LicenseConcurrent})
-			br := newBrowser(t, h.base)
-			br.signIn(acct.Name, "rita@example.com", "secret-rita@example.com")
-			_, page := br.get("/console/sessions")
-			m := eventsURL.FindStringSubmatch(page)
-			if m == nil {
-				t.Fatalf("no events URL in the page:\n%s", page)
+			t.Cleanup(func() { resp.Body.Close() })
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+				t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
-			events := html.UnescapeString(m[1])
-			listen := func(u string) *bufio.Scanner {
-				t.Helper()
-				rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-				t.Cleanup(cancel)
-				req, _ := http.NewRequestWithContext(rctx, "GET", h.base+u, nil)
-				resp, err := br.c.Do(req)
-				if err != nil {
-					t.Fatal(err)
+			return bufio.NewScanner(resp.Body)
+		}
+		next := func(sc *bufio.Scanner) string {
+			t.Helper()
+			for sc.Scan() {
+				if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+					return ev
 				}
-				t.Cleanup(func() { resp.Body.Close() })
-				if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-					t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-				}
-				return bufio.NewScanner(resp.Body)
 			}
-			next := func(sc *bufio.Scanner) string {
-				t.Helper()
-				for sc.Scan() {
-					if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-						return ev
-					}
-				}
-				t.Fatalf("the event stream ended without an event: %v", sc.Err())
-				return ""
-			}
-			stale := strings.Replace(events, "v=", "v=stale", 1)
-			if ev := next(listen(stale)); ev != "seats" {
-				t.Errorf("a stale page was told %q", ev)
-			}
-			sc := listen(events)
-			startShared(t, h, acct.Name, "ann")
-			if ev := next(sc); ev != "seats" {
-				t.Errorf("a session started: the page was told %q", ev)
-			}
-			if _, page := br.get("/console/sessions"); !strings.Contains(page, `<td data-label="Agent">ann</td>`) {
-				t.Errorf("the page reloaded does not list ann:\n%s", page)
-			}
-		})
+			t.Fatalf("the event stream ended without an event: %v", sc.Err())
+			return ""
+		}
+		stale := strings.Replace(events, "v=", "v=stale", 1)
+		if ev := next(listen(stale)); ev != "seats" {
+			t.Errorf("a stale page was told %q", ev)
+		}
+		sc := listen(events)
+		startShared(t, h, acct.Name, "ann")
+		if ev := next(sc); ev != "seats" {
+			t.Errorf("a session started: the page was told %q", ev)
+		}
+		if _, page := br.get("/console/sessions"); !strings.Contains(page, `<td data-label="Agent">ann</td>`) {
+			t.Errorf("the page reloaded does not list ann:\n%s", page)
+		}
+	})
+}
+
+// setPlan stores the plan.
+func setPlan(t *testing.T, store licensing.Store, p licensing.Plan) {
+	t.Helper()
+	if err := store.SetPlan(context.Background(), p); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -99,6 +99,12 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 		c.noOverflow("the shared sessions page at 1280 px")
 		c.shot("13-sessions")
 
+		c.run("select all", chromedp.Click(chromedp.CSS("#select-all")))
+		if n := value(c, "count checked", chromedp.Evaluate[int](`document.querySelectorAll('#seats tbody input:checked').length`)); n != 3 {
+			t.Errorf("select all checked %d of 3", n)
+		}
+		c.run("select none", chromedp.Click(chromedp.CSS("#select-all")))
+
 		// Select two, End session, confirm in the dialog.
 		c.run("select Ada and Ben and end their sessions",
 			chromedp.Click(chromedp.CSS(`#seat-`+rs5+`\:`+ids["Ada"])),

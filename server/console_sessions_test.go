@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
@@ -193,5 +195,104 @@ func setPlan(t *testing.T, store licensing.Store, p licensing.Plan) {
 	t.Helper()
 	if err := store.SetPlan(context.Background(), p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// sharedSeats stores n agents of the account holding concurrent licenses
+// of Remote Support v5, each with one open session started at the same
+// instant, and returns their users.
+func sharedSeats(tb testing.TB, store licensing.Store, accountID string, n int) []licensing.User {
+	tb.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	users := make([]licensing.User, 0, n)
+	for i := range n {
+		u := licensing.User{AccountID: accountID, ID: licensing.NewID(), UserName: fmt.Sprintf("agent%03d@example.com", i), Active: true,
+			Doc:     []byte(fmt.Sprintf(`{"emails":[{"value":"agent%03d@example.com","primary":true}]}`, i)),
+			Created: now, LastModified: now, Version: 1, Assignments: licensing.Assignments{rs5: licensing.LicenseConcurrent}}
+		if err := store.CreateUser(ctx, u); err != nil {
+			tb.Fatal(err)
+		}
+		s := licensing.Session{ID: licensing.NewID(), AccountID: accountID, ProductID: rs5, UserID: u.ID, Platform: licensing.PlatformWindows,
+			CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+		if err := store.StartSession(ctx, &s, ""); err != nil {
+			tb.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	return users
+}
+
+var nextPage = regexp.MustCompile(`<a class="next" href="([^"]+)"`)
+
+// TestConsoleSharedSessionsPaged proves the list's pages: 55 agents whose
+// sessions started at the same instant, 50 on the first page and 5 on
+// the next, each once; a forged cursor refused.
+func TestConsoleSharedSessionsPaged(t *testing.T) {
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
+		setPlan(t, store, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 60})
+		sharedSeats(t, store, acct.ID, 55)
+		consoleAdmin(t, store, acct.ID, "rita@example.com", licensing.PrivRead)
+		br := newBrowser(t, h.base)
+		br.signIn(acct.Name, "rita@example.com", "secret-rita@example.com")
+		agent := regexp.MustCompile(`<td data-label="Email">(agent\d+@example.com)</td>`)
+		seen := map[string]int{}
+		_, page := br.get("/console/sessions?product=" + rs5)
+		for _, want := range []int{50, 5} {
+			rows := agent.FindAllStringSubmatch(page, -1)
+			if len(rows) != want {
+				t.Fatalf("a page of %d rows, want %d", len(rows), want)
+			}
+			for _, r := range rows {
+				seen[r[1]]++
+			}
+			m := nextPage.FindStringSubmatch(page)
+			if want == 5 {
+				if m != nil {
+					t.Errorf("the last page links a next one")
+				}
+				break
+			}
+			if m == nil {
+				t.Fatalf("the first page links no next one")
+			}
+			_, page = br.get(html.UnescapeString(m[1]))
+		}
+		if len(seen) != 55 {
+			t.Errorf("%d agents listed across the pages, want 55 each once", len(seen))
+		}
+		if status, _ := br.get("/console/sessions?product=" + rs5 + "&cursor=forged"); status != http.StatusBadRequest {
+			t.Errorf("a forged cursor: %d, want 400", status)
+		}
+	})
+}
+
+// BenchmarkConsoleSharedSessions measures the shared sessions page over
+// HTTP with 200 agents each holding one of 200 concurrent seats (the
+// first page of 50, names filled).
+//
+//	SCIMD_TEST_POSTGRES=postgres://... go test ./server -run '^$' -bench ConsoleSharedSessions -benchtime 200x
+func BenchmarkConsoleSharedSessions(b *testing.B) {
+	for _, be := range testenv.Backends(b) {
+		store := be.Open(b)
+		h := consoleHarness(b, store, licensing.SystemClock{}, licensing.SignInPolicy{})
+		acct, _ := h.account(b)
+		if err := store.SetPlan(context.Background(), licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 200}); err != nil {
+			b.Fatal(err)
+		}
+		sharedSeats(b, store, acct.ID, 200)
+		u := agentUser(b, store, acct.ID, "rita@example.com", true, nil)
+		if _, err := store.SetConsolePrivileges(context.Background(), acct.ID, u.ID, []licensing.Privilege{licensing.PrivRead}); err != nil {
+			b.Fatal(err)
+		}
+		br := newBrowser(b, h.base)
+		br.signIn(acct.Name, "rita@example.com", "secret-rita@example.com")
+		b.Run(be.Name+"/seats=200", func(b *testing.B) {
+			for b.Loop() {
+				if status, _ := br.get("/console/sessions?product=" + rs5); status != http.StatusOK {
+					b.Fatal(status)
+				}
+			}
+		})
 	}
 }

@@ -93,6 +93,12 @@ type Query struct {
 	// resources lacking the attribute are ordered by creation; resources
 	// lacking it come last in ascending order.
 	SortBy *Attr
+	// SortElements, when SortBy names a multi-valued attribute or one of
+	// its sub-attributes, is the number of leading elements of
+	// SortBy.Path that name the multi-valued attribute: each resource
+	// sorts by its primary value, else its first (RFC 7644 section
+	// 3.4.2.3). 0 when SortBy is single-valued.
+	SortElements int
 	// Descending reverses the order given by SortBy.
 	Descending bool
 	// Offset skips that many resources (0-based).

@@ -12,7 +12,9 @@ import (
 // display is readOnly and a display sent by a client is ignored rather
 // than refused as a change of an immutable value (issue 11, item 3).
 // RFC 7643 section 8.7.1 defines value, $ref and type, all immutable;
-// display is one of the default sub-attributes of section 2.4.
+// display is one of the default sub-attributes of section 2.4. And
+// displayName is unique in the account (uniqueness server, where RFC 7643
+// has none): identity providers find a group by its displayName.
 func groupSchema() schema.Schema {
 	immutable := func(p schema.StringParams) schema.SimpleParams {
 		p.Mutability = schema.AttributeMutabilityImmutable()
@@ -27,6 +29,7 @@ func groupSchema() schema.Schema {
 				Description: optional.NewString("The group's name for people. REQUIRED."),
 				Name:        "displayName",
 				Required:    true,
+				Uniqueness:  schema.AttributeUniquenessServer(),
 			})),
 			schema.ComplexCoreAttribute(schema.ComplexParams{
 				Description: optional.NewString("The users and groups that belong to the group."),

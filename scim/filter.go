@@ -703,45 +703,61 @@ func unescapeFilterString(s string) (string, error) {
 
 // compileSortBy resolves the sortBy parameter (RFC 7644 section 3.4.2.3)
 // against rt's schemas. An empty parameter gives nil. The attribute must
-// be single-valued and simple, or a sub-attribute of a single-valued
-// complex attribute (name.familyName, meta.lastModified); names are
-// case-insensitive and may carry a schema URN prefix. Multi-valued,
-// complex, never-returned and unknown attributes are rejected with an
-// invalidValue request error naming the attribute.
-func compileSortBy(raw string, rt schemas.Resource) (*licensing.Attr, error) {
+// be simple, or a sub-attribute of a complex attribute (name.familyName,
+// meta.lastModified, emails.value); names are case-insensitive and may
+// carry a schema URN prefix. A multi-valued attribute sorts by its
+// primary value, else its first: the int returned is then the number of
+// leading path elements naming it (licensing.Query.SortElements), else
+// 0; a complex multi-valued attribute named alone sorts by its value
+// sub-attribute. Group members and a user's groups (kept as memberships,
+// not values), complex, never-returned and unknown attributes are
+// rejected with an invalidValue request error naming the attribute.
+func compileSortBy(raw string, rt schemas.Resource) (*licensing.Attr, int, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if len(raw) > maxFilterLength {
-		return nil, errInvalidValue("The sortBy attribute is too long.")
+		return nil, 0, errInvalidValue("The sortBy attribute is too long.")
 	}
 	p, err := parseAttrPathSafely(raw)
 	if err != nil {
-		return nil, errInvalidValue("The sortBy attribute %q is not an attribute path.", raw)
+		return nil, 0, errInvalidValue("The sortBy attribute %q is not an attribute path.", raw)
 	}
 	r, problem := resolveAttributePath(rt, p)
 	if problem != "" {
-		return nil, errInvalidValue("The sortBy parameter names an %s.", problem)
+		return nil, 0, errInvalidValue("The sortBy parameter names an %s.", problem)
+	}
+	elements := 0
+	if r.attr.MultiValued() {
+		if r.ext == nil && (r.attr.Name() == "members" || r.attr.Name() == "groups") {
+			return nil, 0, errInvalidValue("Cannot sort by %q: memberships have no order.", raw)
+		}
+		elements = len(resolvedAttr{ext: r.ext, attr: r.attr}.path())
+		if r.sub == nil && len(r.attr.SubAttributes()) > 0 {
+			for _, sub := range r.attr.SubAttributes() {
+				if sub.Name() == "value" {
+					r.sub = &sub
+				}
+			}
+		}
 	}
 	leaf := r.leaf()
 	switch {
-	case r.attr.MultiValued():
-		return nil, errInvalidValue("Cannot sort by the multi-valued attribute %q.", raw)
 	case r.attr.Returned() == "never" || leaf.Returned() == "never" || r.attr.Name() == "schemas":
-		return nil, errInvalidValue("Cannot sort by the attribute %q.", raw)
+		return nil, 0, errInvalidValue("Cannot sort by the attribute %q.", raw)
 	case r.sub != nil && (filterCompiler{rt: rt, forStore: true}).subFilterable(r.ext, r.attr, *r.sub, raw) != nil:
-		return nil, errInvalidValue("Cannot sort by the attribute %q.", raw)
+		return nil, 0, errInvalidValue("Cannot sort by the attribute %q.", raw)
 	}
 	kind, ok := attrKind(leaf)
 	if !ok {
-		return nil, errInvalidValue("Cannot sort by the complex attribute %q: name one of its sub-attributes.", raw)
+		return nil, 0, errInvalidValue("Cannot sort by the complex attribute %q: name one of its sub-attributes.", raw)
 	}
 	attr := &licensing.Attr{Path: r.path(), Kind: kind}
 	if kind == licensing.KindString {
 		attr.CaseExact = leaf.CaseExact()
 	}
-	return attr, nil
+	return attr, elements, nil
 }
 
 // subAttrComparison matches what may follow a value path's closing

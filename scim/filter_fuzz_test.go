@@ -78,7 +78,7 @@ func FuzzCompileFilter(f *testing.F) {
 			}
 		}
 		// sortBy shares the resolution; it must not panic either.
-		if a, err := compileSortBy(raw, user); err == nil && a != nil && !canonicalPath(user, a.Path, false) {
+		if a, _, err := compileSortBy(raw, user); err == nil && a != nil && !canonicalPath(user, a.Path, false) {
 			t.Fatalf("compileSortBy(%q) = %#v", raw, a)
 		}
 	})

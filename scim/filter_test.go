@@ -301,7 +301,7 @@ func TestCompileSortBy(t *testing.T) {
 		{group, "displayName", &licensing.Attr{Path: []string{"displayName"}, Kind: licensing.KindString}},
 	}
 	for _, tt := range tests {
-		got, err := compileSortBy(tt.raw, tt.rt)
+		got, _, err := compileSortBy(tt.raw, tt.rt)
 		if err != nil {
 			t.Errorf("compileSortBy(%q) error: %v", tt.raw, err)
 			continue
@@ -310,9 +310,31 @@ func TestCompileSortBy(t *testing.T) {
 			t.Errorf("compileSortBy(%q) = %#v, want %#v", tt.raw, got, tt.want)
 		}
 	}
+	// A multi-valued attribute sorts by its primary or first value (RFC
+	// 7644 section 3.4.2.3): the path says which, elements how much of
+	// it names the multi-valued attribute.
+	multi := []struct {
+		raw      string
+		want     *licensing.Attr
+		elements int
+	}{
+		{"emails", &licensing.Attr{Path: []string{"emails", "value"}, Kind: licensing.KindString}, 1},
+		{"Emails.Value", &licensing.Attr{Path: []string{"emails", "value"}, Kind: licensing.KindString}, 1},
+		{"phoneNumbers.type", &licensing.Attr{Path: []string{"phoneNumbers", "type"}, Kind: licensing.KindString}, 1},
+		{"userName", &licensing.Attr{Path: []string{"userName"}, Kind: licensing.KindString}, 0},
+	}
+	for _, tt := range multi {
+		got, elements, err := compileSortBy(tt.raw, user)
+		if err != nil || !reflect.DeepEqual(got, tt.want) || elements != tt.elements {
+			t.Errorf("compileSortBy(%q) = %#v, %d, %v; want %#v, %d", tt.raw, got, elements, err, tt.want, tt.elements)
+		}
+	}
+	if _, _, err := compileSortBy("members.value", group); err == nil {
+		t.Error("compileSortBy(members.value) on groups: no error")
+	}
 	bad := []struct{ raw, detail string }{
-		{"emails", `"emails"`},
-		{"emails.value", `"emails.value"`},
+		{"groups", `"groups"`},
+		{"groups.display", `"groups.display"`},
 		{"name", "complex"},
 		{"password", `"password"`},
 		{"shoeSize", `"shoeSize"`},
@@ -321,7 +343,7 @@ func TestCompileSortBy(t *testing.T) {
 		{"userName eq", "not an attribute path"},
 	}
 	for _, tt := range bad {
-		_, err := compileSortBy(tt.raw, user)
+		_, _, err := compileSortBy(tt.raw, user)
 		requireRequestErr(t, err, "invalidValue", tt.detail)
 	}
 }

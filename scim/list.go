@@ -151,11 +151,11 @@ func (req listRequest) query(rt schemas.Resource) (licensing.Query, error) {
 		q.Filter = cond
 	}
 	if req.SortBy != "" {
-		attr, err := compileSortBy(req.SortBy, rt)
+		attr, elements, err := compileSortBy(req.SortBy, rt)
 		if err != nil {
 			return q, err
 		}
-		q.SortBy = attr
+		q.SortBy, q.SortElements = attr, elements
 	}
 	if req.Cursor != nil {
 		q.Offset, q.After = 0, *req.Cursor

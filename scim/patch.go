@@ -1078,7 +1078,7 @@ func (p *patcher) checkRequired(before map[string]any) error {
 			_, old, had := lookupKey(was, a.Name())
 			_, cur, has := lookupKey(is, a.Name())
 			if had && !isEmptyValue(old) && (!has || isEmptyValue(cur)) {
-				return errInvalidValue("The attribute %q is required and cannot be removed.", a.Name())
+				return errMutability("The attribute %q is required and cannot be removed.", a.Name())
 			}
 		}
 		return nil

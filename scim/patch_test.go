@@ -158,7 +158,7 @@ func TestApplyPatch(t *testing.T) {
 			want: func(m tObj) { delete(m, "displayName") }},
 		{name: "required attribute", rt: user, res: patchTestUser,
 			ops:     []scim.PatchOperation{patchOp("replace", "userName", "")},
-			errType: "invalidValue", errDetail: `"userName" is required`},
+			errType: "mutability", errDetail: `"userName" is required`},
 		{name: "required attribute removed and added back", rt: user, res: patchTestUser,
 			ops:  []scim.PatchOperation{patchOp("remove", "userName", nil), patchOp("add", "userName", "ann2@example.com")},
 			want: func(m tObj) { m["userName"] = "ann2@example.com" }},

@@ -249,6 +249,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, path stri
 				s.writeError(w, r, rt.Name, err)
 				return
 			}
+			if body, err = nullsAsRemoves(body); err != nil {
+				s.writeError(w, r, rt.Name, err)
+				return
+			}
 			if err := checkLicensingPatch(body, *rt); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return

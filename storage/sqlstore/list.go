@@ -66,7 +66,7 @@ func (s *Store) planList(res *resource, cols, accountID string, q licensing.Quer
 		p.count = "SELECT COALESCE(SUM(n), 0) FROM " + res.totals + " WHERE account_id = ?"
 	}
 	if q.SortBy != nil {
-		key, err := t.sortKey(*q.SortBy)
+		key, err := t.sortKeyIn(*q.SortBy, q.SortElements)
 		if err != nil {
 			return listPlan{}, err
 		}
@@ -268,6 +268,9 @@ func orderFingerprint(res *resource, q licensing.Query) uint32 {
 	fmt.Fprint(h, res.table)
 	if a := q.SortBy; a != nil {
 		fmt.Fprintf(h, "|%q|%d|%t|%t", a.Path, a.Kind, a.CaseExact, q.Descending)
+		if q.SortElements > 0 {
+			fmt.Fprintf(h, "|%d", q.SortElements)
+		}
 	}
 	return h.Sum32()
 }

@@ -844,6 +844,61 @@ func (t *translator) sortKey(a licensing.Attr) (string, error) {
 	return x, nil
 }
 
+// sortKeyIn is sortKey for an attribute below a multi-valued one: the
+// first n elements of a.Path name the multi-valued attribute, the rest
+// the sub-attribute (none for a simple multi-valued attribute). The key
+// is that sub-attribute of the element marked primary, else of the first
+// element (RFC 7644 section 3.4.2.3). n 0 is sortKey.
+func (t *translator) sortKeyIn(a licensing.Attr, n int) (string, error) {
+	if n == 0 {
+		return t.sortKey(a)
+	}
+	if n > len(a.Path) {
+		return "", invalid("cannot sort by %s", dotted(a.Path))
+	}
+	arr := a.Path[:n]
+	if t.isLink(arr) {
+		return "", invalid("cannot sort by %s", dotted(a.Path))
+	}
+	if _, ok := t.res.column(arr); ok {
+		return "", invalid("%s is not multi-valued", dotted(arr))
+	}
+	if err := t.checkDocPath(arr); err != nil {
+		return "", err
+	}
+	loc, err := t.locate(arr, scope{})
+	if err != nil {
+		return "", err
+	}
+	e := t.alias("e")
+	in := scope{elem: e}
+	val, err := t.operand(licensing.Attr{Path: a.Path[n:], Kind: a.Kind, CaseExact: a.CaseExact}, in)
+	if err != nil {
+		return "", err
+	}
+	primary, err := t.operand(licensing.Attr{Path: []string{"primary"}, Kind: licensing.KindBool}, in)
+	if err != nil {
+		return "", err
+	}
+	x := val.expr
+	if a.Kind == licensing.KindString && !a.CaseExact {
+		x = "lower(" + x + ")"
+	}
+	var sub string
+	if t.dialect == DialectPostgres {
+		j := loc.pgJSON()
+		sub = "(SELECT " + x + " FROM jsonb_array_elements(CASE WHEN jsonb_typeof(" + j + ") = 'array' THEN " + j +
+			" ELSE '[]'::jsonb END) WITH ORDINALITY AS " + e + "(v, n) ORDER BY COALESCE(" + primary.expr + ", FALSE) DESC, " + e + ".n LIMIT 1)"
+		if a.Kind == licensing.KindString || val.text {
+			sub += ` COLLATE "C"`
+		}
+		return sub, nil
+	}
+	typ, v := loc.sqlite()
+	return "(SELECT " + x + " FROM json_each(CASE WHEN " + typ + " = 'array' THEN " + v + " END) AS " + e +
+		" ORDER BY COALESCE(" + primary.expr + ", 0) DESC, " + e + ".key LIMIT 1)", nil
+}
+
 func dotted(path []string) string { return strings.Join(path, ".") }
 
 func kindName(k licensing.Kind) string {

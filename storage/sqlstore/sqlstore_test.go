@@ -440,6 +440,23 @@ func TestTranslatorRejects(t *testing.T) {
 		if _, err := tr.sortKey(str("groups", "value")); !errors.Is(err, licensing.ErrInvalid) {
 			t.Errorf("%s: sorting by groups: %v, want ErrInvalid", d, err)
 		}
+		// Below a multi-valued attribute (SortElements): memberships, a
+		// column, id/meta and a prefix longer than the path are refused.
+		for _, c := range []struct {
+			res  *resource
+			path []string
+			n    int
+		}{
+			{groupsResource, []string{"members", "value"}, 1},
+			{usersResource, []string{"userName"}, 1},
+			{usersResource, []string{"meta", "created"}, 1},
+			{usersResource, []string{"emails"}, 2},
+		} {
+			tr := &translator{dialect: d, res: c.res}
+			if _, err := tr.sortKeyIn(str(c.path...), c.n); !errors.Is(err, licensing.ErrInvalid) {
+				t.Errorf("%s: sorting by %v below %d: %v, want ErrInvalid", d, c.path, c.n, err)
+			}
+		}
 	}
 }
 

@@ -131,6 +131,14 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 		startShared(t, h, acct.Name, "agent0@example.com")
 		c.run("Ada's new session appears on the answer", until(`document.querySelectorAll("#seats tbody tr").length === 2`))
 
+		// 26 minutes without input later, the page stops using the session.
+		c.run("let 26 minutes pass", chromedp.Evaluate[chromedp.Void](`(() => { const now = Date.now(); Date.now = () => now + 26*60*1000; })()`))
+		startShared(t, h, acct.Name, "agent1@example.com")
+		c.run("live updates pause", until(`(document.querySelector("#seats .notice")?.textContent || "").includes("Live updates paused")`))
+		if n := value(c, "count rows", chromedp.Evaluate[int](`document.querySelectorAll("#seats tbody tr").length`)); n != 2 {
+			t.Errorf("a paused page shows %d rows, want the 2 it had", n)
+		}
+
 		// The user page: named licenses until the quota refuses.
 		for _, name := range []string{"Ida", "Jon", "Kai"} {
 			c.run("grant "+name+" a named license",

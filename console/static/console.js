@@ -46,10 +46,34 @@ function seatsPage() {
       });
     }
   };
-  let source;
+  // Each reconnection and refetch uses the console session, so live
+  // updates pause after 25 minutes without input: an unattended page
+  // does not keep its session from ending after 30 idle minutes.
+  let source, lastInput = Date.now(), paused = false;
+  for (const ev of ["pointerdown", "keydown"]) {
+    document.addEventListener(ev, () => { lastInput = Date.now(); }, { passive: true });
+  }
+  const idle = () => Date.now() - lastInput > 25 * 60 * 1000;
+  const pause = () => {
+    paused = true;
+    source.close();
+    const note = document.createElement("p");
+    note.className = "notice";
+    note.setAttribute("role", "status");
+    note.textContent = "Live updates paused after 25 minutes without activity. Reload the page to resume.";
+    section.prepend(note);
+  };
+  setInterval(() => { if (!paused && idle()) pause(); }, 60 * 1000);
   const listen = () => {
+    if (paused) {
+      return;
+    }
     source = new EventSource(section.dataset.events);
     source.addEventListener("seats", async () => {
+      if (idle()) {
+        pause();
+        return;
+      }
       source.close();
       try {
         const r = await fetch(section.dataset.self, { credentials: "same-origin" });

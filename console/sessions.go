@@ -234,7 +234,7 @@ func (h *Handler) sessionsEnd(c echo.Context) error {
 	seats := make([]licensing.SharedSession, 0, len(ids))
 	for _, id := range ids {
 		product, user, ok := strings.Cut(id, ":")
-		if !ok || product != page.Product.ID || user == "" {
+		if !ok || product != page.Product.ID || user == "" || !storable(user) {
 			return h.errorPage(c, http.StatusNotFound, "No such shared session in this account.")
 		}
 		seats = append(seats, licensing.SharedSession{ProductID: product, UserID: user})

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -59,6 +61,9 @@ func (h *Handler) userShow(c echo.Context) error {
 // showUser renders the user page of the path's user with page's message.
 func (h *Handler) showUser(c echo.Context, status int, page userPage) error {
 	p := person(c)
+	if !storable(c.Param("id")) {
+		return h.userFailed(c, licensing.ErrNotFound)
+	}
 	u, err := h.opts.Store.User(c.Request().Context(), p.AccountID, c.Param("id"))
 	if err != nil {
 		return h.userFailed(c, err)
@@ -88,6 +93,13 @@ func (h *Handler) userFailed(c echo.Context, err error) error {
 	return h.failed(c, err)
 }
 
+// storable tells that the id may be looked up: the databases hold only
+// valid UTF-8 without NUL, and refuse anything else with an error that
+// is not the person's.
+func storable(id string) bool {
+	return utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
 // userPath is the user page of the id, with the notice of done.
 func userPath(id, done string) string {
 	return Path + "/users/" + url.PathEscape(id) + "?done=" + done
@@ -97,6 +109,9 @@ func userPath(id, done string) string {
 // revokes it (license none); products privilege. The plan's named seats
 // all assigned refuse the grant in the form, with the numbers.
 func (h *Handler) licenseCheck(c echo.Context) error {
+	if !storable(c.Param("id")) {
+		return h.userFailed(c, licensing.ErrNotFound)
+	}
 	pr, ok := h.opts.Catalog.Product(c.Param("product"))
 	if !ok {
 		return h.errorPage(c, http.StatusNotFound, "There is no such product in the catalog.")
@@ -144,6 +159,9 @@ func (h *Handler) userWriteFailed(c echo.Context, err error) error {
 // Deactivation ends their sessions and their console sessions, as the
 // store's seat rules say.
 func (h *Handler) activeCheck(c echo.Context) error {
+	if !storable(c.Param("id")) {
+		return h.userFailed(c, licensing.ErrNotFound)
+	}
 	active := c.FormValue("active")
 	if active != "true" && active != "false" {
 		return h.showUser(c, http.StatusBadRequest, userPage{Error: "Choose to activate or to deactivate the user."})
@@ -167,6 +185,9 @@ func (h *Handler) activeCheck(c echo.Context) error {
 // without a password who gets privileges gets a one-time password link,
 // shown here once.
 func (h *Handler) privilegesCheck(c echo.Context) error {
+	if !storable(c.Param("id")) {
+		return h.userFailed(c, licensing.ErrNotFound)
+	}
 	form, err := c.FormParams()
 	if err != nil {
 		return h.errorPage(c, http.StatusBadRequest, "The form could not be read.")

@@ -97,7 +97,7 @@ func TestConsoleSharedSessions(t *testing.T) {
 		if status, _ := sam1.post("/console/sessions/end", url.Values{"product": {rs5}, "id": {ids["ann"]}, "confirm": {"1"}}, ""); status != http.StatusForbidden || open(acct.ID) != 3 {
 			t.Errorf("end without CSRF: %d, %d open", status, open(acct.ID))
 		}
-		for _, id := range []string{rs5 + ":" + stranger.ID, "no-such-product:" + stranger.ID, "garbage"} {
+		for _, id := range []string{rs5 + ":" + stranger.ID, "no-such-product:" + stranger.ID, "garbage", rs5 + ":\xff\x00"} {
 			if status, _ := sam1.post("/console/sessions/end", url.Values{"product": {rs5}, "id": {id}, "confirm": {"1"}}, page); status != http.StatusNotFound || open(other.ID) != 1 {
 				t.Errorf("end %s: %d, want 404 (%d open in the other account)", id, status, open(other.ID))
 			}

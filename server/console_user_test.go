@@ -39,8 +39,13 @@ func TestConsoleUserPage(t *testing.T) {
 		if _, list := br.get("/console/users"); !strings.Contains(list, `<a href="/console/users/`+agents[0].ID+`">ann</a>`) {
 			t.Errorf("the users list does not link the user page:\n%s", list)
 		}
-		if status, _ := br.get("/console/users/" + stranger.ID); status != http.StatusNotFound {
-			t.Errorf("another account's user: %d, want 404", status)
+		for _, id := range []string{stranger.ID, "no-such-id", "%FF%00"} {
+			if status, _ := br.get("/console/users/" + id); status != http.StatusNotFound {
+				t.Errorf("user %s: %d, want 404", id, status)
+			}
+		}
+		if status, _ := br.post("/console/users/%FF%00/privileges", url.Values{"privilege": {"read"}}, mustGet(t, br, "/console/users/"+agents[0].ID)); status != http.StatusNotFound {
+			t.Errorf("privileges of user %%FF%%00: %d, want 404", status)
 		}
 		grant := func(u licensing.User, license string, csrf bool) (int, string) {
 			t.Helper()

@@ -11,4 +11,39 @@
 //
 // It must not import gorm, a SQL driver, or the other adapters, and does
 // not choose a password hashing algorithm.
+//
+// The files, one concern each:
+//
+//   - server.go: Options, New, routing, discovery, and the checks and
+//     rewrites of a raw body before elimity parses it (read-only paths,
+//     Entra's manager in a POST or PUT).
+//   - handler.go, users.go, groups.go: the resource handlers elimity calls.
+//   - resource.go: resources to and from their stored form, ETags.
+//   - list.go: list and .search requests, paging.
+//   - filter.go: filters and sortBy compiled into licensing queries.
+//   - project.go: the attributes and excludedAttributes parameters.
+//   - licensing.go: the licensing extension of User.
+//   - multivalued.go: RFC 7643 section 2.4 (duplicates, one primary).
+//   - bounds.go: how many operations and values one write may carry.
+//   - bulk.go: POST /Bulk.
+//   - spc.go: ServiceProviderConfig.
+//   - errors.go, errmap.go: request errors, licensing errors as SCIM errors.
+//   - jsonvalue.go: helpers for JSON-like values (emptiness, equality, copies).
+//
+// PATCH, in the order a request meets it:
+//
+//   - patch_rewrite.go: the raw body rewritten into shapes elimity
+//     accepts (Entra's manager forms, mis-cased and whole-extension URNs).
+//   - patch_tolerance.go: what those rewrites forgive that RFC 7643 and
+//     7644 let a server accept (a "schemas" key in an extension's value,
+//     null assigned as a remove).
+//   - patch.go: applyPatch and the patcher, which runs each operation
+//     and checks the result as a whole.
+//   - patch_path.go: a path resolved into its target.
+//   - patch_attribute.go: the new value of the attribute a target names.
+//   - patch_lists.go: adds and removals applied in place to long lists.
+//   - elements.go: what identifies an element of a multi-valued attribute.
+//   - filter_eval.go: value filters (emails[type eq "work"]) evaluated in
+//     memory.
+//   - coerce.go: values coerced to their attribute's type.
 package scim

@@ -23,7 +23,8 @@ import (
 // the names that come out are spelled as the schema spells them.
 //
 // The helpers that resolve attribute paths against a resource type live
-// here too; project.go and patch.go use them.
+// here too; project.go and the PATCH files (patch_path.go first) use
+// them.
 
 // Limits on filters, so that a hostile filter cannot make parsing or the
 // store's translation expensive, and every filter accepted runs on both

@@ -293,3 +293,52 @@ func TestNewRefusesABadCatalog(t *testing.T) {
 		t.Errorf("New with a bad catalog: %v", err)
 	}
 }
+
+// licensingTestUser is the User resource type with the licensing extension
+// generated from the default product catalog.
+func licensingTestUser() schemas.Resource {
+	return schemas.User(licensing.DefaultCatalog())
+}
+
+const licensingTestURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:User"
+
+func TestLicensingExtension(t *testing.T) {
+	rt := licensingTestUser()
+	const head = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
+	base := func() map[string]any {
+		m := patchTestUser()
+		m[licensingTestURN] = tObj{"remoteSupportV5": "named", "serviceDesk": "none"}
+		return m
+	}
+	for _, tt := range []struct{ ops, v5, desk string }{
+		{`{"op":"Add","value":{"` + licensingTestURN + `:remoteSupportV5":"concurrent"}}`, "concurrent", "none"},
+		{`{"op":"replace","value":{"` + licensingTestURN + `":{"remoteSupportV5":"none","serviceDesk":"named"}}}`, "none", "named"},
+		{`{"op":"Replace","path":"` + licensingTestURN + `:serviceDesk","value":"concurrent"}`, "named", "concurrent"},
+		{`{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:LICENSING:2.0:User:serviceDesk","value":"named"}`, "named", "named"},
+	} {
+		body, err := normalizePatchBody([]byte(head+tt.ops+`]}`), rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, ops := throughElimity(t, rt, body)
+		if status != http.StatusNoContent {
+			t.Fatalf("elimity answered %d to %s", status, body)
+		}
+		res := base()
+		if _, err := applyPatch(res, ops, rt); err != nil {
+			t.Fatalf("%s: %v", tt.ops, err)
+		}
+		want := tObj{"remoteSupportV5": tt.v5, "serviceDesk": tt.desk}
+		if !reflect.DeepEqual(res[licensingTestURN], want) {
+			t.Errorf("%s: extension = %v, want %v", tt.ops, res[licensingTestURN], want)
+		}
+	}
+	c, err := compileFilter(`urn:ietf:params:scim:schemas:extension:licensing:2.0:User:remoteSupportV5 eq "concurrent"`, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store finds the assignment by product id, so the path names it.
+	if want := cmpCond(condStr(licensingTestURN, "remote-support-v5"), "eq", "concurrent"); !reflect.DeepEqual(c, want) {
+		t.Errorf("filter = %#v, want %#v", c, want)
+	}
+}

@@ -13,9 +13,10 @@ import (
 // multi-valued attributes a write leaves (issue 11, item 2): exact
 // duplicates are one value, stored once, and at most one value is
 // primary. A PATCH that marks a value primary clears the mark on the
-// others (normalizePrimary, patch_values.go); a POST, a PUT, or one PATCH
-// operation whose own values mark two of them primary is refused, as no
-// rule can tell which one the client meant.
+// others (normalizePrimary, used by patch_attribute.go and
+// patch_lists.go); a POST, a PUT, or one PATCH operation whose own values
+// mark two of them primary is refused, as no rule can tell which one the
+// client meant.
 
 // dropDuplicateValues removes, in place, the exact duplicates from each
 // multi-valued attribute of attrs (validated attributes, core and
@@ -134,4 +135,54 @@ func onePrimary(name string, values []any, distinct bool) error {
 		return errInvalidValue("The attribute %q has %d values marked primary; at most one may be.", name, n)
 	}
 	return nil
+}
+
+// isPrimary reports whether an element has primary set to true.
+func isPrimary(e any) bool {
+	m, ok := e.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, v, _ := lookupKey(m, "primary")
+	b, _ := v.(bool)
+	return b
+}
+
+// markPrimary sets primary to true on a complex element (a PATCH add
+// naming a value the attribute holds, with primary true).
+func markPrimary(e any) {
+	if m, ok := e.(map[string]any); ok && !isPrimary(m) {
+		key, _, found := lookupKey(m, "primary")
+		if !found {
+			key = "primary"
+		}
+		m[key] = true
+	}
+}
+
+// clearPrimary sets primary to false on an element marked primary.
+func clearPrimary(e any) {
+	m := e.(map[string]any)
+	key, _, _ := lookupKey(m, "primary")
+	m[key] = false
+}
+
+// normalizePrimary keeps at most one element marked primary: when a
+// touched element is primary, the last such one stays primary and every
+// other loses the mark (RFC 7643 section 2.4).
+func normalizePrimary(list []any, touched []bool) {
+	last := -1
+	for i, e := range list {
+		if i < len(touched) && touched[i] && isPrimary(e) {
+			last = i
+		}
+	}
+	if last < 0 {
+		return
+	}
+	for i, e := range list {
+		if i != last && isPrimary(e) {
+			clearPrimary(e)
+		}
+	}
 }

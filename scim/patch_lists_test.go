@@ -1,22 +1,19 @@
 package scim
 
 import (
-	"net/http/httptest"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/elimity-com/scim"
 
-	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
 // TestPatchAddsAcrossOperations: the patcher changes the lists add and
 // remove operations name in place and compacts them later
-// (patch_values.go); a PATCH of several operations must still end where
+// (patch_lists.go); a PATCH of several operations must still end where
 // applying them one PATCH at a time ends, whatever other operations
 // change the list in between.
 func TestPatchAddsAcrossOperations(t *testing.T) {
@@ -137,50 +134,6 @@ func TestPatchAddReadOnlyList(t *testing.T) {
 	_, err := applyPatch(res(), []scim.PatchOperation{same, patchOp("add", "groups", tList{tObj{"value": "g2"}})}, rt)
 	if re, ok := err.(*requestError); !ok || re.ScimType != "mutability" {
 		t.Errorf("adding a group: %v, want a mutability error", err)
-	}
-}
-
-// TestBoundsAreConfigurable: Options.MaxPatchOperations and
-// Options.MaxMultiValues set the limits (cmd passes the flags
-// --max-patch-operations and --max-multi-values), and a negative one is
-// refused.
-func TestBoundsAreConfigurable(t *testing.T) {
-	store := testenv.SQLite(t)
-	acct, _ := testenv.Account(t, store)
-	srv, err := New(store, Options{MountPath: "/scim/v2", DefaultPageSize: 1, MaxPageSize: 1, MaxBodyBytes: 1 << 20, MaxPatchOperations: 2, MaxMultiValues: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := licensing.WithPrincipal(t.Context(), licensing.Principal{AccountID: acct.ID, Scope: licensing.ScopeSCIM})
-	serve := func(method, path, body string) (int, string) {
-		r := httptest.NewRequestWithContext(ctx, method, path, strings.NewReader(body))
-		r.Header.Set("Content-Type", ContentType)
-		w := httptest.NewRecorder()
-		srv.ServeHTTP(w, r)
-		return w.Code, w.Body.String()
-	}
-	user := `{"schemas":["` + schemas.UserURN + `"],"userName":"a@example.com","emails":[{"value":"1@x"},{"value":"2@x"}`
-	if code, body := serve("POST", "/Users", user+`,{"value":"3@x"}]}`); code != 400 || !strings.Contains(body, `\"emails\" has 3 values; at most 2`) {
-		t.Errorf("POST with 3 emails: %d %s", code, body)
-	}
-	code, body := serve("POST", "/Users", user+`]}`)
-	if code != 201 {
-		t.Fatalf("POST with 2 emails: %d %s", code, body)
-	}
-	id := body[strings.Index(body, `"id":"`)+6:]
-	id = id[:strings.IndexByte(id, '"')]
-	op := `{"op":"replace","path":"title","value":"t"}`
-	patch := func(ops ...string) string {
-		return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + strings.Join(ops, ",") + `]}`
-	}
-	if code, body := serve("PATCH", "/Users/"+id, patch(op, op, op)); code != 400 || !strings.Contains(body, "3 operations; at most 2") {
-		t.Errorf("PATCH of 3 operations: %d %s", code, body)
-	}
-	if code, body := serve("PATCH", "/Users/"+id, patch(op, op)); code != 200 {
-		t.Errorf("PATCH of 2 operations: %d %s", code, body)
-	}
-	if _, err := New(store, Options{DefaultPageSize: 1, MaxPageSize: 1, MaxBodyBytes: 1, MaxMultiValues: -1}); err == nil {
-		t.Error("New accepted a negative limit")
 	}
 }
 

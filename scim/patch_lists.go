@@ -1,168 +1,19 @@
 package scim
 
 import (
-	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/elimity-com/scim/schema"
 
 	"github.com/scimd/scimd/licensing"
 )
 
-// This file holds what patch.go needs to handle the elements of
-// multi-valued attributes in time linear in their number: an index of
-// elements by identity, and the patcher's memory of the lists it adds to
-// and removes from, so that a PATCH of n operations adding or removing
-// one value each costs O(n), not O(n²) (each operation used to copy and
-// re-index or rescan the whole list).
-
-// elementIndex finds the elements of a multi-valued attribute equal to a
-// value, as sameElement compares them: by "value" sub-attribute when the
-// element has one (folded to lower case unless case-exact), else whole.
-type elementIndex struct {
-	attr schema.CoreAttribute
-	keys map[string]int
-	// others holds the elements that have no key (not encodable as
-	// JSON), compared one by one.
-	others []any
-}
-
-// newElementIndex indexes the elements of a multi-valued attribute.
-func newElementIndex(a schema.CoreAttribute, elems []any) *elementIndex {
-	ix := &elementIndex{attr: a, keys: make(map[string]int, len(elems))}
-	for _, e := range elems {
-		ix.add(e)
-	}
-	return ix
-}
-
-// add records an element.
-func (ix *elementIndex) add(e any) {
-	if k, ok := elementKey(ix.attr, e); ok {
-		ix.keys[k]++
-		return
-	}
-	ix.others = append(ix.others, e)
-}
-
-// contains reports whether an element equal to e was recorded.
-func (ix *elementIndex) contains(e any) bool {
-	if k, ok := elementKey(ix.attr, e); ok {
-		return ix.keys[k] > 0
-	}
-	return slices.ContainsFunc(ix.others, func(o any) bool { return sameElement(ix.attr, o, e) })
-}
-
-// elementKey returns the identity of an element of a multi-valued
-// attribute: its string value (folded to lower case unless case-exact),
-// else its value as JSON, else (no value) the whole element as JSON,
-// whose object keys encoding/json sorts. Keys of the three kinds never
-// collide. ok is false when e cannot be encoded.
-func elementKey(a schema.CoreAttribute, e any) (string, bool) {
-	v, caseExact, ok := elementValue(a, e)
-	if ok {
-		if s, isString := v.(string); isString {
-			if !caseExact {
-				s = strings.ToLower(s)
-			}
-			return "s" + s, true
-		}
-		b, err := json.Marshal(v)
-		return "v" + string(b), err == nil
-	}
-	b, err := json.Marshal(e)
-	return "w" + string(b), err == nil
-}
-
-// elementValue returns what identifies an element: the "value"
-// sub-attribute of a complex element, the element itself for a simple
-// attribute; ok is false for a complex element without one.
-func elementValue(a schema.CoreAttribute, e any) (v any, caseExact bool, ok bool) {
-	if a.AttributeType() != "complex" {
-		return e, a.CaseExact(), e != nil
-	}
-	m, isMap := e.(map[string]any)
-	if !isMap {
-		return nil, false, false
-	}
-	_, v, ok = lookupKey(m, "value")
-	if !ok {
-		return nil, false, false
-	}
-	sub, _ := findAttribute(a.SubAttributes(), "value")
-	return v, sub.CaseExact(), true
-}
-
-// sameElement reports whether two elements of a multi-valued attribute
-// are the same value: equal "value" when the candidate has one, else
-// equal as a whole.
-func sameElement(a schema.CoreAttribute, existing, candidate any) bool {
-	cv, caseExact, ok := elementValue(a, candidate)
-	if !ok {
-		return jsonEqual(existing, candidate)
-	}
-	ev, _, ok := elementValue(a, existing)
-	if !ok {
-		return false
-	}
-	es, eok := ev.(string)
-	cs, cok := cv.(string)
-	if eok && cok && !caseExact {
-		return strings.EqualFold(es, cs)
-	}
-	return jsonEqual(ev, cv)
-}
-
-// normalizePrimary keeps at most one element marked primary: when a
-// touched element is primary, the last such one stays primary and every
-// other loses the mark (RFC 7643 section 2.4).
-func normalizePrimary(list []any, touched []bool) {
-	last := -1
-	for i, e := range list {
-		if i < len(touched) && touched[i] && isPrimary(e) {
-			last = i
-		}
-	}
-	if last < 0 {
-		return
-	}
-	for i, e := range list {
-		if i != last && isPrimary(e) {
-			clearPrimary(e)
-		}
-	}
-}
-
-// markPrimary sets primary to true on a complex element (a PATCH add
-// naming a value the attribute holds, with primary true).
-func markPrimary(e any) {
-	if m, ok := e.(map[string]any); ok && !isPrimary(m) {
-		key, _, found := lookupKey(m, "primary")
-		if !found {
-			key = "primary"
-		}
-		m[key] = true
-	}
-}
-
-// clearPrimary sets primary to false on an element marked primary.
-func clearPrimary(e any) {
-	m := e.(map[string]any)
-	key, _, _ := lookupKey(m, "primary")
-	m[key] = false
-}
-
-// isPrimary reports whether an element has primary set to true.
-func isPrimary(e any) bool {
-	m, ok := e.(map[string]any)
-	if !ok {
-		return false
-	}
-	_, v, _ := lookupKey(m, "primary")
-	b, _ := v.(bool)
-	return b
-}
+// This file applies, in place, the PATCH operations that add values to or
+// remove values from a multi-valued attribute (applyInPlace): the
+// patcher's memory of the lists it adds to and removes from, so that a
+// PATCH of n operations adding or removing one value each costs O(n), not
+// O(n²) (each operation used to copy and re-index or rescan the whole
+// list). Elements are identified as elements.go says.
 
 // listState is what the patcher keeps of a multi-valued attribute that
 // add and remove operations change in place, so that each costs time in
@@ -313,7 +164,7 @@ func (st *listState) removeKey(k string) bool {
 // values not already present are appended (RFC 7644 section 3.5.2.1),
 // and when one of them is primary every other element loses the mark. It
 // costs time in the number of values added (plus the list's length the
-// first time the patcher sees the list). It reports false when whole
+// first time the patcher sees the list). It reports false when nextWhole
 // must apply the operation instead.
 func (p *patcher) appendValues(cont map[string]any, t patchTarget, value any) (bool, error) {
 	st, ok := p.listOf(cont, t)
@@ -384,7 +235,7 @@ func (p *patcher) appendValues(cont map[string]any, t patchTarget, value any) (b
 // removeValues applies a remove with values (Entra's member removal) to
 // the multi-valued attribute t.attr held by cont: the elements equal to
 // one of them go. It costs time in the number of values. It reports
-// false when whole must apply the operation instead.
+// false when nextWhole must apply the operation instead.
 func (p *patcher) removeValues(cont map[string]any, t patchTarget, value any) (bool, error) {
 	gone, err := coerceList(t.attr, value, t.text)
 	if err != nil {
@@ -415,7 +266,7 @@ func (p *patcher) removeValues(cont map[string]any, t patchTarget, value any) (b
 // removeMatching applies a remove whose path is attr[value eq "x"]
 // (Okta's member removal) to the multi-valued complex attribute t.attr
 // held by cont, in time independent of the list's length. It reports
-// false when filtered must apply the operation instead: for any other
+// false when nextFiltered must apply the operation instead: for any other
 // filter, or a path that goes on to a sub-attribute.
 func (p *patcher) removeMatching(cont map[string]any, t patchTarget) (bool, error) {
 	c, isCompare := t.filter.(licensing.Compare)
@@ -440,4 +291,22 @@ func (p *patcher) removeMatching(cont map[string]any, t patchTarget) (bool, erro
 		return true, errNoTarget("No value of %q matches the path %q.", t.attr.Name(), t.text)
 	}
 	return true, checkMutability(t, true)
+}
+
+// applyInPlace applies the operations on multi-valued attributes that change
+// the list in place (see listState): adding values, removing values, and
+// removing by attr[value eq "x"]. It reports false for any other
+// operation.
+func (p *patcher) applyInPlace(kind string, cont map[string]any, t patchTarget, value any) (bool, error) {
+	switch {
+	case !p.inPlace || !t.attr.MultiValued():
+		return false, nil
+	case kind == patchAdd && t.filter == nil && t.sub == nil:
+		return p.appendValues(cont, t, value)
+	case kind == patchRemove && t.filter == nil && t.sub == nil && !isEmptyValue(value):
+		return p.removeValues(cont, t, value)
+	case kind == patchRemove && t.filter != nil:
+		return p.removeMatching(cont, t)
+	}
+	return false, nil
 }

@@ -25,6 +25,7 @@ type page struct {
 var pages = []page{
 	{"Users", Path + "/users", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
 	{"Products and plan", Path + "/products", []licensing.Privilege{licensing.PrivRead, licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions}},
+	{"Shared sessions", Path + "/sessions", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions}},
 	{"Connect an identity provider", Path + "/connect", []licensing.Privilege{licensing.PrivTokens}},
 }
 
@@ -46,6 +47,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.GET("", h.home, h.session)
 	g.GET("/", h.home, h.session)
 	g.GET("/static/console.css", h.stylesheet)
+	g.GET("/static/console.js", h.script)
 
 	g.GET("/signin", h.signInShow, h.anonymousToken)
 	g.POST("/signin", h.signInCheck, public)
@@ -55,9 +57,18 @@ func (h *Handler) Register(g *echo.Group) {
 
 	users := pageAt(Path + "/users")
 	g.GET("/users", h.usersShow, h.session, h.opens(users.Privileges...))
+	g.GET("/users/:id", h.userShow, h.session, h.opens(users.Privileges...))
+	g.POST("/users/:id/products/:product", h.licenseCheck, h.session, signedIn, h.opens(licensing.PrivProducts))
+	g.POST("/users/:id/active", h.activeCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
+	g.POST("/users/:id/privileges", h.privilegesCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
 	products := pageAt(Path + "/products")
 	g.GET("/products", h.productsShow, h.session, h.opens(products.Privileges...))
 	g.POST("/products/:product/plan", h.planCheck, h.session, signedIn, h.opens(licensing.PrivBilling))
+
+	sessions := pageAt(Path + "/sessions")
+	g.GET("/sessions", h.sessionsShow, h.session, h.opens(sessions.Privileges...))
+	g.GET("/sessions/events", h.sessionsEvents, h.session, h.opens(sessions.Privileges...))
+	g.POST("/sessions/end", h.sessionsEnd, h.session, signedIn, h.opens(licensing.PrivSessions))
 
 	g.GET("/connect", h.connectShow, h.session, h.opens(licensing.PrivTokens))
 	g.POST("/connect/token", h.tokenCheck, h.session, signedIn, h.opens(licensing.PrivTokens))

@@ -45,44 +45,17 @@ type sharedSession struct {
 	Sessions      int       `json:"sessions"`
 }
 
-func sharedSessionID(productID, userID string) string { return productID + ":" + userID }
-
-// sharedSessions groups open sessions of concurrent licenses by seat
-// (product, user), ordered by since, then id.
+// sharedSessions turns the account's open sessions into the shared
+// sessions of the list (licensing.SharedSessions), ordered by since, then
+// id.
 func (h *Handler) sharedSessions(open []licensing.Session) []sharedSession {
-	bySeat := map[string]*sharedSession{}
-	var out []*sharedSession
-	for _, s := range open {
-		if s.License != licensing.LicenseConcurrent {
-			continue
-		}
-		id := sharedSessionID(s.ProductID, s.UserID)
-		ss := bySeat[id]
-		if ss == nil {
-			p := h.opts.Catalog.Named(licensing.Product{ID: s.ProductID})
-			ss = &sharedSession{ID: id, ProductID: s.ProductID, ProductName: p.Name, UserID: s.UserID,
-				State: string(licensing.SessionPending), Since: s.CreatedAt.UTC(), LastHeartbeat: s.LastSeen.UTC()}
-			bySeat[id] = ss
-			out = append(out, ss)
-		}
-		ss.Sessions++
-		if s.State == licensing.SessionConnected {
-			ss.State = string(licensing.SessionConnected)
-		}
-		if s.CreatedAt.Before(ss.Since) {
-			ss.Since = s.CreatedAt.UTC()
-		}
-		if s.LastSeen.After(ss.LastHeartbeat) {
-			ss.LastHeartbeat = s.LastSeen.UTC()
-		}
+	seats := licensing.SharedSessions(open)
+	list := make([]sharedSession, len(seats))
+	for i, s := range seats {
+		p := h.opts.Catalog.Named(licensing.Product{ID: s.ProductID})
+		list[i] = sharedSession{ID: s.ID(), ProductID: s.ProductID, ProductName: p.Name, UserID: s.UserID,
+			State: string(s.State), Since: s.Since, LastHeartbeat: s.LastHeartbeat, Sessions: s.Sessions}
 	}
-	list := make([]sharedSession, len(out))
-	for i, ss := range out {
-		list[i] = *ss
-	}
-	slices.SortFunc(list, func(a, b sharedSession) int {
-		return cmp.Or(a.Since.Compare(b.Since), strings.Compare(a.ID, b.ID))
-	})
 	return list
 }
 
@@ -196,33 +169,11 @@ func (h *Handler) endSeat(c echo.Context, id string) (int, error) {
 	if _, known := h.opts.Catalog.Product(productID); !known {
 		return 0, errNoSharedSession
 	}
-	p := principal(c)
-	// Only a seat held through a concurrent license is a shared session:
-	// a user holds one license type per product, so their open sessions
-	// of it are all of that type.
-	open, err := h.opts.Store.UserOpenSessions(ctx, p.AccountID, userID)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, s := range open {
-		if s.ProductID == productID && s.License == licensing.LicenseConcurrent {
-			n++
-		}
-	}
-	if n == 0 {
-		return 0, errNoSharedSession
-	}
-	detail := fmt.Sprintf("%s: %d sessions ended", productID, n)
-	if n == 1 {
-		detail = productID + ": 1 session ended"
-	}
-	ended, err := h.opts.Store.EndSeat(ctx, p.AccountID, productID, userID, licensing.EndedByAdmin, p.TokenID, h.opts.Clock.Now(),
-		h.audit(c, "session.end", "shared_session", id, detail))
+	n, err := licensing.EndSharedSession(ctx, h.opts.Store, h.opts.Clock, principal(c).AccountID, productID, userID)
 	if err != nil {
 		return 0, noSharedSession(err)
 	}
-	return len(ended), nil
+	return n, nil
 }
 
 // noSharedSession turns the store's "no open session" into the answer

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -282,7 +281,7 @@ func (h *Handler) grantProduct(c echo.Context) error {
 		if u.Assignments.Of(p.ID) == t {
 			return "", nil
 		}
-		u.Assignments = setLicense(u.Assignments, p.ID, t)
+		u.Assignments = licensing.SetLicense(u.Assignments, p.ID, t)
 		return p.ID + ": " + string(t), nil
 	})
 }
@@ -299,7 +298,7 @@ func (h *Handler) revokeProduct(c echo.Context) error {
 		if was == licensing.LicenseNone {
 			return "", nil
 		}
-		u.Assignments = setLicense(u.Assignments, p.ID, licensing.LicenseNone)
+		u.Assignments = licensing.SetLicense(u.Assignments, p.ID, licensing.LicenseNone)
 		return p.ID + ": " + string(was), nil
 	})
 }
@@ -308,23 +307,20 @@ func (h *Handler) revokeProduct(c echo.Context) error {
 // change reports a change (a non-empty audit detail), stores it as the
 // next version and records action. It answers the user as it now is.
 func (h *Handler) changeUser(c echo.Context, action string, change func(u *licensing.User) (detail string, err error)) error {
-	ctx := c.Request().Context()
-	u, err := h.opts.Store.User(ctx, principal(c).AccountID, c.Param("id"))
-	if err != nil {
+	var refused error
+	u, written, err := licensing.ChangeUser(c.Request().Context(), h.opts.Store, h.opts.Clock, principal(c).AccountID, c.Param("id"), action,
+		func(u *licensing.User) (string, error) {
+			detail, err := change(u)
+			refused = err
+			return detail, err
+		})
+	switch {
+	case err != nil && err == refused:
 		return writeProblem(c, err)
-	}
-	u.Assignments = maps.Clone(u.Assignments)
-	version := u.Version
-	detail, err := change(&u)
-	if err != nil {
-		return writeProblem(c, err)
-	}
-	if detail == "" {
-		return c.JSON(http.StatusOK, viewUser(u))
-	}
-	u.Version, u.LastModified = version+1, h.opts.Clock.Now()
-	if err := h.opts.Store.ReplaceUser(ctx, u, version, h.audit(c, action, "user", u.ID, detail)); err != nil {
+	case err != nil:
 		return h.userProblem(c, u, err)
+	case !written:
+		return c.JSON(http.StatusOK, viewUser(u))
 	}
 	return h.answerUser(c, http.StatusOK, u)
 }
@@ -340,19 +336,6 @@ func (h *Handler) answerUser(c echo.Context, status int, written licensing.User)
 		return writeProblem(c, err)
 	}
 	return c.JSON(status, viewUser(u))
-}
-
-// setLicense sets the product's license in a, none removing it.
-func setLicense(a licensing.Assignments, productID string, t licensing.LicenseType) licensing.Assignments {
-	if a == nil {
-		a = licensing.Assignments{}
-	}
-	if t == licensing.LicenseNone {
-		delete(a, productID)
-	} else {
-		a[productID] = t
-	}
-	return a
 }
 
 // userProblem answers a failed user write: a taken userName, or the
@@ -414,7 +397,7 @@ func (h *Handler) applyUser(ctx context.Context, u *licensing.User, req userRequ
 			return nil, problem.Invalid("products." + id + " must be named, concurrent or none.")
 		}
 		if u.Assignments.Of(p.ID) != t {
-			u.Assignments = setLicense(u.Assignments, p.ID, t)
+			u.Assignments = licensing.SetLicense(u.Assignments, p.ID, t)
 			productsChanged = true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,9 +21,12 @@ var templateFiles embed.FS
 //go:embed static/console.css
 var stylesheet []byte
 
+//go:embed static/console.js
+var script []byte
+
 // pageFiles are the templates rendered as whole pages, each inside
 // layout.html.
-var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "usage.html", "audit.html"}
+var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html", "user.html", "usage.html", "audit.html"}
 
 // parsePages parses each page with the layout and the parts pages share
 // (range.html). A template that does not
@@ -51,6 +55,11 @@ type view struct {
 	Page   any
 }
 
+// isUnder tells that the path is the page's or one under it.
+func isUnder(path, page string) bool {
+	return path == page || strings.HasPrefix(path, page+"/")
+}
+
 // render answers the page with its data inside the layout.
 func (h *Handler) render(c echo.Context, status int, file, title string, data any) error {
 	p := person(c)
@@ -58,7 +67,7 @@ func (h *Handler) render(c echo.Context, status int, file, title string, data an
 	if p.Scope == licensing.ActorConsole {
 		for _, pg := range pages {
 			if p.Has(pg.Privileges...) {
-				v.Nav = append(v.Nav, navItem{Title: pg.Title, Path: pg.Path, Current: pg.Path == c.Request().URL.Path})
+				v.Nav = append(v.Nav, navItem{Title: pg.Title, Path: pg.Path, Current: isUnder(c.Request().URL.Path, pg.Path)})
 			}
 		}
 	}
@@ -93,4 +102,9 @@ func (h *Handler) failed(c echo.Context, err error) error {
 // stylesheet serves the console's one stylesheet.
 func (h *Handler) stylesheet(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/css; charset=utf-8", stylesheet)
+}
+
+// script serves the console's one script: enhancements only.
+func (h *Handler) script(c echo.Context) error {
+	return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", script)
 }

@@ -25,6 +25,7 @@ type page struct {
 var pages = []page{
 	{"Users", Path + "/users", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
 	{"Products and plan", Path + "/products", []licensing.Privilege{licensing.PrivRead, licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions}},
+	{"Shared sessions", Path + "/sessions", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions}},
 	{"Usage", Path + "/usage", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions, licensing.PrivBilling}},
 	{"Audit log", Path + "/audit", []licensing.Privilege{licensing.PrivRead}},
 	{"Connect an identity provider", Path + "/connect", []licensing.Privilege{licensing.PrivTokens}},
@@ -48,7 +49,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.GET("", h.home, h.session)
 	g.GET("/", h.home, h.session)
 	g.GET("/static/console.css", h.stylesheet)
-	g.GET("/static/localtime.js", h.localTime)
+	g.GET("/static/console.js", h.script)
 
 	g.GET("/signin", h.signInShow, h.anonymousToken)
 	g.POST("/signin", h.signInCheck, public)
@@ -58,9 +59,18 @@ func (h *Handler) Register(g *echo.Group) {
 
 	users := pageAt(Path + "/users")
 	g.GET("/users", h.usersShow, h.session, h.opens(users.Privileges...))
+	g.GET("/users/:id", h.userShow, h.session, h.opens(users.Privileges...))
+	g.POST("/users/:id/products/:product", h.licenseCheck, h.session, signedIn, h.opens(licensing.PrivProducts))
+	g.POST("/users/:id/active", h.activeCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
+	g.POST("/users/:id/privileges", h.privilegesCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
 	products := pageAt(Path + "/products")
 	g.GET("/products", h.productsShow, h.session, h.opens(products.Privileges...))
 	g.POST("/products/:product/plan", h.planCheck, h.session, signedIn, h.opens(licensing.PrivBilling))
+
+	sessions := pageAt(Path + "/sessions")
+	g.GET("/sessions", h.sessionsShow, h.session, h.opens(sessions.Privileges...))
+	g.GET("/sessions/events", h.sessionsEvents, h.session, h.opens(sessions.Privileges...))
+	g.POST("/sessions/end", h.sessionsEnd, h.session, signedIn, h.opens(licensing.PrivSessions))
 
 	usage := pageAt(Path + "/usage")
 	g.GET("/usage", h.usageShow, h.session, h.opens(usage.Privileges...))

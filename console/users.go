@@ -25,8 +25,8 @@ type licenseChoice struct {
 
 // userRow is a user as the list shows it.
 type userRow struct {
-	UserName, Name, Email string
-	Active                bool
+	ID, UserName, Name, Email string
+	Active                    bool
 	// Licenses are "<product> - Named" or "- Concurrent", by catalog order.
 	Licenses []string
 }
@@ -101,7 +101,7 @@ func (h *Handler) usersShow(c echo.Context) error {
 
 func (h *Handler) userRow(u licensing.User) userRow {
 	ct := u.Contact()
-	r := userRow{UserName: u.UserName, Name: strings.TrimSpace(ct.GivenName + " " + ct.FamilyName), Email: ct.Email, Active: u.Active}
+	r := userRow{ID: u.ID, UserName: u.UserName, Name: strings.TrimSpace(ct.GivenName + " " + ct.FamilyName), Email: ct.Email, Active: u.Active}
 	if r.Name == "" {
 		r.Name = u.DisplayName
 	}

@@ -28,7 +28,7 @@ func agentCall(t *testing.T, h *harness, method, path, bearer, body string) (int
 }
 
 // agentUser stores a user with a password and assignments.
-func agentUser(t *testing.T, store licensing.Store, accountID, userName string, active bool, a licensing.Assignments) licensing.User {
+func agentUser(t testing.TB, store licensing.Store, accountID, userName string, active bool, a licensing.Assignments) licensing.User {
 	t.Helper()
 	hash, err := password.Hash("secret-" + userName)
 	if err != nil {

@@ -134,20 +134,7 @@ func BenchmarkAdminSharedSessions(b *testing.B) {
 		if err := store.SetPlan(ctx, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: agents}); err != nil {
 			b.Fatal(err)
 		}
-		for i := range agents {
-			now := time.Now().UTC()
-			u := licensing.User{AccountID: acct.ID, ID: licensing.NewID(), UserName: fmt.Sprintf("agent%03d@example.com", i), Active: true,
-				Doc:     []byte(fmt.Sprintf(`{"emails":[{"value":"agent%03d@example.com","primary":true}]}`, i)),
-				Created: now, LastModified: now, Version: 1, Assignments: licensing.Assignments{rs5: licensing.LicenseConcurrent}}
-			if err := store.CreateUser(ctx, u); err != nil {
-				b.Fatal(err)
-			}
-			s := licensing.Session{ID: licensing.NewID(), AccountID: acct.ID, ProductID: rs5, UserID: u.ID, Platform: licensing.PlatformWindows,
-				CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
-			if err := store.StartSession(ctx, &s, ""); err != nil {
-				b.Fatal(err)
-			}
-		}
+		sharedSeats(b, store, acct.ID, agents)
 		bearer := h.adminToken(b, acct.ID, licensing.PrivRead)
 		client := &http.Client{}
 		for _, limit := range []int{50, 500} {

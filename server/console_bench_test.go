@@ -91,6 +91,7 @@ func BenchmarkConsolePages(b *testing.B) {
 		{"users-search-name", "/console/users?q=given123456"},
 		{"users-search-none", "/console/users?q=nobody-at-all"},
 		{"products", "/console/products"},
+		{"shared-sessions", "/console/sessions?product=" + rs5},
 		{"usage-24h-hourly", "/console/usage"},
 		{"usage-90d-daily", "/console/usage?bucket=day&from=" + day},
 		{"usage-csv", "/console/usage.csv"},

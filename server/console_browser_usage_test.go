@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -89,8 +90,14 @@ func TestConsoleUsageAuditInChromium(t *testing.T) {
 				_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"})
 				return err
 			}), chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), c.at("/console/audit"))
-			if got := c.text(`table.audit tbody tr td[data-label="When"] time`); !strings.Contains(got, "GMT+5:30") {
-				t.Errorf("an audit entry's time in Kolkata reads %q, want it in GMT+5:30", got)
+			when := value(c, "an entry's time", chromedp.Evaluate[[]string](`(t => [t.getAttribute("datetime"), t.textContent])(document.querySelector('table.audit td[data-label="When"] time'))`))
+			at, err := time.Parse(time.RFC3339, when[0])
+			if err != nil {
+				t.Fatalf("an entry's datetime: %v", err)
+			}
+			kolkata := at.In(time.FixedZone("IST", 5*3600+1800))
+			if want := fmt.Sprintf("%d:%02d", (kolkata.Hour()+11)%12+1, kolkata.Minute()); !strings.Contains(when[1], want) || strings.Contains(when[1], "UTC") {
+				t.Errorf("an audit entry of %s reads %q in Kolkata, want %s", when[0], when[1], want)
 			}
 			if n := value(c, "count entries", chromedp.Evaluate[int](`document.querySelectorAll("table.audit tbody tr").length`)); n < 3 {
 				t.Errorf("the audit log lists %d entries, want the 3 user creations at least", n)

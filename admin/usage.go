@@ -1,9 +1,9 @@
 package admin
 
 import (
+	"errors"
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,15 +18,6 @@ func (h *Handler) usageRoutes() []Route {
 		{Method: http.MethodGet, Path: "/usage", Privileges: reading(licensing.PrivSessions, licensing.PrivBilling), handler: h.usage},
 	}
 }
-
-// Bounds of a usage report.
-const (
-	defaultUsageRange = 24 * time.Hour
-	maxUsageRange     = 93 * 24 * time.Hour
-	maxUsageBuckets   = 2000
-)
-
-var usageBuckets = map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Hour}
 
 // usageItem is one product's use of its concurrent seats during one
 // bucket.
@@ -44,7 +35,7 @@ type usageItem struct {
 }
 
 // usageReport is the answer of GET /usage. Its items are not paged: the
-// range and the bucket bound them (at most maxUsageBuckets per product).
+// range and the bucket bound them (at most licensing.MaxUsageBuckets per product).
 type usageReport struct {
 	From   time.Time   `json:"from"`
 	To     time.Time   `json:"to"`
@@ -70,33 +61,18 @@ func (h *Handler) usage(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	plans, err := h.opts.Store.Usage(ctx, accountID)
-	if err != nil {
-		return writeProblem(c, err)
-	}
-	occupiedNow := map[string]int{}
-	q.Seats = map[string]int{}
-	for _, u := range plans {
-		occupiedNow[u.ProductID] = u.ConcurrentOccupied
-		q.Seats[u.ProductID] = u.ConcurrentSeats
-	}
-	if id := c.QueryParam("product"); id != "" {
+	id := c.QueryParam("product")
+	if id != "" {
 		if _, err := h.product(id); err != nil {
 			return writeProblem(c, err)
 		}
-		// A product without a plan is reported too: no seats, all zeros
-		// but its denials.
-		q.Seats = map[string]int{id: q.Seats[id]}
 	}
-	// The seats occupied at From are derived backwards from those
-	// occupied now and the events since; the events of [From, To) are
-	// among them.
-	events, err := h.opts.Store.SeatEvents(ctx, accountID, q.From, now)
+	// A product without a plan is reported too: no seats, all zeros but
+	// its denials.
+	buckets, err := licensing.AccountUsage(ctx, h.opts.Store, accountID, q, id, now)
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	q.Occupied = licensing.OccupancyAt(q.From, occupiedNow, events)
-	buckets := licensing.UsageReport(q, events)
 	items := make([]usageItem, 0, len(buckets))
 	for _, b := range buckets {
 		items = append(items, usageItem{
@@ -114,54 +90,27 @@ func (h *Handler) usage(c echo.Context) error {
 	return c.JSON(http.StatusOK, report)
 }
 
-// usageRange reads ?from, ?to and ?bucket: by default the last 24 hours
-// by the hour. to must be after from, and a range ending after now ends
-// now; the range spans at most 93 days and 2000 buckets.
+// usageRange reads ?from, ?to and ?bucket into the query of a report
+// (licensing.NewUsageQuery: by default the last 24 hours by the hour).
 func usageRange(c echo.Context, now time.Time) (licensing.UsageQuery, string, error) {
-	var q licensing.UsageQuery
+	from, err := timeParam(c, "from")
+	if err != nil {
+		return licensing.UsageQuery{}, "", err
+	}
+	to, err := timeParam(c, "to")
+	if err != nil {
+		return licensing.UsageQuery{}, "", err
+	}
 	bucketName := c.QueryParam("bucket")
 	if bucketName == "" {
 		bucketName = "hour"
 	}
-	bucket, ok := usageBuckets[bucketName]
-	if !ok {
-		return q, "", problem.Invalid("bucket must be hour or day.")
+	q, err := licensing.NewUsageQuery(from, to, bucketName, now)
+	var bad *licensing.UsageRangeError
+	if errors.As(err, &bad) {
+		return q, "", problem.Invalid(bad.Detail)
 	}
-	from, err := timeParam(c, "from")
-	if err != nil {
-		return q, "", err
-	}
-	to, err := timeParam(c, "to")
-	if err != nil {
-		return q, "", err
-	}
-	switch {
-	case to.IsZero() && from.IsZero():
-		to, from = now, now.Add(-defaultUsageRange)
-	case to.IsZero():
-		to = now
-	case from.IsZero():
-		from = to.Add(-defaultUsageRange)
-	}
-	from, to = from.UTC(), to.UTC()
-	if !to.After(from) {
-		return q, "", problem.Invalid("to must be after from.")
-	}
-	if to.Sub(from) > maxUsageRange {
-		return q, "", problem.Invalid("The range from..to may span at most 93 days.")
-	}
-	if to.After(now) {
-		to = now
-	}
-	if !to.After(from) {
-		return q, "", problem.Invalid("from must be in the past: there is no usage after now.")
-	}
-	q = licensing.UsageQuery{From: from, To: to, Bucket: bucket}
-	if n := q.Buckets(); n > maxUsageBuckets {
-		return q, "", problem.Invalid("The range holds " + strconv.Itoa(n) + " buckets of a " + bucketName + "; at most " +
-			strconv.Itoa(maxUsageBuckets) + " are allowed: shorten the range or use bucket=day.")
-	}
-	return q, bucketName, nil
+	return q, bucketName, err
 }
 
 // roundTo rounds x to 1/scale.

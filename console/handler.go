@@ -31,6 +31,10 @@ type Options struct {
 	// Cursors seals the cursors of the lists' page links (cmd passes the
 	// database's, licensing.LoadCursors). Nil: licensing.EphemeralCursors.
 	Cursors *licensing.Cursors
+	// Retention is how long the store keeps seat events, for the Usage
+	// page to say when a range reaches before them (cmd passes the
+	// admin API's).
+	Retention licensing.Retention
 }
 
 // Handler serves the console.

@@ -26,14 +26,15 @@ var script []byte
 
 // pageFiles are the templates rendered as whole pages, each inside
 // layout.html.
-var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html", "user.html"}
+var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html", "user.html", "usage.html", "audit.html"}
 
-// parsePages parses each page with the layout. A template that does not
+// parsePages parses each page with the layout and the parts pages share
+// (range.html). A template that does not
 // parse is a bug caught by every test.
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, f := range pageFiles {
-		out[f] = template.Must(template.New(f).ParseFS(templateFiles, "templates/layout.html", "templates/"+f))
+		out[f] = template.Must(template.New(f).ParseFS(templateFiles, "templates/layout.html", "templates/range.html", "templates/"+f))
 	}
 	return out
 }

@@ -26,6 +26,8 @@ var pages = []page{
 	{"Users", Path + "/users", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
 	{"Products and plan", Path + "/products", []licensing.Privilege{licensing.PrivRead, licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions}},
 	{"Shared sessions", Path + "/sessions", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions}},
+	{"Usage", Path + "/usage", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions, licensing.PrivBilling}},
+	{"Audit log", Path + "/audit", []licensing.Privilege{licensing.PrivRead}},
 	{"Connect an identity provider", Path + "/connect", []licensing.Privilege{licensing.PrivTokens}},
 }
 
@@ -69,6 +71,11 @@ func (h *Handler) Register(g *echo.Group) {
 	g.GET("/sessions", h.sessionsShow, h.session, h.opens(sessions.Privileges...))
 	g.GET("/sessions/events", h.sessionsEvents, h.session, h.opens(sessions.Privileges...))
 	g.POST("/sessions/end", h.sessionsEnd, h.session, signedIn, h.opens(licensing.PrivSessions))
+
+	usage := pageAt(Path + "/usage")
+	g.GET("/usage", h.usageShow, h.session, h.opens(usage.Privileges...))
+	g.GET("/usage.csv", h.usageCSV, h.session, h.opens(usage.Privileges...))
+	g.GET("/audit", h.auditShow, h.session, h.opens(pageAt(Path+"/audit").Privileges...))
 
 	g.GET("/connect", h.connectShow, h.session, h.opens(licensing.PrivTokens))
 	g.POST("/connect/token", h.tokenCheck, h.session, signedIn, h.opens(licensing.PrivTokens))

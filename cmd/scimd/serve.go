@@ -135,7 +135,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	agentAPI := agent.New(agent.Options{Store: store, Clock: clock, Catalog: catalog, Agents: agents, Verify: passwords.Verifier(password.LaneSignIn)})
 	adminAPI := admin.New(admin.Options{Store: store, Clock: clock, Catalog: catalog, HashPassword: passwords.Hash, AgentTokenTTL: cfg.AgentTokenTTL, Cursors: cursors,
 		Retention: retention(cfg)})
-	consoleUI := console.New(console.Options{Store: store, Clock: clock, Catalog: catalog, Verify: passwords.Verifier(password.LaneSignIn), HashPassword: passwords.Hash, Logger: log, Cursors: cursors, SCIMPath: server.SCIMPath})
+	consoleUI := console.New(console.Options{Store: store, Clock: clock, Catalog: catalog, Verify: passwords.Verifier(password.LaneSignIn), HashPassword: passwords.Hash, Logger: log, Cursors: cursors, SCIMPath: server.SCIMPath,
+		Retention: retention(cfg)})
 	serverOpts := server.Options{Store: store, Clock: clock, Logger: log, SCIM: scimServer, Agent: agentAPI, Admin: adminAPI, OpenAPI: admin.OpenAPIDocument, Requests: m,
 		Edge: edgeOptions(cfg), Console: consoleUI}
 	if metricsSrv == nil {

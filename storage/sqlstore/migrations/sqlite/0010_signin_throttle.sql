@@ -1,8 +1,8 @@
 -- Failed password sign-ins, counted per key (a hash of the account and
 -- userName tried, or of the client's address) so that every replica
 -- throttles alike. blocked_until is when the next attempt may be
--- checked; rows quiet for long are deleted by the sign-ins that fail
--- later (by last_failure_at).
+-- checked; rows quiet for a day are deleted by the retention purge
+-- (by last_failure_at).
 CREATE TABLE signin_throttle (
     key             TEXT PRIMARY KEY,
     failures        INTEGER NOT NULL,

@@ -127,13 +127,21 @@ func readAssignments(db *gorm.DB, t assignmentTable, accountID string, ids []str
 // loadAssignments fills the direct assignments of users, outside
 // transactions.
 func loadAssignments(db *gorm.DB, t assignmentTable, accountID string, users []licensing.User) error {
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
+	return fillAssignments(db, t, accountID, users, func(u *licensing.User) *string { return &u.ID },
+		func(u *licensing.User) *licensing.Assignments { return &u.Assignments })
+}
+
+// fillAssignments fills the assignments of items (users or groups),
+// outside transactions, read by readAssignments.
+func fillAssignments[T any](db *gorm.DB, t assignmentTable, accountID string, items []T,
+	id func(*T) *string, assignments func(*T) *licensing.Assignments) error {
+	ids := make([]string, len(items))
+	for i := range items {
+		ids[i] = *id(&items[i])
 	}
 	found, err := readAssignments(db, t, accountID, ids, false)
-	for i := range users {
-		users[i].Assignments = found[users[i].ID]
+	for i := range items {
+		*assignments(&items[i]) = found[ids[i]]
 	}
 	return err
 }

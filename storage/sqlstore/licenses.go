@@ -480,3 +480,93 @@ func (s *Store) loadLicenses(db *gorm.DB, accountID string, users []licensing.Us
 	}
 	return nil
 }
+
+// relicenseMembers recomputes, in a group write, the licenses of the users
+// whose inherited licenses may have changed: every user under the group if
+// its own licenses changed, else, if the group or a group above it gives
+// licenses, the users among the members added or removed and the users
+// under the groups among them.
+func (s *Store) relicenseMembers(tx *gorm.DB, accountID, groupID string, licensesChanged bool,
+	changed []licensing.Member, at time.Time) error {
+	var users []string
+	switch {
+	case licensesChanged:
+		var err error
+		if users, err = s.usersUnder(tx, accountID, []string{groupID}); err != nil {
+			return err
+		}
+	case len(changed) > 0:
+		licensed, err := s.licensedAbove(tx, accountID, groupID)
+		if err != nil || !licensed {
+			return err
+		}
+		var groups []string
+		for _, m := range changed {
+			users = append(users, m.ID) // ids of groups match no user: relicense skips them
+			if m.Type != licensing.MemberUser {
+				groups = append(groups, m.ID)
+			}
+		}
+		under, err := s.usersUnder(tx, accountID, groups)
+		if err != nil {
+			return err
+		}
+		users = append(users, under...)
+	}
+	return s.relicense(tx, accountID, users, nil, at)
+}
+
+// usersUnder returns the users who are members of the groups, directly or
+// through nested groups (set semantics: cycles end).
+func (s *Store) usersUnder(tx *gorm.DB, accountID string, groups []string) ([]string, error) {
+	var users []string
+	for chunk := range slices.Chunk(groups, batch) {
+		err := query(tx, "users under groups",
+			`WITH RECURSIVE d (id) AS (
+			   SELECT id FROM "groups" WHERE account_id = ? AND id IN ?
+			   UNION
+			   SELECT m.member_id FROM d JOIN group_members AS m
+			   ON m.account_id = ? AND m.group_id = d.id AND m.member_type = 'Group'
+			 )
+			 SELECT DISTINCT m.member_id FROM d JOIN group_members AS m
+			 ON m.account_id = ? AND m.group_id = d.id AND m.member_type = 'User'`,
+			[]any{accountID, chunk, accountID, accountID},
+			func(rows *sql.Rows) error {
+				var id string
+				err := rows.Scan(&id)
+				users = append(users, id)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
+}
+
+// licensedAbove tells whether the group, or a group it belongs to
+// (transitively), gives any license.
+func (s *Store) licensedAbove(tx *gorm.DB, accountID, groupID string) (bool, error) {
+	found := false
+	err := query(tx, "groups above",
+		`WITH RECURSIVE a (id) AS (
+		   SELECT CAST(? AS text)
+		   UNION
+		   SELECT m.group_id FROM a JOIN group_members AS m
+		   ON m.account_id = ? AND m.member_id = a.id AND m.member_type = 'Group'
+		 )
+		 SELECT 1 FROM group_assignments AS g JOIN a ON g.group_id = a.id WHERE g.account_id = ? LIMIT 1`,
+		[]any{groupID, accountID, accountID},
+		func(rows *sql.Rows) error {
+			found = true
+			return nil
+		})
+	return found, err
+}
+
+// loadGroupAssignments fills the licenses the groups give, outside
+// transactions.
+func loadGroupAssignments(db *gorm.DB, accountID string, groups []licensing.Group) error {
+	return fillAssignments(db, groupAssignments, accountID, groups, func(g *licensing.Group) *string { return &g.ID },
+		func(g *licensing.Group) *licensing.Assignments { return &g.Assignments })
+}

@@ -125,7 +125,7 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	if err := opts.Catalog.Validate(); err != nil {
 		return nil, fmt.Errorf("scim: %w", err)
 	}
-	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(opts.Catalog), groups: schemas.Group()}
+	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(opts.Catalog), groups: schemas.Group(opts.Catalog)}
 	s.args = scim.ServerArgs{
 		ServiceProviderConfig: &scim.ServiceProviderConfig{
 			MaxResults:       opts.MaxPageSize,
@@ -134,7 +134,7 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 		},
 		ResourceTypes: []scim.ResourceType{
 			resourceType(s.users, resourceHandler[licensing.User]{srv: s, k: userKind(store, s.users, passwords{hash: opts.HashPassword, verify: opts.VerifyPassword})}),
-			resourceType(s.groups, resourceHandler[licensing.Group]{srv: s, k: groupKind(store)}),
+			resourceType(s.groups, resourceHandler[licensing.Group]{srv: s, k: groupKind(store, s.groups)}),
 		},
 	}
 	if opts.BaseURL != "" {

@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"PendingNamedLicenses", testPendingNamedLicenses},
 		{"GroupRemovalEndsSessions", testGroupRemovalEndsSessions},
 		{"ConcurrentGroupLicensing", testConcurrentGroupLicensing},
+		{"LicenseFilters", testLicenseFilters},
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},

@@ -337,3 +337,52 @@ func testConcurrentGroupLicensing(t *testing.T, s licensing.Store) {
 		}
 	}
 }
+
+// testLicenseFilters: users are selected by their licenses in force and
+// pending, in the store's query language: Any over [LicensingURN,
+// licenses] with conditions on product, license, status and reason, and
+// comparisons of licenses' sub-attributes.
+func testLicenseFilters(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	setPlan(t, s, a.ID, productV5, 1, 10)
+	var us []licensing.User
+	for i := range 3 {
+		us = append(us, createUser(t, s, newUser(a.ID, fmt.Sprintf("f%d@example.com", i))))
+	}
+	first := sortedByID(us)
+	createGroup(t, s, licensed(a.ID, "Named", userMembers(first...), productV5, "named"))
+	desk := createUser(t, s, newAgent(a.ID, "desk@example.com", productDesk, "concurrent"))
+	licenses := []string{licensing.LicensingURN, licensing.LicensesAttr}
+	field := func(name, value string) licensing.Compare {
+		return licensing.Compare{Attr: licensing.Attr{Path: []string{name}}, Op: licensing.OpEq, Value: value}
+	}
+	for _, c := range []struct {
+		what string
+		cond licensing.Cond
+		want []licensing.User
+	}{
+		{"pending for v5", licensing.Any{Attr: licensing.Attr{Path: licenses},
+			Cond: licensing.And{field("product", productV5), field("status", "pending")}}, first[1:]},
+		{"reason", licensing.Any{Attr: licensing.Attr{Path: licenses},
+			Cond: field("reason", licensing.ReasonNamedSeatsExhausted)}, first[1:]},
+		{"licenses.license eq named", licensing.Compare{Attr: licensing.Attr{Path: append(licenses, "license")},
+			Op: licensing.OpEq, Value: "named"}, first},
+		{"active concurrent", licensing.Any{Attr: licensing.Attr{Path: licenses},
+			Cond: licensing.And{field("license", "concurrent"), field("status", "active")}}, []licensing.User{desk}},
+		{"licenses pr", licensing.Compare{Attr: licensing.Attr{Path: licenses}, Op: licensing.OpPr}, append(slices.Clone(first), desk)},
+		{"no license", licensing.Not{Cond: licensing.Compare{Attr: licensing.Attr{Path: licenses}, Op: licensing.OpPr}}, nil},
+	} {
+		page, err := s.Users(ctx, a.ID, licensing.Query{Filter: c.cond, Limit: 100, WithoutGroups: true})
+		wantErr(t, c.what, err, nil)
+		got, want := userIDs(page.Items), userIDs(c.want)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: users %v, want %v", c.what, got, want)
+		}
+	}
+	_, err := s.Users(ctx, a.ID, licensing.Query{Limit: 10, Filter: licensing.Any{Attr: licensing.Attr{Path: licenses},
+		Cond: field("sources", "direct")}})
+	wantErr(t, "filter on licenses.sources", err, licensing.ErrInvalid)
+}

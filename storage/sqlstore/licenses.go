@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"database/sql"
 	"encoding/json"
 	"maps"
@@ -67,14 +68,13 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	changes := planChanges{}
 	touched := map[string]bool{}
-	var queue []licenseKey // new pending rows, seqs given below
+	rows := map[licenseKey]licenseRow{}
+	var rewrite []string
+	var waiting []licenseKey // inherited named licenses without a seat yet, by user id
+	ends := map[string][]string{}
+	// Read and decide, without locking: what is read is written only by
+	// writes holding the licensing lock.
 	for chunk := range slices.Chunk(ids, batch) {
-		if s.dialect == DialectPostgres {
-			if _, err := exec(tx, "relicense: lock users",
-				`SELECT id FROM users WHERE account_id = ? AND id IN ? ORDER BY id FOR NO KEY UPDATE`, accountID, chunk); err != nil {
-				return err
-			}
-		}
 		grants, err := s.readGrants(tx, accountID, chunk)
 		if err != nil {
 			return err
@@ -83,20 +83,19 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 		if err != nil {
 			return err
 		}
-		var rewrite []string
-		rows := map[licenseKey]licenseRow{}
-		ends := map[string][]string{}
 		for _, id := range chunk {
 			g := grants[id]
 			if gone[id] {
 				g = licensing.Grants{}
 			}
 			want, named := plannedRows(id, g.Entitlements(), old)
-			for k, r := range want {
-				rows[k] = r
+			for _, k := range slices.SortedFunc(maps.Keys(want), compareLicenseKeys) {
+				r := want[k]
 				if r.status == licensing.LicensePending && r.seq == 0 {
-					queue = append(queue, k)
+					waiting = append(waiting, k)
 				}
+				touched[k.product] = touched[k.product] || r.status == licensing.LicensePending
+				rows[k] = r
 			}
 			for p, d := range named {
 				changes.add(accountID, p).named += d
@@ -108,22 +107,21 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 					ends[id] = append(ends[id], p)
 				}
 			}
-			for p, r := range want {
-				touched[p.product] = touched[p.product] || r.status == licensing.LicensePending
-			}
 			if !sameRows(id, old, want) {
 				rewrite = append(rewrite, id)
 			}
 		}
-		if err := s.endLicenseSessions(tx, accountID, ends, gone, changes, at); err != nil {
-			return err
-		}
-		if err := writeLicenseRows(tx, accountID, rewrite, rows); err != nil {
-			return err
-		}
 	}
-	if err := s.enqueue(tx, accountID, queue); err != nil {
+	if err := s.endLicenseSessions(tx, accountID, ends, gone, changes, at); err != nil {
 		return err
+	}
+	if err := s.seatOrQueue(tx, accountID, waiting, rows, changes); err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(rewrite, batch) {
+		if err := writeLicenseRows(tx, accountID, chunk, rows); err != nil {
+			return err
+		}
 	}
 	if err := s.applyPlans(tx, changes, at); err != nil {
 		return err
@@ -131,6 +129,51 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 	for _, p := range slices.Sorted(maps.Keys(touched)) {
 		if err := s.promote(tx, accountID, p); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// seatOrQueue settles the inherited named licenses that wait for a seat
+// (rows holds them as pending, keys in user id order): while a product
+// has no one in line and has free seats (after the write's own named
+// changes), they take them, in order, as active licenses counted in
+// changes; the others join the back of the line. The plans are locked
+// (FOR UPDATE, in product order) before their seats are read.
+func (s *Store) seatOrQueue(tx *gorm.DB, accountID string, waiting []licenseKey, rows map[licenseKey]licenseRow, changes planChanges) error {
+	byProduct := map[string][]licenseKey{}
+	for _, k := range waiting {
+		byProduct[k.product] = append(byProduct[k.product], k)
+	}
+	for _, p := range slices.Sorted(maps.Keys(byProduct)) {
+		free, last := 0, int64(0)
+		err := query(tx, "relicense: plan",
+			`SELECT named_seats - named_used FROM plans WHERE account_id = ? AND product_id = ?`+s.lock("FOR UPDATE"),
+			[]any{accountID, p}, func(rows *sql.Rows) error { return rows.Scan(&free) })
+		if err != nil {
+			return err
+		}
+		if err := query(tx, "relicense: queue end",
+			`SELECT COALESCE(MAX(queued_seq), 0) FROM user_licenses WHERE account_id = ? AND product_id = ? AND status = 'pending'`,
+			[]any{accountID, p}, func(rows *sql.Rows) error { return rows.Scan(&last) }); err != nil {
+			return err
+		}
+		if last > 0 {
+			free = 0 // others wait ahead: promote serves them first
+		}
+		c := changes.add(accountID, p)
+		for _, k := range byProduct[p] {
+			r := rows[k]
+			if free-c.named > 0 {
+				c.named++
+				r.status = licensing.LicenseActive
+				rows[k] = r
+				delete(rows, licenseKey{k.user, k.product, licensing.LicenseConcurrent}) // meanwhile no more
+				continue
+			}
+			last++
+			r.seq = last
+			rows[k] = r
 		}
 	}
 	return nil
@@ -286,7 +329,8 @@ func readLicenseRows(tx *gorm.DB, accountID string, ids []string) (map[licenseKe
 // endLicenseSessions ends, as deprovisioned, the open sessions of the
 // products each user lost (or whose license in force changed), and every
 // open session of the users in gone, releasing their seats into changes.
-// Only the users with open sessions cost a statement each.
+// Those users are locked first (on PostgreSQL), then their open sessions
+// read: only the users with open sessions cost a statement each.
 func (s *Store) endLicenseSessions(tx *gorm.DB, accountID string, ends map[string][]string, gone map[string]bool,
 	changes planChanges, at time.Time) error {
 	users := slices.Collect(maps.Keys(ends))
@@ -297,6 +341,17 @@ func (s *Store) endLicenseSessions(tx *gorm.DB, accountID string, ends map[strin
 	}
 	if len(users) == 0 {
 		return nil
+	}
+	slices.Sort(users)
+	if s.dialect == DialectPostgres {
+		// No session may start for them (StartSession share-locks the
+		// user) between this read of their open sessions and the commit.
+		for chunk := range slices.Chunk(users, batch) {
+			if _, err := exec(tx, "relicense: lock users",
+				`SELECT id FROM users WHERE account_id = ? AND id IN ? ORDER BY id FOR NO KEY UPDATE`, accountID, chunk); err != nil {
+				return err
+			}
+		}
 	}
 	open := map[string][]string{}
 	err := query(tx, "relicense: open sessions",
@@ -370,40 +425,9 @@ func writeLicenseRows(tx *gorm.DB, accountID string, users []string, rows map[li
 	return nil
 }
 
-// enqueue gives the new pending rows (written with seq 0) their places
-// at the back of their products' queues, by user id within the write.
-func (s *Store) enqueue(tx *gorm.DB, accountID string, keys []licenseKey) error {
-	byProduct := map[string][]string{}
-	for _, k := range keys {
-		byProduct[k.product] = append(byProduct[k.product], k.user)
-	}
-	for _, p := range slices.Sorted(maps.Keys(byProduct)) {
-		users := byProduct[p]
-		slices.Sort(users)
-		var last int64
-		if err := query(tx, "relicense: queue end",
-			`SELECT COALESCE(MAX(queued_seq), 0) FROM user_licenses WHERE account_id = ? AND product_id = ? AND status = 'pending'`,
-			[]any{accountID, p}, func(rows *sql.Rows) error { return rows.Scan(&last) }); err != nil {
-			return err
-		}
-		for chunk := range slices.Chunk(users, batch) {
-			// queued_seq = last + the user's rank in the write.
-			var b strings.Builder
-			args := []any{}
-			b.WriteString(`UPDATE user_licenses SET queued_seq = CASE user_id`)
-			for _, u := range chunk {
-				last++
-				b.WriteString(` WHEN ? THEN CAST(? AS bigint)`)
-				args = append(args, u, last)
-			}
-			b.WriteString(` END WHERE account_id = ? AND product_id = ? AND license = 'named' AND user_id IN ?`)
-			args = append(args, accountID, p, chunk)
-			if _, err := exec(tx, "relicense: queue", b.String(), args...); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+// compareLicenseKeys orders license keys by user, product and license.
+func compareLicenseKeys(a, b licenseKey) int {
+	return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.product, b.product), strings.Compare(string(a.license), string(b.license)))
 }
 
 // promote gives the product's free named seats to the first users of its
@@ -423,22 +447,32 @@ func (s *Store) promote(tx *gorm.DB, accountID, productID string) error {
 	if err != nil || !found || free <= 0 {
 		return err
 	}
-	first := `SELECT q.user_id FROM user_licenses AS q WHERE q.account_id = ? AND q.product_id = ? AND q.status = 'pending'
-		ORDER BY q.queued_seq LIMIT ?`
-	args := []any{accountID, productID, accountID, productID, free}
-	if _, err := exec(tx, "promote: meanwhile",
-		`DELETE FROM user_licenses WHERE account_id = ? AND product_id = ? AND license = 'concurrent' AND user_id IN (`+first+`)`,
-		args...); err != nil {
+	var first []string
+	err = query(tx, "promote: queue",
+		`SELECT user_id FROM user_licenses WHERE account_id = ? AND product_id = ? AND status = 'pending' ORDER BY queued_seq LIMIT ?`,
+		[]any{accountID, productID, free}, func(rows *sql.Rows) error {
+			var id string
+			err := rows.Scan(&id)
+			first = append(first, id)
+			return err
+		})
+	if err != nil || len(first) == 0 {
 		return err
 	}
-	n, err := exec(tx, "promote",
-		`UPDATE user_licenses SET status = 'active', queued_seq = NULL
-		 WHERE account_id = ? AND product_id = ? AND status = 'pending' AND user_id IN (`+first+`)`, args...)
-	if err != nil || n == 0 {
-		return err
+	for chunk := range slices.Chunk(first, batch) {
+		if _, err := exec(tx, "promote: meanwhile",
+			`DELETE FROM user_licenses WHERE account_id = ? AND product_id = ? AND license = 'concurrent' AND user_id IN ?`,
+			accountID, productID, chunk); err != nil {
+			return err
+		}
+		if _, err := exec(tx, "promote",
+			`UPDATE user_licenses SET status = 'active', queued_seq = NULL
+			 WHERE account_id = ? AND product_id = ? AND license = 'named' AND user_id IN ?`, accountID, productID, chunk); err != nil {
+			return err
+		}
 	}
 	_, err = exec(tx, "promote: count",
-		`UPDATE plans SET named_used = named_used + ? WHERE account_id = ? AND product_id = ?`, n, accountID, productID)
+		`UPDATE plans SET named_used = named_used + ? WHERE account_id = ? AND product_id = ?`, len(first), accountID, productID)
 	return err
 }
 

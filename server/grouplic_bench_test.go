@@ -108,9 +108,9 @@ func BenchmarkGroupLicensePatch(b *testing.B) {
 }
 
 // BenchmarkUserNameLookupLicensed measures GET /Users?filter=userName eq
-// for a user in 50 licensed groups against a user in none, in an account
-// of 1,000 users: the licenses in force are read from their rows, not
-// computed from the memberships.
+// for a user in 50 licensed groups against a user in none and a user in
+// 50 groups giving nothing, in an account of 1,000 users: the licenses in
+// force are read from their rows, not computed from the memberships.
 func BenchmarkUserNameLookupLicensed(b *testing.B) {
 	h := benchPostgres(b)
 	acct, bearer := h.account(b)
@@ -121,28 +121,33 @@ func BenchmarkUserNameLookupLicensed(b *testing.B) {
 		}
 	}
 	seedMany(b, h.store, acct.ID, 1000)
-	page, err := h.store.Users(ctx, acct.ID, licensing.Query{Limit: 2, WithoutGroups: true})
-	if err != nil || len(page.Items) != 2 {
+	page, err := h.store.Users(ctx, acct.ID, licensing.Query{Limit: 3, WithoutGroups: true})
+	if err != nil || len(page.Items) != 3 {
 		b.Fatal(err)
 	}
-	licensed, plain := page.Items[0], page.Items[1]
+	licensed, plain, member := page.Items[0], page.Items[1], page.Items[2]
 	kinds := []licensing.LicenseType{licensing.LicenseNamed, licensing.LicenseConcurrent}
-	for i := range 50 {
+	for i := range 100 {
 		now := time.Now().UTC()
-		g := licensing.Group{AccountID: acct.ID, ID: licensing.NewID(), DisplayName: fmt.Sprintf("Licensed %02d", i), Doc: []byte(`{}`),
-			Members: []licensing.Member{{ID: licensed.ID, Type: licensing.MemberUser}},
-			Assignments: licensing.Assignments{"remote-support-v5": kinds[i%2], "remote-support-v4": kinds[(i+1)%2],
-				"service-desk": licensing.LicenseConcurrent},
+		g := licensing.Group{AccountID: acct.ID, ID: licensing.NewID(), DisplayName: fmt.Sprintf("Group %03d", i), Doc: []byte(`{}`),
+			Members: []licensing.Member{{ID: member.ID, Type: licensing.MemberUser}},
 			Created: now, LastModified: now, Version: 1}
+		if i%2 == 0 {
+			g.Members[0].ID = licensed.ID
+			g.Assignments = licensing.Assignments{"remote-support-v5": kinds[i/2%2], "remote-support-v4": kinds[(i/2+1)%2],
+				"service-desk": licensing.LicenseConcurrent}
+		}
 		if err := h.store.CreateGroup(ctx, g); err != nil {
 			b.Fatal(err)
 		}
 	}
 	client := &http.Client{}
+	// groups=50-unlicensed tells what the 50 memberships cost the answer
+	// (the groups attribute) apart from the licenses.
 	for _, c := range []struct {
 		name string
 		user licensing.User
-	}{{"groups=0", plain}, {"groups=50", licensed}} {
+	}{{"groups=0", plain}, {"groups=50", licensed}, {"groups=50-unlicensed", member}} {
 		b.Run(c.name, func(b *testing.B) {
 			url := fmt.Sprintf("%s/Users?filter=userName%%20eq%%20%%22%s%%22", h.url, c.user.UserName)
 			for b.Loop() {

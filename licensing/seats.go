@@ -55,7 +55,8 @@ type Plan struct {
 // Usage is how much of a plan is in use.
 type Usage struct {
 	Plan
-	// NamedAssigned counts active users with a named assignment.
+	// NamedAssigned counts active users with a named license in force,
+	// direct or inherited from a group (pending ones excluded).
 	NamedAssigned int
 	// ConcurrentOccupied counts users holding a concurrent seat.
 	ConcurrentOccupied int

@@ -234,6 +234,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, path stri
 		case (r.Method == http.MethodPost && path == rt.Endpoint) ||
 			(r.Method == http.MethodPut && strings.HasPrefix(path, rt.Endpoint+"/")):
 			body = normalizeManager(body, *rt)
+			if rt.Core.ID == schemas.UserURN {
+				body = normalizeSingleAppRole(body)
+			}
 			if body, err = normalizeLicensingBody(body, *rt); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return

@@ -3,7 +3,6 @@ package scim
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
 
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
@@ -225,7 +225,9 @@ func entitlementResource(e licensing.Entitlement, u licensing.Usage, base string
 // /Entitlements itself: elimity never calls it.
 type readOnlyHandler struct{}
 
-var errNotRouted = errors.New("scim: entitlements are served by Server.serveEntitlements")
+// errNotRouted is the stub's answer, should elimity ever call it: the
+// read-only error, as a SCIM error so that elimity sends it as is.
+var errNotRouted = scimerrors.ScimError{Status: http.StatusNotImplemented, Detail: errEntitlementsReadOnly.Detail}
 
 func (readOnlyHandler) Create(*http.Request, scim.ResourceAttributes) (scim.Resource, error) {
 	return scim.Resource{}, errNotRouted

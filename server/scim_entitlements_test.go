@@ -256,3 +256,45 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestEntitlementsMatchTheirSchema checks that every attribute of every
+// entitlement is one /Schemas declares for the Entitlement schema (or a
+// common attribute), of the declared type, and that the declared ones
+// are all read-only.
+func TestEntitlementsMatchTheirSchema(t *testing.T) {
+	h := newHarness(t, testenv.Backends(t)[0].Open(t))
+	_, bearer := h.account(t)
+	status, raw, sch := scimCall(t, h, bearer, "GET", "/Schemas/"+schemas.EntitlementURN, "")
+	if status != http.StatusOK {
+		t.Fatalf("GET the schema: %d %s", status, raw)
+	}
+	declared := map[string]string{}
+	for _, a := range objects(sch["attributes"]) {
+		declared[a["name"].(string)] = a["type"].(string)
+		if a["mutability"] != "readOnly" {
+			t.Errorf("%v is %v, want readOnly", a["name"], a["mutability"])
+		}
+	}
+	status, raw, list := scimCall(t, h, bearer, "GET", "/Entitlements", "")
+	if status != http.StatusOK || list["totalResults"] != float64(2*len(licensing.DefaultCatalog().Products)) {
+		t.Fatalf("GET /Entitlements: %d %s", status, raw)
+	}
+	for _, res := range objects(list["Resources"]) {
+		for key, value := range res {
+			if key == "id" || key == "schemas" || key == "meta" {
+				continue
+			}
+			typ, ok := declared[key]
+			if !ok {
+				t.Errorf("%v: %s is not declared by /Schemas", res["id"], key)
+				continue
+			}
+			_, isString := value.(string)
+			_, isBool := value.(bool)
+			n, isNumber := value.(float64)
+			if (typ == "string") != isString || (typ == "boolean") != isBool || (typ == "integer") != (isNumber && n == float64(int(n))) {
+				t.Errorf("%v: %s = %#v, declared %s", res["id"], key, value, typ)
+			}
+		}
+	}
+}

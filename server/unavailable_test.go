@@ -56,6 +56,10 @@ func (s *downStore) User(ctx context.Context, _, _ string) (licensing.User, erro
 func (s *downStore) CreateUser(ctx context.Context, _ licensing.User, _ ...licensing.AuditEntry) error {
 	return s.err(ctx)
 }
+func (s *downStore) Usage(ctx context.Context, _ string) ([]licensing.Usage, error) {
+	return nil, s.err(ctx)
+}
+
 func (s *downStore) UserOpenSessions(ctx context.Context, _, _ string) ([]licensing.Session, error) {
 	return nil, s.err(ctx)
 }

@@ -179,8 +179,12 @@ func userAttributes(c licensing.Catalog, u licensing.User, base string) (scim.Re
 	if len(c.Products) > 0 {
 		attrs[schemas.LicensingURN] = licensingAttributes(c, u.Assignments)
 	}
-	if ents := userEntitlements(c, u.Assignments, attrs["entitlements"]); len(ents) > 0 {
+	// A document written before entitlements were assignments may hold a
+	// catalog entitlement as a plain value: the assignments decide.
+	if ents := userEntitlements(c, u.Assignments, withoutCatalogEntitlements(c, attrs)["entitlements"]); len(ents) > 0 {
 		attrs["entitlements"] = ents
+	} else {
+		delete(attrs, "entitlements")
 	}
 	return attrs, nil
 }

@@ -163,3 +163,24 @@ func TestSingleAppRoleRewrite(t *testing.T) {
 		}
 	}
 }
+
+// TestUserEntitlementsFromAssignments checks that a user's catalog
+// entitlements are rendered from the assignments only: a catalog value
+// left in the document by an older write is not shown.
+func TestUserEntitlementsFromAssignments(t *testing.T) {
+	c := licensing.DefaultCatalog()
+	u := licensing.User{UserName: "old@x.test", Assignments: licensing.Assignments{"service-desk": licensing.LicenseNamed},
+		Doc: json.RawMessage(`{"entitlements":[{"value":"remote-support-v5:named"},{"value":"beta"}]}`)}
+	attrs, err := userAttributes(c, u, "https://x/scim/v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(attrs["entitlements"])
+	if want := `[{"display":"Service Desk - Named","type":"named","value":"service-desk:named"},{"value":"beta"}]`; string(got) != want {
+		t.Errorf("entitlements %s, want %s", got, want)
+	}
+	u.Assignments, u.Doc = nil, json.RawMessage(`{"entitlements":[{"value":"remote-support-v5:named"}]}`)
+	if attrs, _ = userAttributes(c, u, "https://x/scim/v2"); attrs["entitlements"] != nil {
+		t.Errorf("entitlements %v, want none", attrs["entitlements"])
+	}
+}

@@ -122,12 +122,12 @@ func SummarizeHours(events []SeatEvent) []UsageHour {
 
 // UsageRollups is the part of the Store that keeps the hourly summaries.
 type UsageRollups interface {
-	// UsageSealed returns the seal: every UTC hour before it is summed
-	// up (an hour of an account's product without a summary had no seat
-	// events). It is the zero time when nothing is, and first is then
-	// the time of the earliest seat event kept, of any account (zero if
+	// UsageSealed returns the seal (every UTC hour before it is summed
+	// up: an hour of an account's product without a summary had no seat
+	// events; the zero time when nothing is) and the time of the earliest
+	// seat event kept, of any account, at or after the seal (zero if
 	// there is none).
-	UsageSealed(ctx context.Context) (sealed, first time.Time, err error)
+	UsageSealed(ctx context.Context) (sealed, next time.Time, err error)
 	// SealUsage sums up the hours of [from, to) (whole UTC hours, from
 	// the current seal or, when there is none, from any hour) and moves
 	// the seal to to: in one transaction that holds off every write of a
@@ -153,32 +153,41 @@ type UsageRollups interface {
 type TimeSpan struct{ From, To time.Time }
 
 // SealUsage sums up the hours that are UsageSealDelay past at now and
-// not summed up yet (a bounded number of steps of usageSealStep hours;
-// call it again to go on) and returns the seal reached. Any number of
-// processes may run it at once.
+// not summed up yet (a bounded number of steps of usageSealStep hours,
+// hours without events at once; call it again to go on) and returns the
+// seal reached. Any number of processes may run it at once.
 func SealUsage(ctx context.Context, store UsageRollups, now time.Time) (time.Time, error) {
-	sealed, first, err := store.UsageSealed(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
 	bound := now.UTC().Add(-UsageSealDelay).Truncate(time.Hour)
-	from := sealed
-	if from.IsZero() {
-		from = bound
-		if !first.IsZero() {
-			from = earliest(first.UTC().Truncate(time.Hour), bound)
+	var from time.Time
+	for step := 0; step < 1000; step++ {
+		sealed, next, err := store.UsageSealed(ctx)
+		if err != nil {
+			return from, err
 		}
-		if !from.Before(bound) {
-			// Nothing to sum up yet: the seal starts here.
-			return from, store.SealUsage(ctx, from, from, SummarizeHours)
+		from = sealed
+		nextHour := next.UTC().Truncate(time.Hour)
+		if from.IsZero() {
+			// Nothing sealed yet: from the first event's hour on.
+			from = bound
+			if !next.IsZero() {
+				from = earliest(nextHour, bound)
+			}
 		}
-	}
-	for step := 0; from.Before(bound) && step < 1000; step++ {
+		if !sealed.IsZero() && !from.Before(bound) {
+			return from, nil
+		}
 		to := earliest(from.Add(usageSealStep*time.Hour), bound)
+		if next.IsZero() || !nextHour.Before(bound) {
+			to = bound // no events to sum up
+		} else if nextHour.After(from) {
+			to = nextHour // none before this hour
+		}
 		if err := store.SealUsage(ctx, from, to, SummarizeHours); err != nil {
 			return from, err
 		}
-		from = to
+		if sealed.IsZero() && to.Equal(from) {
+			return from, nil
+		}
 	}
 	return from, nil
 }

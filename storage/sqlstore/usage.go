@@ -35,17 +35,20 @@ const sealLockTimeout = "2s"
 // reads.
 const usageSpansPerQuery = 100
 
-// UsageSealed returns the seal, or the zero time and the time of the
-// earliest seat event when nothing is sealed (licensing.UsageRollups).
+// UsageSealed returns the seal and the time of the earliest seat event
+// at or after it (licensing.UsageRollups).
 func (s *Store) UsageSealed(ctx context.Context) (time.Time, time.Time, error) {
 	sealed, err := s.seal(s.conn(ctx))
-	if err != nil || sealed.Valid {
-		return sealed.Time, time.Time{}, err
+	if err != nil {
+		return time.Time{}, time.Time{}, err
 	}
-	var first dbTime
-	err = query(s.conn(ctx), "usage seal", `SELECT MIN(at) FROM seat_events`, nil,
-		func(rows *sql.Rows) error { return rows.Scan(&first) })
-	return time.Time{}, first.Time, err
+	var next dbTime
+	q, args := `SELECT MIN(at) FROM seat_events`, []any(nil)
+	if sealed.Valid {
+		q, args = q+` WHERE at >= ?`, []any{s.timeArg(sealed.Time)}
+	}
+	err = query(s.conn(ctx), "usage seal", q, args, func(rows *sql.Rows) error { return rows.Scan(&next) })
+	return sealed.Time, next.Time, err
 }
 
 // seal reads the seal; not Valid if there is none.
@@ -72,16 +75,18 @@ func (s *Store) SealUsage(ctx context.Context, from, to time.Time, summarize fun
 				return err
 			}
 		}
-		sealed, err := s.seal(tx)
-		switch {
-		case err != nil:
+		// The first seal starts at from; then one sealer at a time (the
+		// row lock), and only from the seal.
+		if _, err := exec(tx, "seal usage", `INSERT INTO usage_seal (id, sealed) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, s.timeArg(from)); err != nil {
 			return err
-		case !sealed.Valid:
-			_, err := exec(tx, "seal usage", `INSERT INTO usage_seal (id, sealed) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, s.timeArg(from))
-			if err != nil {
-				return err
-			}
-		case !sealed.Time.Equal(from):
+		}
+		var sealed dbTime
+		err := query(tx, "usage seal", `SELECT sealed FROM usage_seal WHERE id = 1`+s.lock("FOR UPDATE"), nil,
+			func(rows *sql.Rows) error { return rows.Scan(&sealed) })
+		if err != nil {
+			return err
+		}
+		if !sealed.Time.Equal(from) {
 			return nil // sealed by another process, or moved back
 		}
 		if from.Equal(to) {

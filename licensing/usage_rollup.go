@@ -145,7 +145,8 @@ type UsageRollups interface {
 	// netTo.
 	UsageHours(ctx context.Context, accountID, productID string, from, to, netTo time.Time) ([]UsageHour, map[string]int, error)
 	// SeatEventsIn lists the account's seat events within any of the
-	// spans ([From, To) each; spans must not overlap), by time then id.
+	// spans ([From, To) each; spans must not overlap), by time then id,
+	// with their ID, AccountID, ProductID, Kind and At only.
 	SeatEventsIn(ctx context.Context, accountID string, spans []TimeSpan) ([]SeatEvent, error)
 }
 

@@ -249,6 +249,9 @@ func seedBenchSeatEvents(b *testing.B, store *sqlstore.Store, acct licensing.Acc
 			licensing.SeatEvent{ProductID: rs5, UserID: user, Kind: licensing.SeatOccupied, At: at},
 			licensing.SeatEvent{ProductID: rs5, UserID: user, Kind: licensing.SeatReleased, Reason: licensing.EndedByAgent, At: at.Add(held)})
 	}
+	// In time order, as the seat engine records them (an hour's events
+	// lie together in the table).
+	slices.SortStableFunc(evs, func(a, b licensing.SeatEvent) int { return a.At.Compare(b.At) })
 	for chunk := range slices.Chunk(evs, 20000) {
 		if err := store.SeedSeatEvents(ctx, acct.ID, chunk); err != nil {
 			b.Fatal(err)

@@ -183,22 +183,34 @@ func (s *Store) UsageHours(ctx context.Context, accountID, productID string, fro
 }
 
 // SeatEventsIn lists the account's seat events within the spans, by
-// time then id (licensing.UsageRollups).
+// time (licensing.UsageRollups): one statement of up to
+// usageSpansPerQuery SELECTs joined by UNION ALL, each a range scan of
+// seat_events_account_at_idx, of the columns a report needs.
 func (s *Store) SeatEventsIn(ctx context.Context, accountID string, spans []licensing.TimeSpan) ([]licensing.SeatEvent, error) {
 	var out []licensing.SeatEvent
 	sorted := slices.SortedFunc(slices.Values(spans), func(a, b licensing.TimeSpan) int { return a.From.Compare(b.From) })
 	for chunk := range slices.Chunk(sorted, usageSpansPerQuery) {
-		var or []string
-		args := []any{accountID}
+		var parts []string
+		var args []any
 		for _, sp := range chunk {
-			or = append(or, `(at >= ? AND at < ?)`)
-			args = append(args, s.timeArg(sp.From), s.timeArg(sp.To))
+			parts = append(parts, `SELECT id, product_id, kind, at FROM seat_events WHERE account_id = ? AND at >= ? AND at < ?`)
+			args = append(args, accountID, s.timeArg(sp.From), s.timeArg(sp.To))
 		}
-		evs, err := s.seatEvents(s.conn(ctx), accountID, `(`+strings.Join(or, ` OR `)+`)`, args)
+		err := query(s.conn(ctx), "seat events", strings.Join(parts, ` UNION ALL `)+` ORDER BY at, id`, args,
+			func(rows *sql.Rows) error {
+				e := licensing.SeatEvent{AccountID: accountID}
+				var kind string
+				var at dbTime
+				if err := rows.Scan(&e.ID, &e.ProductID, &kind, &at); err != nil {
+					return err
+				}
+				e.Kind, e.At = licensing.SeatEventKind(kind), at.Time
+				out = append(out, e)
+				return nil
+			})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, evs...)
 	}
 	return out, nil
 }

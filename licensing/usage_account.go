@@ -133,18 +133,23 @@ func AccountUsage(ctx context.Context, store Store, accountID string, q UsageQue
 	if !sealed.After(first) || q.Buckets() == 0 {
 		return rawUsage(ctx, store, accountID, q, occupiedNow, now)
 	}
-	r := usageReader{q: q, sealed: sealed, raw: map[time.Time]bool{}}
+	r := usageReader{q: q, sealed: sealed, raw: map[time.Time]bool{}, split: map[time.Time]bool{}}
 	r.markRaw(q.From)
 	r.markRaw(q.To)
 	for start := range q.bucketBounds {
 		r.markRaw(start)
+	}
+	for h := range r.split {
+		if r.raw[h] {
+			delete(r.split, h)
+		}
 	}
 	events, err := store.SeatEventsIn(ctx, accountID, r.spans(now))
 	if err != nil {
 		return nil, err
 	}
 	rowsTo := earliest(sealed, q.To.UTC().Add(time.Hour-1).Truncate(time.Hour))
-	hours, netAfter, err := store.UsageHours(ctx, accountID, productID, first, rowsTo, sealed)
+	hours, netAfter, err := store.UsageHours(ctx, accountID, productID, first, rowsTo, sealed, slices.Collect(maps.Keys(r.split)))
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +160,24 @@ func AccountUsage(ctx context.Context, store Store, accountID string, q UsageQue
 	}
 	r.hours = map[string]map[time.Time]UsageHour{}
 	for _, h := range hours {
-		if r.raw[h.Hour] || h.Hour.Before(q.From) {
+		switch {
+		case r.raw[h.Hour]:
 			continue
+		case !h.Hour.Before(q.From):
+			since[h.ProductID] += h.Net
+		case !r.split[h.Hour]:
+			continue
+		default: // From's hour, From on a quarter: the quarters since
+			qs, err := decodeQuarters(h.Quarters)
+			if err != nil {
+				return nil, err
+			}
+			for i, part := range qs {
+				if !h.Hour.Add(time.Duration(i) * 15 * time.Minute).Before(q.From) {
+					since[h.ProductID] += part.net
+				}
+			}
 		}
-		since[h.ProductID] += h.Net
 		if r.hours[h.ProductID] == nil {
 			r.hours[h.ProductID] = map[time.Time]UsageHour{}
 		}
@@ -166,6 +185,9 @@ func AccountUsage(ctx context.Context, store Store, accountID string, q UsageQue
 	}
 	byProduct := map[string][]SeatEvent{}
 	for _, e := range events {
+		if e.At.Before(q.From) {
+			continue // stores keep times to the microsecond: From's, not before it
+		}
 		since[e.ProductID] += SeatDelta(e.Kind)
 		byProduct[e.ProductID] = append(byProduct[e.ProductID], e)
 	}
@@ -197,17 +219,25 @@ type usageReader struct {
 	q      UsageQuery
 	sealed time.Time
 	// raw holds the sealed hours read as events: those the range or a
-	// bucket starts or ends within.
+	// bucket starts or ends within, but on a quarter hour.
 	raw map[time.Time]bool
+	// split holds the sealed hours read from their quarters: those the
+	// range or buckets start or end within on quarter hours only.
+	split map[time.Time]bool
 	// hours are the summaries of the other sealed hours, by product and
 	// hour; a sealed hour without one had no events.
 	hours map[string]map[time.Time]UsageHour
 }
 
-// markRaw marks the hour holding t to be read as events, unless t starts
-// it.
+// markRaw marks the hour holding t to be read by quarters if t starts
+// one, else as events, unless t starts the hour.
 func (r *usageReader) markRaw(t time.Time) {
-	if h := t.UTC().Truncate(time.Hour); !h.Equal(t) && h.Before(r.sealed) {
+	h := t.UTC().Truncate(time.Hour)
+	switch {
+	case h.Equal(t) || !h.Before(r.sealed):
+	case t.Sub(h)%(15*time.Minute) == 0:
+		r.split[h] = true
+	default:
 		r.raw[h] = true
 	}
 }
@@ -251,7 +281,25 @@ func (r *usageReader) product(p string, occupied int, evs []SeatEvent) ([]UsageB
 			case !h.Before(r.sealed) || r.raw[h]:
 				occupied, _, evs = walkEvents(&acc, occupied, true, evs, t, next)
 			case !ok:
-				acc.hold(occupied, time.Hour)
+				acc.hold(occupied, next.Sub(t))
+			case r.split[h]:
+				qs, err := decodeQuarters(s.Quarters)
+				if err != nil {
+					return nil, false
+				}
+				for i, part := range qs {
+					if at := h.Add(time.Duration(i) * 15 * time.Minute); at.Before(t) || !at.Before(next) {
+						continue
+					}
+					if occupied+part.low < 0 {
+						return nil, false
+					}
+					for level, d := range part.held {
+						acc.hold(occupied+level, d)
+					}
+					acc.denials += part.denials
+					occupied += part.net
+				}
 			case occupied+s.Low < 0:
 				return nil, false
 			default:

@@ -59,6 +59,69 @@ type UsageHour struct {
 	// Held is how long each change since the start was held during the
 	// hour; the durations add up to an hour.
 	Held map[int]time.Duration
+	// Quarters sums up the hour's four quarters the same way, each
+	// relative to the seats occupied when it began, encoded by
+	// EncodeQuarters: buckets of zones whose days or hours start at a
+	// quarter past a UTC hour (Asia/Kolkata, Asia/Kathmandu) are read
+	// from them. Decoded only for such hours.
+	Quarters string
+}
+
+// quarter is a quarter hour of a UsageHour, as UsageHour sums up an
+// hour.
+type quarter struct {
+	net, low, denials int
+	held              map[int]time.Duration
+}
+
+func (q *quarter) hold(level int, d time.Duration) { q.held[level] += d }
+func (q *quarter) deny()                           { q.denials++ }
+
+// EncodeQuarters sums up the events of the hour h (sorted by time, all
+// within it) by quarter: four "net low denials held" parts, held as
+// EncodeHeld writes it with commas, separated by "|".
+func encodeQuarters(h time.Time, evs []SeatEvent) string {
+	parts := make([]string, 4)
+	for i := range 4 {
+		start := h.Add(time.Duration(i) * 15 * time.Minute)
+		q := quarter{held: map[int]time.Duration{}}
+		var rest []SeatEvent
+		q.net, q.low, rest = walkEvents(&q, 0, false, evs, start, start.Add(15*time.Minute))
+		evs = rest
+		held := UsageHour{Held: q.held}.EncodeHeld()
+		parts[i] = strconv.Itoa(q.net) + " " + strconv.Itoa(q.low) + " " + strconv.Itoa(q.denials) + " " + strings.ReplaceAll(held, " ", ",")
+	}
+	return strings.Join(parts, "|")
+}
+
+// decodeQuarters reads what encodeQuarters wrote. ErrInvalid if it is
+// not such text.
+func decodeQuarters(s string) ([4]quarter, error) {
+	var out [4]quarter
+	parts := strings.Split(s, "|")
+	if len(parts) != 4 {
+		return out, fmt.Errorf("%w: malformed usage quarters %q", ErrInvalid, s)
+	}
+	for i, p := range parts {
+		f := strings.SplitN(p, " ", 4)
+		if len(f) != 4 {
+			return out, fmt.Errorf("%w: malformed usage quarters %q", ErrInvalid, s)
+		}
+		var nums [3]int
+		for j := range 3 {
+			n, err := strconv.Atoi(f[j])
+			if err != nil {
+				return out, fmt.Errorf("%w: malformed usage quarters %q", ErrInvalid, s)
+			}
+			nums[j] = n
+		}
+		var h UsageHour
+		if err := h.DecodeHeld(strings.ReplaceAll(f[3], ",", " ")); err != nil {
+			return out, err
+		}
+		out[i] = quarter{net: nums[0], low: nums[1], denials: nums[2], held: h.Held}
+	}
+	return out, nil
 }
 
 // hold and deny make a UsageHour a usageSink.
@@ -114,6 +177,7 @@ func SummarizeHours(events []SeatEvent) []UsageHour {
 		}
 		h := UsageHour{AccountID: first.AccountID, ProductID: first.ProductID, Hour: hour, Held: map[int]time.Duration{}}
 		h.Net, h.Low, _ = walkEvents(&h, 0, false, evs[:n], hour, hour.Add(time.Hour))
+		h.Quarters = encodeQuarters(hour, evs[:n])
 		out = append(out, h)
 		evs = evs[n:]
 	}
@@ -140,10 +204,10 @@ type UsageRollups interface {
 	// are not whole hours with from <= to.
 	SealUsage(ctx context.Context, from, to time.Time, summarize func([]SeatEvent) []UsageHour) error
 	// UsageHours returns the account's summaries with from <= Hour < to
-	// (of productID only, unless it is ""), by product then hour, and
-	// the sum of Net per product over the summaries with to <= Hour <
-	// netTo.
-	UsageHours(ctx context.Context, accountID, productID string, from, to, netTo time.Time) ([]UsageHour, map[string]int, error)
+	// (of productID only, unless it is ""), by product then hour, with
+	// Quarters only for the hours in quarters (else ""), and the sum of
+	// Net per product over the summaries with to <= Hour < netTo.
+	UsageHours(ctx context.Context, accountID, productID string, from, to, netTo time.Time, quarters []time.Time) ([]UsageHour, map[string]int, error)
 	// SeatEventsIn lists the account's seat events within any of the
 	// spans ([From, To) each; spans must not overlap), by time then id,
 	// with their ID, AccountID, ProductID, Kind and At only.

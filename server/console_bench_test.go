@@ -27,8 +27,9 @@ import (
 // It runs only when SCIMD_BENCH_POSTGRES names the database, and keeps
 // its account there ("bench-console") between runs: the first run seeds
 // it (about four minutes; cmd/scimload seed --account bench-console
-// --users 1000000 --attributes makes the same users), later runs top up
-// only the 200 agents' sessions. Each sub-benchmark serves one page
+// --users 1000000 --attributes makes the same users) with 360,000 seat
+// events over 90 days, later runs top up only the 200 agents' sessions;
+// every run seals the hours of seat events first, as serve does. Each sub-benchmark serves one page
 // straight through the server's handler, so ns/op is server time.
 //
 //	SCIMD_BENCH_POSTGRES='postgres://...' go test -run '^$' -bench BenchmarkConsolePages -benchtime 50x ./server

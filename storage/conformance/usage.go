@@ -146,7 +146,7 @@ func testUsageRollup(t *testing.T, s licensing.Store) {
 	if !sealed.After(end) {
 		t.Fatalf("sealed until %v, before the stream's end %v", sealed, end)
 	}
-	hours, _, err := s.UsageHours(ctx, a.ID, "", start.Truncate(time.Hour), sealed, sealed)
+	hours, _, err := s.UsageHours(ctx, a.ID, "", start.Truncate(time.Hour), sealed, sealed, nil)
 	wantErr(t, "UsageHours", err, nil)
 	if len(hours) < 20 {
 		t.Fatalf("%d hourly summaries of the stream, want many", len(hours))

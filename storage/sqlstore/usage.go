@@ -112,14 +112,14 @@ func (s *Store) SealUsage(ctx context.Context, from, to time.Time, summarize fun
 		if _, err := exec(tx, "seal usage", `DELETE FROM usage_hours WHERE hour >= ? AND hour < ?`, s.timeArg(from), s.timeArg(to)); err != nil {
 			return err
 		}
-		const cols = 7
+		const cols = 8
 		var args []any
 		for _, h := range summarize(events) {
-			args = append(args, h.AccountID, s.timeArg(h.Hour), h.ProductID, h.Net, h.Low, h.Denials, h.EncodeHeld())
+			args = append(args, h.AccountID, s.timeArg(h.Hour), h.ProductID, h.Net, h.Low, h.Denials, h.EncodeHeld(), h.Quarters)
 		}
 		row := "(" + strings.Repeat("?, ", cols-1) + "?)"
 		for chunk := range slices.Chunk(args, seedRows*cols) {
-			if _, err := exec(tx, "seal usage", `INSERT INTO usage_hours (account_id, hour, product_id, net, low, denials, held) VALUES `+
+			if _, err := exec(tx, "seal usage", `INSERT INTO usage_hours (account_id, hour, product_id, net, low, denials, held, quarters) VALUES `+
 				strings.TrimSuffix(strings.Repeat(row+",", len(chunk)/cols), ","), chunk...); err != nil {
 				return err
 			}
@@ -139,20 +139,30 @@ func (s *Store) unseal(db *gorm.DB, at time.Time) error {
 
 // UsageHours returns the account's summaries of [from, to) and the net
 // change per product over [to, netTo) (licensing.UsageRollups).
-func (s *Store) UsageHours(ctx context.Context, accountID, productID string, from, to, netTo time.Time) ([]licensing.UsageHour, map[string]int, error) {
+func (s *Store) UsageHours(ctx context.Context, accountID, productID string, from, to, netTo time.Time,
+	quarters []time.Time) ([]licensing.UsageHour, map[string]int, error) {
 	where := `account_id = ? AND hour >= ? AND hour < ?`
 	args := []any{accountID, s.timeArg(from), s.timeArg(to)}
 	if productID != "" {
 		where += ` AND product_id = ?`
 		args = append(args, productID)
 	}
+	// The quarters, long text, only of the hours asked for.
+	quartersCol, quartersArgs := `''`, []any{}
+	if len(quarters) > 0 {
+		quartersCol = `CASE WHEN hour IN (?` + strings.Repeat(`, ?`, len(quarters)-1) + `) THEN quarters ELSE '' END`
+		for _, h := range quarters {
+			quartersArgs = append(quartersArgs, s.timeArg(h))
+		}
+	}
 	var out []licensing.UsageHour
-	err := query(s.conn(ctx), "usage hours", `SELECT product_id, hour, net, low, denials, held FROM usage_hours WHERE `+where, args,
+	err := query(s.conn(ctx), "usage hours", `SELECT product_id, hour, net, low, denials, held, `+quartersCol+` FROM usage_hours WHERE `+where,
+		append(quartersArgs, args...),
 		func(rows *sql.Rows) error {
 			h := licensing.UsageHour{AccountID: accountID}
 			var hour dbTime
 			var held string
-			if err := rows.Scan(&h.ProductID, &hour, &h.Net, &h.Low, &h.Denials, &held); err != nil {
+			if err := rows.Scan(&h.ProductID, &hour, &h.Net, &h.Low, &h.Denials, &held, &h.Quarters); err != nil {
 				return err
 			}
 			h.Hour = hour.Time

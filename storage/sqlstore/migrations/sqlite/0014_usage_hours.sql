@@ -2,7 +2,8 @@
 -- usage report over months reads a few thousand rows instead of every
 -- event: per account, UTC hour and product, relative to the seats
 -- occupied when the hour began (net change, lowest change, denials, and
--- "level:nanoseconds" held per level). Written by the seal
+-- "level:nanoseconds" held per level; and the same per quarter hour, for
+-- zones such as Asia/Kolkata whose days start at half past). Written by the seal
 -- (licensing.SealUsage) for hours at least ten minutes past; purged with
 -- the seat events (--retain-seat-events) by usage_hours_hour_idx.
 CREATE TABLE usage_hours (
@@ -13,6 +14,7 @@ CREATE TABLE usage_hours (
     low        INTEGER NOT NULL,
     denials    INTEGER NOT NULL,
     held       TEXT NOT NULL,
+    quarters   TEXT NOT NULL,
     PRIMARY KEY (account_id, hour, product_id)
 );
 CREATE INDEX usage_hours_hour_idx ON usage_hours (hour);

@@ -251,6 +251,8 @@ type Seats interface {
 	// SeatEvents lists the account's seat events with from <= At < to, by
 	// time then id.
 	SeatEvents(ctx context.Context, accountID string, from, to time.Time) ([]SeatEvent, error)
+	// UsageRollups keeps the hourly summaries of the seat events.
+	UsageRollups
 }
 
 // SeatChange tells that waiters for the seats of an account's product may

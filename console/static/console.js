@@ -99,3 +99,31 @@ function seatsPage() {
 
 localTimes(document);
 seatsPage();
+
+// Usage: report in the browser's time zone. The page is drawn in the zone
+// of its tz parameter (UTC without one); a page without one is asked for
+// again with the browser's.
+function usageZone() {
+  const form = document.getElementById("usage-form");
+  if (!form) {
+    return;
+  }
+  const field = form.querySelector('input[name="tz"]');
+  let zone = "";
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (e) {
+    return;
+  }
+  if (!field || !zone || field.value) {
+    return;
+  }
+  field.value = zone;
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has("tz")) {
+    url.searchParams.set("tz", zone);
+    window.location.replace(url.toString());
+  }
+}
+
+usageZone();

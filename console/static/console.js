@@ -69,6 +69,12 @@ function seatsPage() {
       return;
     }
     source = new EventSource(section.dataset.events);
+    // The console session ended (signed out, deactivated, a privilege
+    // taken away): the page itself then goes to sign-in.
+    source.addEventListener("ended", () => {
+      source.close();
+      window.location.assign(section.dataset.self);
+    });
     source.addEventListener("seats", async () => {
       if (idle()) {
         pause();

@@ -147,8 +147,11 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 				chromedp.Click(chromedp.CSS(`form[action$="/products/`+rs5+`"] button`)),
 				until(`document.readyState === "complete" && !!document.querySelector(".notice, .error")`))
 		}
-		if got := c.text("#error-" + rs5); got != "No named license left for Remote Support v5: 2 of 2 assigned." {
+		if got := c.text("#error-" + rs5); got != "No named license left for Remote Support v5: 2 of 2 assigned. Not saved: the license is still None." {
 			t.Errorf("the third named license shows %q", got)
+		}
+		if got := value(c, "the license chosen", chromedp.Evaluate[string](`document.querySelector("#license-`+rs5+`").value`)); got != "named" {
+			t.Errorf("after the refusal the form shows %q, want the named license the admin chose", got)
 		}
 		c.noOverflow("the user page at 1280 px")
 		c.shot("15-user-named-quota")

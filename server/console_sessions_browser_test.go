@@ -1,50 +1,41 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
 
-// acceptDialogs accepts every JavaScript dialog of the tab and returns
-// the messages shown so far.
-func (c *chrome) acceptDialogs() func() []string {
-	var mu sync.Mutex
-	var shown []string
-	ctx, cancel := context.WithCancel(c.ctx)
-	c.t.Cleanup(cancel)
-	opening := chromedp.Events(ctx, page.JavascriptDialogOpening)
-	go func() {
-		for e, err := range opening {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			shown = append(shown, e.Message)
-			mu.Unlock()
-			// Answer from another goroutine than the one reading events.
-			go chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-				_, err := cdp.Call(ctx, t, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-				return err
-			}))
+// createAgents makes, over the admin API, an agent of each name ("Given
+// Family"): userName agent<i>@example.com, email <given>@example.com,
+// password secret-<userName>, holding Remote Support v5 as license(i)
+// says. It returns their ids by given name.
+func createAgents(t *testing.T, h *harness, accountID string, names []string, license func(i int) licensing.LicenseType) map[string]string {
+	t.Helper()
+	tok := h.adminToken(t, accountID, licensing.PrivUsers, licensing.PrivProducts)
+	ids := map[string]string{}
+	for i, name := range names {
+		given, family, _ := strings.Cut(name, " ")
+		products := "{}"
+		if l := license(i); l != licensing.LicenseNone {
+			products = fmt.Sprintf(`{%q:%q}`, rs5, l)
 		}
-	}()
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), shown...)
+		body := fmt.Sprintf(`{"userName":"agent%d@example.com","name":{"givenName":%q,"familyName":%q},"email":"%s@example.com","password":"secret-agent%d@example.com","products":%s}`,
+			i, given, family, strings.ToLower(given), i, products)
+		status, answer := h.admin(t, tok, "POST", "/users", body)
+		if status != http.StatusCreated {
+			t.Fatalf("create %s: %d %v", name, status, answer)
+		}
+		ids[given] = answer["id"].(string)
 	}
+	return ids
 }
 
 // TestConsoleSessionsInChromium drives the shared sessions page and the
@@ -60,24 +51,14 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
 		setPlan(t, store, licensing.Plan{AccountID: acct.ID, ProductID: rs5, NamedSeats: 2, ConcurrentSeats: 5})
 		consoleAdmin(t, store, acct.ID, "ann@example.com", licensing.AllPrivileges...)
-		admTok := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
-		ids := map[string]string{}
-		for i, name := range []string{"Ada Moreau", "Ben Okafor", "Chloe Lindqvist", "Ida Berg", "Jon Sato", "Kai Nowak"} {
-			given, family, _ := strings.Cut(name, " ")
-			products := `{"` + rs5 + `":"concurrent"}`
-			if i >= 3 {
-				products = `{}`
-			}
-			body := fmt.Sprintf(`{"userName":"agent%d@example.com","name":{"givenName":%q,"familyName":%q},"email":"%s@example.com","password":"secret-agent%d@example.com","products":%s}`,
-				i, given, family, strings.ToLower(given), i, products)
-			status, answer := h.admin(t, admTok, "POST", "/users", body)
-			if status != http.StatusCreated {
-				t.Fatalf("create %s: %d %v", name, status, answer)
-			}
-			ids[given] = answer["id"].(string)
-		}
+		ids := createAgents(t, h, acct.ID, []string{"Ada Moreau", "Ben Okafor", "Chloe Lindqvist", "Ida Berg", "Jon Sato", "Kai Nowak"},
+			func(i int) licensing.LicenseType {
+				if i >= 3 {
+					return licensing.LicenseNone
+				}
+				return licensing.LicenseConcurrent
+			})
 		c := newChrome(t, h.base, dir, path.Base(t.Name()))
-		dialogs := c.acceptDialogs()
 		c.signIn(acct.Name, "ann@example.com", "secret-ann@example.com")
 		c.run("open shared sessions", chromedp.Navigate(h.base+"/console/sessions"), c.at("/console/sessions"))
 		if got := c.text("#seats .notice"); !strings.Contains(got, "No agent occupies a shared seat of Remote Support v5 now.") {
@@ -109,11 +90,12 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 		c.run("select Ada and Ben and end their sessions",
 			chromedp.Click(chromedp.CSS(`#seat-`+rs5+`\:`+ids["Ada"])),
 			chromedp.Click(chromedp.CSS(`#seat-`+rs5+`\:`+ids["Ben"])),
-			chromedp.Click(chromedp.CSS("button.end")),
-			c.at("/console/sessions/end"), chromedp.WaitVisible(chromedp.CSS(".notice .results")))
-		if got := dialogs(); len(got) != 1 || got[0] != "End 2 shared sessions, of Ada Moreau, Ben Okafor?" {
-			t.Errorf("the confirmation dialog said %q", got)
+			chromedp.Click(chromedp.CSS("button.end")), chromedp.WaitVisible(chromedp.CSS("#end-dialog")))
+		if got := c.text("#end-dialog"); !strings.Contains(got, "2 shared sessions of Remote Support v5 will end, those of:") ||
+			!strings.Contains(got, "Ada Moreau") || !strings.Contains(got, "Ben Okafor") || strings.Contains(got, "Chloe") {
+			t.Errorf("the confirmation dialog says %q", got)
 		}
+		c.run("confirm", chromedp.Click(chromedp.CSS("#end-confirm")), c.at("/console/sessions/end"), chromedp.WaitVisible(chromedp.CSS(".notice .results")))
 		if got := c.text("main .notice"); !strings.Contains(got, "2 seats freed.") || strings.Count(got, "Ended 1 session; the seat is free.") != 2 {
 			t.Errorf("the answer says %q", got)
 		}

@@ -83,7 +83,7 @@ func TestConsoleSharedSessions(t *testing.T) {
 		}
 
 		_, page = sam1.get("/console/sessions")
-		if !strings.Contains(page, `<button type="submit" class="end">End session</button>`) || !strings.Contains(page, `name="id" value="`+ids["ann"]+`"`) {
+		if !strings.Contains(page, `<button type="submit" class="end" id="end-button">End session</button>`) || !strings.Contains(page, `name="id" value="`+ids["ann"]+`"`) {
 			t.Fatalf("sessions privilege: no End session form\n%s", page)
 		}
 		open := func(accountID string) int {

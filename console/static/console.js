@@ -28,24 +28,73 @@ function seatsPage() {
     const form = section.querySelector("#end-form");
     if (form) {
       form.addEventListener("submit", (e) => {
+        if (e.submitter && e.submitter.id === "end-confirm") {
+          return; // confirmed in the dialog
+        }
+        e.preventDefault();
         const picked = [...boxes()].filter((b) => b.checked);
-        if (picked.length === 0) {
-          e.preventDefault();
-          window.alert("Select the sessions to end with their checkboxes.");
-          return;
+        const from = e.submitter || section.querySelector("#end-button");
+        say(from, picked.length ? "" : "Select the sessions to end with their checkboxes.");
+        if (picked.length) {
+          confirmEnd(picked.map((b) => b.closest("tr").querySelector('[data-label="Agent"]').textContent.trim()), from);
         }
-        const names = picked.map((b) => b.closest("tr").querySelector('[data-label="Agent"]').textContent.trim());
-        const n = picked.length === 1 ? "1 shared session" : picked.length + " shared sessions";
-        if (!window.confirm("End " + n + ", of " + names.join(", ") + "?")) {
-          e.preventDefault();
-          return;
-        }
-        const c = document.createElement("input");
-        c.type = "hidden"; c.name = "confirm"; c.value = "1";
-        form.appendChild(c);
       });
     }
   };
+  // say shows (or with "" removes) a message after the button.
+  const say = (button, message) => {
+    let p = document.getElementById("end-error");
+    if (!message) {
+      p?.remove();
+      return;
+    }
+    if (!p) {
+      p = document.createElement("p");
+      p.id = "end-error";
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      button.after(p);
+    }
+    p.textContent = message;
+  };
+  // The confirmation: a modal dialog naming the sessions' agents. Focus
+  // starts on Cancel and stays in the dialog (Tab and Shift+Tab wrap);
+  // Escape or Cancel close it and return focus to End session.
+  const dialog = document.getElementById("end-dialog");
+  let opener = null;
+  const confirmEnd = (names, from) => {
+    opener = from;
+    const n = names.length === 1 ? "1 shared session" : names.length + " shared sessions";
+    dialog.querySelector("#end-what").textContent = n + " of " + dialog.dataset.product + " will end, those of:";
+    dialog.querySelector("#end-agents").replaceChildren(...names.map((name) => {
+      const li = document.createElement("li");
+      li.textContent = name;
+      return li;
+    }));
+    dialog.querySelector("#end-confirm").textContent = names.length === 1 ? "End 1 session" : "End " + names.length + " sessions";
+    dialog.showModal();
+    dialog.querySelector("#end-cancel").focus();
+  };
+  if (dialog) {
+    dialog.querySelector("#end-cancel").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      (document.contains(opener) ? opener : document.getElementById("end-button"))?.focus();
+    });
+    dialog.addEventListener("keydown", (e) => {
+      if (e.key !== "Tab") {
+        return;
+      }
+      const stops = [...dialog.querySelectorAll("button, a[href], input, select, textarea")].filter((el) => !el.disabled);
+      const first = stops[0], last = stops[stops.length - 1];
+      if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    });
+  }
   // Each reconnection and refetch uses the console session, so live
   // updates pause after 25 minutes without input: an unattended page
   // does not keep its session from ending after 30 idle minutes.
@@ -87,12 +136,18 @@ function seatsPage() {
         const fresh = doc.getElementById("seats");
         if (fresh) {
           const picked = new Set([...section.querySelectorAll('input[name="id"]:checked')].map((b) => b.value));
+          // Keyboard users keep their place: the element focused before
+          // comes back focused if the fresh list still has it.
+          const focused = section.contains(document.activeElement) ? document.activeElement.id : "";
           section.replaceChildren(...fresh.childNodes);
           section.dataset.events = fresh.dataset.events;
           section.dataset.self = fresh.dataset.self;
           for (const b of section.querySelectorAll('input[name="id"]')) b.checked = picked.has(b.value);
           localTimes(section);
           wire();
+          if (focused) {
+            document.getElementById(focused)?.focus();
+          }
         }
       } finally {
         listen();

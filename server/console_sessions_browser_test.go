@@ -44,13 +44,15 @@ func createAgents(t *testing.T, h *harness, accountID string, names []string, li
 // End session confirmed in the dialog, the result and the seats freed,
 // the agents' next call answering 410; times in the browser's time zone;
 // named licenses granted on the user page until the quota refuses in the
-// form; no horizontal overflow at 1280 and 390 px.
+// form, keeping the license chosen; no horizontal overflow at 1280 and
+// 390 px; the open page going to sign-in by itself when its admin is
+// deactivated over SCIM.
 func TestConsoleSessionsInChromium(t *testing.T) {
 	chromiumPath(t)
 	dir := screenshotDir(t)
-	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, scimBearer string) {
 		setPlan(t, store, licensing.Plan{AccountID: acct.ID, ProductID: rs5, NamedSeats: 2, ConcurrentSeats: 5})
-		consoleAdmin(t, store, acct.ID, "ann@example.com", licensing.AllPrivileges...)
+		ann := consoleAdmin(t, store, acct.ID, "ann@example.com", licensing.AllPrivileges...)
 		ids := createAgents(t, h, acct.ID, []string{"Ada Moreau", "Ben Okafor", "Chloe Lindqvist", "Ida Berg", "Jon Sato", "Kai Nowak"},
 			func(i int) licensing.LicenseType {
 				if i >= 3 {
@@ -145,5 +147,20 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 		c.run("user page at 390 px", chromedp.Navigate(h.base+"/console/users/"+ids["Ida"]), c.at("/console/users/"+ids["Ida"]))
 		c.noOverflow("the user page at 390 px")
 		c.shot("17-user-390px")
+
+		// Deactivated over SCIM, the admin's open page goes to sign-in by
+		// itself, to come back after it.
+		c.run("open shared sessions", chromedp.Navigate(h.base+"/console/sessions?product="+rs5), c.at("/console/sessions"))
+		if status, raw, _ := scimCall(t, h, scimBearer, "PATCH", "/Users/"+ann.ID,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`); status != http.StatusOK {
+			t.Fatalf("deactivate over SCIM: %d %s", status, raw)
+		}
+		c.run("the page goes to sign-in", c.at("/console/signin"))
+		if got := c.text(".notice"); got != "Your session ended. Sign in again." {
+			t.Errorf("the deactivated admin's page went to sign-in saying %q", got)
+		}
+		if next := value(c, "the page to come back to", chromedp.Evaluate[string](`document.querySelector('input[name="next"]').value`)); !strings.HasPrefix(next, "/console/sessions?") {
+			t.Errorf("sign-in would return to %q, want the shared sessions page", next)
+		}
 	})
 }

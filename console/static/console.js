@@ -113,6 +113,38 @@ function seatsPage() {
     section.prepend(note);
   };
   setInterval(() => { if (!paused && idle()) pause(); }, 60 * 1000);
+  // refresh fetches the page again and puts its fresh list in place; a
+  // session that ended sends the page to sign-in instead.
+  const refresh = async () => {
+    source.close();
+    try {
+      const r = await fetch(section.dataset.self, { credentials: "same-origin" });
+      if (new URL(r.url).pathname === "/console/signin") {
+        window.location.assign(r.url);
+        return;
+      }
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      const fresh = doc.getElementById("seats");
+      if (fresh) {
+        const picked = new Set([...section.querySelectorAll('input[name="id"]:checked')].map((b) => b.value));
+        // Keyboard users keep their place: the element focused before
+        // comes back focused if the fresh list still has it.
+        const focused = section.contains(document.activeElement) ? document.activeElement.id : "";
+        section.replaceChildren(...fresh.childNodes);
+        section.dataset.events = fresh.dataset.events;
+        section.dataset.self = fresh.dataset.self;
+        for (const b of section.querySelectorAll('input[name="id"]')) b.checked = picked.has(b.value);
+        localTimes(section);
+        wire();
+        if (focused) {
+          document.getElementById(focused)?.focus();
+        }
+      }
+    } catch {
+      // Offline: listen again, which retries.
+    }
+    listen();
+  };
   const listen = () => {
     if (paused) {
       return;
@@ -124,33 +156,19 @@ function seatsPage() {
       source.close();
       window.location.assign(section.dataset.self);
     });
-    source.addEventListener("seats", async () => {
+    source.addEventListener("seats", () => {
       if (idle()) {
         pause();
-        return;
+      } else {
+        refresh();
       }
-      source.close();
-      try {
-        const r = await fetch(section.dataset.self, { credentials: "same-origin" });
-        const doc = new DOMParser().parseFromString(await r.text(), "text/html");
-        const fresh = doc.getElementById("seats");
-        if (fresh) {
-          const picked = new Set([...section.querySelectorAll('input[name="id"]:checked')].map((b) => b.value));
-          // Keyboard users keep their place: the element focused before
-          // comes back focused if the fresh list still has it.
-          const focused = section.contains(document.activeElement) ? document.activeElement.id : "";
-          section.replaceChildren(...fresh.childNodes);
-          section.dataset.events = fresh.dataset.events;
-          section.dataset.self = fresh.dataset.self;
-          for (const b of section.querySelectorAll('input[name="id"]')) b.checked = picked.has(b.value);
-          localTimes(section);
-          wire();
-          if (focused) {
-            document.getElementById(focused)?.focus();
-          }
-        }
-      } finally {
-        listen();
+    });
+    // A stream refused for good (the session ended before it opened, so
+    // that it was sent to sign-in; the database down) is not retried by
+    // the browser: the page is fetched again after a pause instead.
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(() => { if (!paused) refresh(); }, 2000);
       }
     });
   };

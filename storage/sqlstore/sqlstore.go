@@ -363,6 +363,8 @@ func dbErr(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, licensing.ErrInvalid, err)
 	case unavailable(err):
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, licensing.ErrUnavailable, err)
+	case contended(err):
+		return fmt.Errorf("sqlstore: %s: %w: %w: %w", op, licensing.ErrUnavailable, errContention, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

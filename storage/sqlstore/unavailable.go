@@ -68,6 +68,28 @@ func unavailable(err error) bool {
 	return false
 }
 
+// errContention marks a PostgreSQL transaction that lost a race a retry
+// can win: the server aborted it (serialization failure 40001, deadlock
+// 40P01) or a lock was not granted in time (55P03). It was rolled back
+// whole. dbErr reports it as ErrUnavailable, so that the client gets a 503
+// with Retry-After and tries again, but it is not an outage: note leaves
+// the database's health alone.
+var errContention = errors.New("transaction aborted by contention")
+
+// contended reports whether err is a PostgreSQL transaction aborted by
+// contention (see errContention).
+func contended(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "40001", "40P01", "55P03":
+		return true
+	}
+	return false
+}
+
 // The SQLite result codes of a database locked by another connection.
 const (
 	sqliteBusy   = 5
@@ -115,7 +137,7 @@ func withHealth(ctx context.Context, h *health) context.Context {
 // note takes note of err, an error a statement run with ctx returned, if
 // it matches licensing.ErrUnavailable, and returns it.
 func note(ctx context.Context, err error) error {
-	if err != nil && errors.Is(err, licensing.ErrUnavailable) {
+	if err != nil && errors.Is(err, licensing.ErrUnavailable) && !errors.Is(err, errContention) {
 		if h, ok := ctx.Value(noteKey{}).(*health); ok {
 			h.failed(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
 
 	"github.com/scimd/scimd/licensing"
 )
@@ -47,6 +49,9 @@ func TestDBErrClassifiesUnavailable(t *testing.T) {
 		{"sqlite busy snapshot", sqliteCodeErr(517), true},
 		{"sqlite locked", sqliteCodeErr(6), true},
 		{"sqlite constraint", sqliteCodeErr(19), false},
+		{"serialization failure", &pgconn.PgError{Code: "40001"}, true},
+		{"deadlock detected", &pgconn.PgError{Code: "40P01"}, true},
+		{"lock not available", &pgconn.PgError{Code: "55P03"}, true},
 		{"syntax error", &pgconn.PgError{Code: "42601"}, false},
 		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
 		{"client went away", fmt.Errorf("read: %w", context.Canceled), false},
@@ -124,5 +129,67 @@ func TestListenerBackoff(t *testing.T) {
 			t.Fatalf("wait %d = %v, want %v", i, d, w)
 		}
 		d = nextBackoff(d)
+	}
+}
+
+// TestDeadlockIsUnavailable makes PostgreSQL break a real deadlock
+// between two transactions of the Store and checks that the one it
+// aborts is reported as ErrUnavailable (a 503 the client may retry) but
+// not as an outage, and that the other commits.
+func TestDeadlockIsUnavailable(t *testing.T) {
+	s := openPostgres(t)
+	ctx := context.Background()
+	table := "deadlock_" + randomHex(4)
+	if err := s.db.Exec(`CREATE TABLE ` + table + ` (id int PRIMARY KEY, n int NOT NULL)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.db.Exec(`DROP TABLE ` + table) })
+	if err := s.db.Exec(`INSERT INTO ` + table + ` VALUES (1, 0), (2, 0)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Each transaction locks one row, waits until the other holds its
+	// row too, then asks for the other's: one of them must be aborted.
+	failedBefore := s.health.failedAt.Load()
+	var held sync.WaitGroup
+	held.Add(2)
+	errs := make(chan error, 2)
+	for _, order := range [][2]int{{1, 2}, {2, 1}} {
+		go func() {
+			errs <- s.tx(ctx, func(tx *gorm.DB) error {
+				if _, err := exec(tx, "lock first", `UPDATE `+table+` SET n = n + 1 WHERE id = ?`, order[0]); err != nil {
+					held.Done()
+					return err
+				}
+				held.Done()
+				held.Wait()
+				_, err := exec(tx, "lock second", `UPDATE `+table+` SET n = n + 1 WHERE id = ?`, order[1])
+				return err
+			})
+		}()
+	}
+	var failed, committed int
+	for range 2 {
+		err := <-errs
+		switch {
+		case err == nil:
+			committed++
+		case errors.Is(err, licensing.ErrUnavailable):
+			failed++
+		default:
+			t.Errorf("a deadlocked transaction failed with %v, want ErrUnavailable", err)
+		}
+	}
+	if failed != 1 || committed != 1 {
+		t.Errorf("%d transactions aborted and %d committed, want 1 and 1", failed, committed)
+	}
+	if s.health.failedAt.Load() != failedBefore {
+		t.Error("a deadlock was taken for a database outage")
+	}
+	var sum int
+	if err := s.db.Raw(`SELECT sum(n) FROM ` + table).Scan(&sum).Error; err != nil {
+		t.Fatal(err)
+	}
+	if sum != 2 {
+		t.Errorf("after the deadlock the rows count %d updates, want the committed transaction's 2", sum)
 	}
 }

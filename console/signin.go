@@ -44,8 +44,8 @@ const errBadSignIn = "The account, user name or password is wrong."
 
 // signInCheck checks the account, userName and password and starts a
 // console session, then sends the person to the page they asked for
-// (next) or to the console's home. Failures are throttled per userName and per client
-// address before any password is hashed.
+// (next) or to the console's home. Failures are throttled per userName
+// and per client address before any password is hashed.
 func (h *Handler) signInCheck(c echo.Context) error {
 	ctx := c.Request().Context()
 	f := signInForm{Account: strings.TrimSpace(c.FormValue("account")), UserName: strings.TrimSpace(c.FormValue("userName")),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,7 +75,7 @@ func (h *Handler) sessionsEvents(c echo.Context) error {
 	defer tick.Stop()
 	for {
 		if !h.stillOpens(ctx, hash, pageAt(Path+"/sessions")) {
-			fmt.Fprint(w, "event: ended\ndata: signin\n\n")
+			fmt.Fprint(w, endedEvent)
 			w.Flush()
 			return nil
 		}
@@ -109,4 +110,23 @@ func (h *Handler) stillOpens(ctx context.Context, hash []byte, pg page) bool {
 		return true
 	}
 	return licensing.ConsolePrincipal(s).Has(pg.Privileges...)
+}
+
+// endedEvent tells a page that its console session has ended.
+const endedEvent = "event: ended\ndata: signin\n\n"
+
+// eventStream tells that the request is an EventSource's.
+func eventStream(c echo.Context) bool {
+	return strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/event-stream")
+}
+
+// endedStream answers an event stream whose console session has ended
+// (or never was) with endedEvent alone.
+func endedStream(c echo.Context) error {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, err := fmt.Fprint(w, endedEvent)
+	return err
 }

@@ -144,6 +144,15 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("#seats tbody tr")))
 		c.noOverflow("the shared sessions page at 390 px")
 		c.shot("16-sessions-390px")
+		c.run("the dialog at 390 px", chromedp.Click(chromedp.CSS(`#seats tbody input[name="id"]`)), chromedp.Click(chromedp.CSS("button.end")),
+			chromedp.WaitVisible(chromedp.CSS("#end-dialog")))
+		if fits := value(c, "measure the dialog", chromedp.Evaluate[bool](`(() => { const r = document.querySelector("#end-dialog").getBoundingClientRect();
+			return r.left >= 0 && r.right <= window.innerWidth; })()`)); !fits {
+			t.Errorf("the dialog does not fit a 390 px window")
+		}
+		c.noOverflow("the shared sessions page with its dialog at 390 px")
+		c.shotWindow("25-sessions-dialog-390px")
+		c.run("cancel", chromedp.Click(chromedp.CSS("#end-cancel")), until(`!document.querySelector("#end-dialog").open`))
 		c.run("user page at 390 px", chromedp.Navigate(h.base+"/console/users/"+ids["Ida"]), c.at("/console/users/"+ids["Ida"]))
 		c.noOverflow("the user page at 390 px")
 		c.shot("17-user-390px")
@@ -155,10 +164,9 @@ func TestConsoleSessionsInChromium(t *testing.T) {
 			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`); status != http.StatusOK {
 			t.Fatalf("deactivate over SCIM: %d %s", status, raw)
 		}
-		c.run("the page goes to sign-in", c.at("/console/signin"))
-		if got := c.text(".notice"); got != "Your session ended. Sign in again." {
-			t.Errorf("the deactivated admin's page went to sign-in saying %q", got)
-		}
+		// (Polled, as the page navigates by itself.)
+		c.run("the page goes to sign-in, saying why", c.at("/console/signin"),
+			until(`document.querySelector(".notice")?.textContent === "Your session ended. Sign in again."`))
 		if next := value(c, "the page to come back to", chromedp.Evaluate[string](`document.querySelector('input[name="next"]').value`)); !strings.HasPrefix(next, "/console/sessions?") {
 			t.Errorf("sign-in would return to %q, want the shared sessions page", next)
 		}

@@ -37,10 +37,13 @@ type usageItem struct {
 // usageReport is the answer of GET /usage. Its items are not paged: the
 // range and the bucket bound them (at most licensing.MaxUsageBuckets per product).
 type usageReport struct {
-	From   time.Time   `json:"from"`
-	To     time.Time   `json:"to"`
-	Bucket string      `json:"bucket"`
-	Items  []usageItem `json:"items"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Bucket string    `json:"bucket"`
+	// TimeZone is the zone whose hours and days the buckets follow, in
+	// whose offset every time of the report is written.
+	TimeZone string      `json:"timeZone"`
+	Items    []usageItem `json:"items"`
 	// RetainedFrom is where retained seat events start: older ones may
 	// have been purged. Absent when they are kept forever.
 	RetainedFrom *time.Time `json:"retainedFrom,omitempty"`
@@ -77,12 +80,12 @@ func (h *Handler) usage(c echo.Context) error {
 	for _, b := range buckets {
 		items = append(items, usageItem{
 			ProductID: b.ProductID, ProductName: h.opts.Catalog.Named(licensing.Product{ID: b.ProductID}).Name,
-			Start: b.Start, End: b.End, PeakOccupied: b.PeakOccupied,
+			Start: b.Start.In(q.Zone), End: b.End.In(q.Zone), PeakOccupied: b.PeakOccupied,
 			SeatHours: roundTo(b.SeatHours, 1e4), Denials: b.Denials, SecondsAtFull: roundTo(b.FullSeconds, 1e3),
 			ConcurrentSeats: b.Seats,
 		})
 	}
-	report := usageReport{From: q.From, To: q.To, Bucket: bucketName, Items: items}
+	report := usageReport{From: q.From.In(q.Zone), To: q.To.In(q.Zone), Bucket: bucketName, TimeZone: q.Zone.String(), Items: items}
 	if from, ok := h.opts.Retention.RetainedFrom(now); ok {
 		from = from.Add(time.Second - 1).Truncate(time.Second) // whole seconds, never before the cutoff
 		report.RetainedFrom = &from
@@ -90,8 +93,9 @@ func (h *Handler) usage(c echo.Context) error {
 	return c.JSON(http.StatusOK, report)
 }
 
-// usageRange reads ?from, ?to and ?bucket into the query of a report
-// (licensing.NewUsageQuery: by default the last 24 hours by the hour).
+// usageRange reads ?from, ?to, ?bucket and ?tz (an IANA zone name,
+// default UTC) into the query of a report (licensing.NewUsageQuery: by
+// default the last 24 hours by the hour).
 func usageRange(c echo.Context, now time.Time) (licensing.UsageQuery, string, error) {
 	from, err := timeParam(c, "from")
 	if err != nil {
@@ -105,12 +109,19 @@ func usageRange(c echo.Context, now time.Time) (licensing.UsageQuery, string, er
 	if bucketName == "" {
 		bucketName = "hour"
 	}
-	q, err := licensing.NewUsageQuery(from, to, bucketName, now)
+	zone, err := licensing.UsageZone(c.QueryParam("tz"))
+	if err == nil {
+		var q licensing.UsageQuery
+		q, err = licensing.NewUsageQuery(from, to, bucketName, zone, now)
+		if err == nil {
+			return q, bucketName, nil
+		}
+	}
 	var bad *licensing.UsageRangeError
 	if errors.As(err, &bad) {
-		return q, "", problem.Invalid(bad.Detail)
+		return licensing.UsageQuery{}, "", problem.Invalid(bad.Detail)
 	}
-	return q, bucketName, err
+	return licensing.UsageQuery{}, "", err
 }
 
 // roundTo rounds x to 1/scale.

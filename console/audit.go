@@ -26,6 +26,10 @@ type auditForm struct {
 	Actor, Action, TargetType, Target, From, To string
 }
 
+// ZoneLabel names the zone of the form's times for the range template:
+// the audit log's are UTC.
+func (auditForm) ZoneLabel() string { return "UTC" }
+
 // auditRow is an audit entry as the log shows it.
 type auditRow struct {
 	// At is the time in UTC as shown without JavaScript; AtISO the same

@@ -52,19 +52,28 @@ func setCookie(c echo.Context, name, value string, expires time.Time, sameSite h
 
 // session requires a live console session: it puts the person into the
 // request context as the principal of their writes, or sends the browser
-// to the sign-in page.
+// to the sign-in page, which brings it back to the page after sign-in.
 func (h *Handler) session(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ck, err := c.Cookie(sessionCookie)
 		if err != nil || ck.Value == "" {
-			return c.Redirect(http.StatusSeeOther, Path+"/signin")
+			if eventStream(c) {
+				return endedStream(c)
+			}
+			return c.Redirect(http.StatusSeeOther, signInPath(c, false))
 		}
 		req := c.Request()
 		now := h.opts.Clock.Now()
 		s, err := h.opts.Store.TouchConsoleSession(req.Context(), licensing.HashToken(ck.Value), now, now.Add(-licensing.ConsoleIdle))
 		if errors.Is(err, licensing.ErrNotFound) {
+			// An event stream cannot follow the browser to sign-in: it
+			// tells its page, which then goes there itself. The cookie
+			// stays for that page's request to find the session ended.
+			if eventStream(c) {
+				return endedStream(c)
+			}
 			setCookie(c, sessionCookie, "", timeGone, http.SameSiteLaxMode)
-			return c.Redirect(http.StatusSeeOther, Path+"/signin?ended=1")
+			return c.Redirect(http.StatusSeeOther, signInPath(c, true))
 		}
 		if err != nil {
 			return h.failed(c, err)

@@ -15,12 +15,15 @@ import (
 type signInForm struct {
 	Account, UserName string
 	Notice, Error     string
+	// Next is the console page to go to after sign-in (returnTo).
+	Next string
 }
 
 // signInShow shows the sign-in form, with the account and userName of
-// the query filled in (the password page sends them along).
+// the query filled in (the password page sends them along), and the
+// console page to go to after it (next, kept only if returnTo accepts it).
 func (h *Handler) signInShow(c echo.Context) error {
-	f := signInForm{Account: c.QueryParam("account"), UserName: c.QueryParam("userName")}
+	f := signInForm{Account: c.QueryParam("account"), UserName: c.QueryParam("userName"), Next: returnTo(c.QueryParam(nextField))}
 	if f.Account == "" {
 		f.Account = licensing.DefaultAccountName
 	}
@@ -40,11 +43,13 @@ func (h *Handler) signInShow(c echo.Context) error {
 const errBadSignIn = "The account, user name or password is wrong."
 
 // signInCheck checks the account, userName and password and starts a
-// console session. Failures are throttled per userName and per client
-// address before any password is hashed.
+// console session, then sends the person to the page they asked for
+// (next) or to the console's home. Failures are throttled per userName
+// and per client address before any password is hashed.
 func (h *Handler) signInCheck(c echo.Context) error {
 	ctx := c.Request().Context()
-	f := signInForm{Account: strings.TrimSpace(c.FormValue("account")), UserName: strings.TrimSpace(c.FormValue("userName"))}
+	f := signInForm{Account: strings.TrimSpace(c.FormValue("account")), UserName: strings.TrimSpace(c.FormValue("userName")),
+		Next: returnTo(c.FormValue(nextField))}
 	password := c.FormValue("password")
 	c.Set(formCookie, c.FormValue(csrfField)) // the form shown again keeps its token
 	if f.Account == "" || f.UserName == "" || password == "" {
@@ -85,7 +90,7 @@ func (h *Handler) signInCheck(c echo.Context) error {
 		return h.failed(c, err)
 	}
 	setCookie(c, sessionCookie, id, s.ExpiresAt, http.SameSiteLaxMode)
-	return c.Redirect(http.StatusSeeOther, Path)
+	return c.Redirect(http.StatusSeeOther, f.Next)
 }
 
 // consoleUser finds the account's user and their console privileges; a

@@ -17,9 +17,20 @@ import (
 // and the CSV link carry it.
 type usageForm struct {
 	Product, From, To, Bucket string
+	// Zone is the IANA name of the time zone the page shows and From and
+	// To are in: console.js puts the browser's there; "" is UTC.
+	Zone string
 }
 
-// formTime is how the form's datetime-local inputs write a time (UTC).
+// ZoneLabel names the form's zone for the range template.
+func (f usageForm) ZoneLabel() string {
+	if f.Zone == "" {
+		return "UTC"
+	}
+	return f.Zone
+}
+
+// formTime is how the form's datetime-local inputs write a time.
 const formTime = "2006-01-02T15:04"
 
 // readUsageForm reads the query of the usage page and the CSV download
@@ -28,7 +39,8 @@ const formTime = "2006-01-02T15:04"
 // so that a link made of it covers the same range later, up to its now.
 // The error is one to show the person.
 func (h *Handler) readUsageForm(c echo.Context) (usageForm, licensing.UsageQuery, error) {
-	f := usageForm{Product: c.QueryParam("product"), From: c.QueryParam("from"), To: c.QueryParam("to"), Bucket: c.QueryParam("bucket")}
+	f := usageForm{Product: c.QueryParam("product"), From: c.QueryParam("from"), To: c.QueryParam("to"), Bucket: c.QueryParam("bucket"),
+		Zone: c.QueryParam("tz")}
 	if f.Bucket == "" {
 		f.Bucket = "hour"
 	}
@@ -37,23 +49,32 @@ func (h *Handler) readUsageForm(c echo.Context) (usageForm, licensing.UsageQuery
 			return f, licensing.UsageQuery{}, errors.New("There is no such product in the catalog.")
 		}
 	}
-	from, err1 := parseFormTime(f.From)
-	to, err2 := parseFormTime(f.To)
-	if err := errors.Join(err1, err2); err != nil {
-		return f, licensing.UsageQuery{}, errors.New("From and to must be times such as 2026-11-26T09:00 (UTC).")
+	zone, err := licensing.UsageZone(f.Zone)
+	if err != nil {
+		f.Zone = ""
+		return f, licensing.UsageQuery{}, err
 	}
-	q, err := licensing.NewUsageQuery(from, to, f.Bucket, h.opts.Clock.Now())
+	from, err1 := parseFormTimeIn(f.From, zone)
+	to, err2 := parseFormTimeIn(f.To, zone)
+	if err := errors.Join(err1, err2); err != nil {
+		return f, licensing.UsageQuery{}, errors.New("From and to must be times such as 2026-11-26T09:00 (" + f.ZoneLabel() + ").")
+	}
+	q, err := licensing.NewUsageQuery(from, to, f.Bucket, zone, h.opts.Clock.Now())
 	return f, q, err
 }
 
 // parseFormTime reads a time of the form, in UTC: as a datetime-local
 // input or a date input writes it, or RFC 3339. "" is the zero time.
-func parseFormTime(s string) (time.Time, error) {
+func parseFormTime(s string) (time.Time, error) { return parseFormTimeIn(s, time.UTC) }
+
+// parseFormTimeIn is parseFormTime with times without an offset read in
+// the zone.
+func parseFormTimeIn(s string, zone *time.Location) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	for _, layout := range []string{formTime, "2006-01-02T15:04:05", "2006-01-02", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
 			return t, nil
 		}
 	}
@@ -63,7 +84,7 @@ func parseFormTime(s string) (time.Time, error) {
 // query is the form as URL parameters.
 func (f usageForm) query() string {
 	v := url.Values{}
-	for k, s := range map[string]string{"product": f.Product, "from": f.From, "to": f.To, "bucket": f.Bucket} {
+	for k, s := range map[string]string{"product": f.Product, "from": f.From, "to": f.To, "bucket": f.Bucket, "tz": f.Zone} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -98,11 +119,11 @@ func (h *Handler) usageShow(c echo.Context) error {
 		return h.failed(c, err)
 	}
 	page.CSV = Path + "/usage.csv?" + f.query()
-	page.Range = q.From.Format(shownTime) + " to " + q.To.Format(shownTime)
+	page.Range = q.From.In(q.Zone).Format(shownZoneTime) + " to " + q.To.In(q.Zone).Format(shownZoneTime)
 	if from, ok := h.opts.Retention.RetainedFrom(h.opts.Clock.Now()); ok && q.From.Before(from) {
-		page.RetainedFrom = from.UTC().Format(shownTime)
+		page.RetainedFrom = from.In(q.Zone).Format(shownZoneTime)
 	}
-	page.Charts = h.usageCharts(buckets, q.Bucket)
+	page.Charts = h.usageCharts(buckets, q.Bucket, q.Zone)
 	for _, ch := range page.Charts {
 		if ch.Peak > 0 || ch.Denials > 0 {
 			page.Used = true
@@ -138,7 +159,7 @@ func (h *Handler) usageCSV(c echo.Context) error {
 	b.WriteString("productId,productName,start,end,concurrentSeats,peakOccupied,denials,secondsAtFull,seatHours\r\n")
 	for _, u := range buckets {
 		b.WriteString(strings.Join([]string{u.ProductID, csvField(h.opts.Catalog.Named(licensing.Product{ID: u.ProductID}).Name),
-			u.Start.Format(time.RFC3339), u.End.Format(time.RFC3339), strconv.Itoa(u.Seats), strconv.Itoa(u.PeakOccupied),
+			u.Start.In(q.Zone).Format(time.RFC3339), u.End.In(q.Zone).Format(time.RFC3339), strconv.Itoa(u.Seats), strconv.Itoa(u.PeakOccupied),
 			strconv.Itoa(u.Denials), strconv.FormatFloat(u.FullSeconds, 'f', 0, 64), strconv.FormatFloat(u.SeatHours, 'f', 4, 64)}, ","))
 		b.WriteString("\r\n")
 	}

@@ -10,6 +10,10 @@ import (
 // shownTime is how pages write a time.
 const shownTime = "2006-01-02 15:04 UTC"
 
+// shownZoneTime is how the usage page writes a time of its zone, with
+// the zone's offset.
+const shownZoneTime = "2006-01-02 15:04 (UTC-07:00)"
+
 // usagePage is what usage.html shows.
 type usagePage struct {
 	Form    usageForm
@@ -67,8 +71,8 @@ type usageBar struct {
 
 // usageCharts turns the report's buckets (ordered by product, then time)
 // into one chart per product.
-func (h *Handler) usageCharts(buckets []licensing.UsageBucket, bucket time.Duration) []usageChart {
-	layout := shownTime
+func (h *Handler) usageCharts(buckets []licensing.UsageBucket, bucket time.Duration, zone *time.Location) []usageChart {
+	layout := "2006-01-02 15:04"
 	if bucket >= 24*time.Hour {
 		layout = "2006-01-02"
 	}
@@ -78,15 +82,15 @@ func (h *Handler) usageCharts(buckets []licensing.UsageBucket, bucket time.Durat
 		for j < len(buckets) && buckets[j].ProductID == buckets[i].ProductID {
 			j++
 		}
-		out = append(out, productChart(h.opts.Catalog.Named(licensing.Product{ID: buckets[i].ProductID}).Name, buckets[i:j], layout))
+		out = append(out, productChart(h.opts.Catalog.Named(licensing.Product{ID: buckets[i].ProductID}).Name, buckets[i:j], layout, zone))
 		i = j
 	}
 	return out
 }
 
-func productChart(name string, bs []licensing.UsageBucket, layout string) usageChart {
+func productChart(name string, bs []licensing.UsageBucket, layout string, zone *time.Location) usageChart {
 	ch := usageChart{ProductID: bs[0].ProductID, Name: name, Seats: bs[0].Seats, Width: len(bs) * chartSlot}
-	ch.First, ch.Last = bs[0].Start.Format(layout), bs[len(bs)-1].End.Format(layout)
+	ch.First, ch.Last = bs[0].Start.In(zone).Format(layout), bs[len(bs)-1].End.In(zone).Format(layout)
 	ch.Top = max(ch.Seats, 1)
 	var full float64
 	for _, b := range bs {
@@ -103,7 +107,7 @@ func productChart(name string, bs []licensing.UsageBucket, layout string) usageC
 		ch.Bars = append(ch.Bars, usageBar{
 			X: float64(i*chartSlot) + 1, Y: chartHeight - hgt, H: hgt,
 			Full: b.FullSeconds > 0, Denials: b.Denials, Peak: b.PeakOccupied,
-			Start: b.Start.Format(layout), End: b.End.Format(layout),
+			Start: b.Start.In(zone).Format(layout), End: b.End.In(zone).Format(layout),
 			AtFull: duration(b.FullSeconds), Hours: strconv.FormatFloat(b.SeatHours, 'f', 2, 64),
 		})
 	}

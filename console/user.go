@@ -15,10 +15,23 @@ import (
 )
 
 // productLicense is a product of the catalog as the user page shows it:
-// the license the user holds of it.
+// the license the user holds of it, and the one its form has selected:
+// after a refused change, the license the person chose, so that they see
+// what was refused.
 type productLicense struct {
-	ID, Name string
-	License  licensing.LicenseType
+	ID, Name          string
+	License, Selected licensing.LicenseType
+}
+
+// Held names the license the user holds, as the page words it.
+func (l productLicense) Held() string {
+	switch l.License {
+	case licensing.LicenseNamed:
+		return "Named"
+	case licensing.LicenseConcurrent:
+		return "Concurrent"
+	}
+	return "None"
 }
 
 // privilegeBox is a console privilege as the user page's form offers it:
@@ -38,8 +51,9 @@ type userPage struct {
 	MayGrant, MayManage bool
 	Notice, Error       string
 	// ErrorOf is the product whose form the Error belongs to ("" for
-	// the page's).
+	// the page's), and Chosen the license its form asked for.
 	ErrorOf string
+	Chosen  licensing.LicenseType
 	// Link is a one-time password link made by a grant, shown once.
 	Link string
 }
@@ -76,7 +90,12 @@ func (h *Handler) showUser(c echo.Context, status int, page userPage) error {
 	page.ID, page.UserName, page.Name, page.Email, page.Active = u.ID, u.UserName, r.Name, r.Email, u.Active
 	page.MayGrant, page.MayManage = p.Has(licensing.PrivProducts), p.Has(licensing.PrivUsers)
 	for _, pr := range h.opts.Catalog.Products {
-		page.Products = append(page.Products, productLicense{ID: pr.ID, Name: pr.Name, License: u.Assignments.Of(pr.ID)})
+		l := productLicense{ID: pr.ID, Name: pr.Name, License: u.Assignments.Of(pr.ID)}
+		l.Selected = l.License
+		if pr.ID == page.ErrorOf && page.Chosen != "" {
+			l.Selected = page.Chosen
+		}
+		page.Products = append(page.Products, l)
 	}
 	for _, q := range licensing.AllPrivileges {
 		page.Privileges = append(page.Privileges, privilegeBox{Name: q, Held: slices.Contains(privs, q), Disabled: !p.Has(q)})
@@ -137,18 +156,19 @@ func (h *Handler) licenseCheck(c echo.Context) error {
 			return pr.ID + ": " + string(t), nil
 		})
 	if err := h.opts.Catalog.NameProducts(err); err != nil {
-		return h.userWriteFailed(c, err)
+		return h.userWriteFailed(c, err, t)
 	}
 	return c.Redirect(http.StatusSeeOther, userPath(c.Param("id"), "license"))
 }
 
 // userWriteFailed answers a refused write in the user page: the seat
-// rules and a concurrent change are the person's to know.
-func (h *Handler) userWriteFailed(c echo.Context, err error) error {
+// rules and a concurrent change are the person's to know. A license
+// refused for the seats keeps chosen selected in its form.
+func (h *Handler) userWriteFailed(c echo.Context, err error, chosen licensing.LicenseType) error {
 	var named *licensing.NamedSeatsExhaustedError
 	switch {
 	case errors.As(err, &named):
-		return h.showUser(c, http.StatusConflict, userPage{Error: named.Error(), ErrorOf: named.Product.ID})
+		return h.showUser(c, http.StatusConflict, userPage{Error: named.Error(), ErrorOf: named.Product.ID, Chosen: chosen})
 	case errors.Is(err, licensing.ErrConflict):
 		return h.showUser(c, http.StatusConflict, userPage{Error: "Someone changed this user meanwhile. Here is the user as it is now; try again."})
 	}
@@ -175,7 +195,7 @@ func (h *Handler) activeCheck(c echo.Context) error {
 			return "active", nil
 		})
 	if err != nil {
-		return h.userWriteFailed(c, err)
+		return h.userWriteFailed(c, err, "")
 	}
 	return c.Redirect(http.StatusSeeOther, userPath(c.Param("id"), "active"))
 }

@@ -14,6 +14,18 @@ type Product struct {
 	ID string `json:"id"`
 	// Name is shown to people, e.g. "Remote Support v5".
 	Name string `json:"name"`
+	// Roles lists, per license type, the role values (besides the
+	// entitlement ids, see Entitlement) that assign the product with that
+	// license when a SCIM client sends them in a user's roles: the values
+	// of Microsoft Entra app roles, e.g. RemoteSupportV5Concurrent.
+	Roles ProductRoles `json:"roles,omitzero"`
+}
+
+// ProductRoles are the role values that assign a product, per license
+// type. Values compare case-insensitively.
+type ProductRoles struct {
+	Named      []string `json:"named,omitempty"`
+	Concurrent []string `json:"concurrent,omitempty"`
 }
 
 // Attribute is the product's attribute name in the SCIM licensing
@@ -47,19 +59,28 @@ type Catalog struct {
 	Products []Product `json:"products"`
 }
 
-// DefaultCatalog is the built-in catalog.
+// DefaultCatalog is the built-in catalog. Each product's roles are its
+// attribute name in PascalCase followed by the license type
+// (RemoteSupportV5Named, RemoteSupportV5Concurrent): the app role values
+// the README suggests for Microsoft Entra.
 func DefaultCatalog() Catalog {
-	return Catalog{Products: []Product{
+	c := Catalog{Products: []Product{
 		{ID: "remote-support-v5", Name: "Remote Support v5"},
 		{ID: "remote-support-v4", Name: "Remote Support v4"},
 		{ID: "service-desk", Name: "Service Desk"},
 	}}
+	for i, p := range c.Products {
+		pascal := string(toUpperASCII(rune(p.Attribute()[0]))) + p.Attribute()[1:]
+		c.Products[i].Roles = ProductRoles{Named: []string{pascal + "Named"}, Concurrent: []string{pascal + "Concurrent"}}
+	}
+	return c
 }
 
 var productID = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
-// ParseCatalog reads a catalog from JSON ({"products":[{"id":..,"name":..}]})
-// and validates it, reporting every problem at once.
+// ParseCatalog reads a catalog from JSON
+// ({"products":[{"id":..,"name":..,"roles":{"named":[..],"concurrent":[..]}}]},
+// roles optional) and validates it, reporting every problem at once.
 func ParseCatalog(data []byte) (Catalog, error) {
 	var c Catalog
 	dec := json.NewDecoder(strings.NewReader(string(data)))
@@ -73,7 +94,9 @@ func ParseCatalog(data []byte) (Catalog, error) {
 // Validate reports every problem of the catalog at once: it needs at
 // least one product; ids must be lower-case words joined by dashes
 // (remote-support-v5), unique, with unique attribute names; names must
-// not be empty.
+// not be empty; role values must not be empty, longer than 128 characters
+// or given twice (compared case-insensitively, entitlement ids
+// included).
 func (c Catalog) Validate() error {
 	var errs []error
 	if len(c.Products) == 0 {
@@ -96,6 +119,7 @@ func (c Catalog) Validate() error {
 		}
 		attrs[strings.ToLower(p.Attribute())] = p.ID
 	}
+	errs = append(errs, c.validateRoles()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
 	}

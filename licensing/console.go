@@ -59,6 +59,10 @@ type ConsoleStore interface {
 	// Privileges, with UserName). It records now as the session's last
 	// use. ErrNotFound otherwise.
 	TouchConsoleSession(ctx context.Context, hash []byte, now, idleSince time.Time) (ConsoleSession, error)
+	// ConsoleSession returns the console session with the hash if it is
+	// live at now, as TouchConsoleSession does, without recording a use
+	// (LastSeen is the last one). ErrNotFound otherwise.
+	ConsoleSession(ctx context.Context, hash []byte, now, idleSince time.Time) (ConsoleSession, error)
 	// EndConsoleSession ends the session with the hash; an unknown one is
 	// not an error.
 	EndConsoleSession(ctx context.Context, hash []byte) error

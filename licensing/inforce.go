@@ -79,8 +79,8 @@ type Grants struct {
 	Groups map[string]map[string]LicenseType
 }
 
-// Entitlement is what a user should hold of one product.
-type Entitlement struct {
+// Holding is what a user should hold of one product.
+type Holding struct {
 	// License is the strongest license given: the direct one if not none,
 	// else the strongest inherited one.
 	License LicenseType
@@ -94,15 +94,15 @@ type Entitlement struct {
 	Meanwhile []string
 }
 
-// Entitlements returns, per product, what the grants entitle the user to.
-func (g Grants) Entitlements() map[string]Entitlement {
-	out := map[string]Entitlement{}
+// Holdings returns, per product, what the grants entitle the user to.
+func (g Grants) Holdings() map[string]Holding {
+	out := map[string]Holding{}
 	if !g.Active {
 		return out
 	}
 	for p, t := range g.Direct {
 		if t == LicenseNamed || t == LicenseConcurrent {
-			out[p] = Entitlement{License: t, Direct: true, Sources: []string{SourceDirect}}
+			out[p] = Holding{License: t, Direct: true, Sources: []string{SourceDirect}}
 		}
 	}
 	for p, groups := range g.Groups {
@@ -122,9 +122,9 @@ func (g Grants) Entitlements() map[string]Entitlement {
 		slices.Sort(concurrent)
 		switch {
 		case len(named) > 0:
-			out[p] = Entitlement{License: LicenseNamed, Sources: named, Meanwhile: concurrent}
+			out[p] = Holding{License: LicenseNamed, Sources: named, Meanwhile: concurrent}
 		case len(concurrent) > 0:
-			out[p] = Entitlement{License: LicenseConcurrent, Sources: concurrent}
+			out[p] = Holding{License: LicenseConcurrent, Sources: concurrent}
 		}
 	}
 	return out

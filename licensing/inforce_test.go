@@ -5,22 +5,22 @@ import (
 	"testing"
 )
 
-func TestEntitlements(t *testing.T) {
+func TestHoldings(t *testing.T) {
 	groups := map[string]map[string]LicenseType{
 		"v5":   {"g2": LicenseNamed, "g1": LicenseNamed, "g3": LicenseConcurrent},
 		"desk": {"g3": LicenseConcurrent, "g1": LicenseConcurrent},
 		"v4":   {"g1": LicenseNamed},
 	}
-	got := Grants{Active: true, Direct: Assignments{"v4": LicenseConcurrent, "x": LicenseNone}, Groups: groups}.Entitlements()
-	want := map[string]Entitlement{
+	got := Grants{Active: true, Direct: Assignments{"v4": LicenseConcurrent, "x": LicenseNone}, Groups: groups}.Holdings()
+	want := map[string]Holding{
 		"v5":   {License: LicenseNamed, Sources: []string{"g1", "g2"}, Meanwhile: []string{"g3"}},
 		"desk": {License: LicenseConcurrent, Sources: []string{"g1", "g3"}},
 		"v4":   {License: LicenseConcurrent, Direct: true, Sources: []string{SourceDirect}},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Entitlements = %+v, want %+v", got, want)
+		t.Errorf("Holdings = %+v, want %+v", got, want)
 	}
-	if got := (Grants{Direct: Assignments{"v4": LicenseNamed}, Groups: groups}).Entitlements(); len(got) != 0 {
+	if got := (Grants{Direct: Assignments{"v4": LicenseNamed}, Groups: groups}).Holdings(); len(got) != 0 {
 		t.Errorf("inactive user's entitlements = %+v, want none", got)
 	}
 }

@@ -22,6 +22,11 @@ const (
 	PurgeSessions PurgeKind = "sessions"
 	// PurgeSeatEvents are seat events whose At is before the cutoff.
 	PurgeSeatEvents PurgeKind = "seat_events"
+	// PurgeUsageHours are the hourly summaries of seat events
+	// (UsageHour) of hours that start before the cutoff, which is the
+	// seat events' and, like it, a whole hour: the summaries and the
+	// events go together.
+	PurgeUsageHours PurgeKind = "usage_hours"
 	// PurgeAudit are audit entries whose At is before the cutoff.
 	PurgeAudit PurgeKind = "audit"
 	// PurgeSignInTokens are the agent app's sign-in tokens (Token.SignIn)
@@ -44,7 +49,7 @@ const (
 )
 
 // PurgeKinds lists every kind, in the order Purge deletes them.
-var PurgeKinds = []PurgeKind{PurgeSessions, PurgeSeatEvents, PurgeAudit, PurgeSignInTokens, PurgeAPITokens, PurgeSignInThrottle,
+var PurgeKinds = []PurgeKind{PurgeSessions, PurgeSeatEvents, PurgeUsageHours, PurgeAudit, PurgeSignInTokens, PurgeAPITokens, PurgeSignInThrottle,
 	PurgeConsoleSessions, PurgePasswordLinks}
 
 // Purger deletes old rows. It is part of the Store.
@@ -86,8 +91,13 @@ func (r Retention) Cutoff(kind PurgeKind, now time.Time) (time.Time, bool) {
 	switch kind {
 	case PurgeSessions:
 		keep = r.Sessions
-	case PurgeSeatEvents:
-		keep = r.SeatEvents
+	case PurgeSeatEvents, PurgeUsageHours:
+		if r.SeatEvents <= 0 {
+			return time.Time{}, false
+		}
+		// A whole hour, so that no hour keeps part of its events: a
+		// report reads the same from the events and from the summaries.
+		return now.Add(-r.SeatEvents).UTC().Truncate(time.Hour), true
 	case PurgeAudit:
 		keep = r.Audit
 	case PurgeSignInTokens:

@@ -56,13 +56,15 @@ func TestPurgeLoopsUntilAShortBatch(t *testing.T) {
 		}
 	}
 	// 25 sessions take 3 batches; 10 seat events 2 (a full one, then an
-	// empty one); the others 1 each.
-	if len(f.calls) != 3+2+1+1+1+1+1+1 {
+	// empty one); the others (usage hours included) 1 each.
+	if len(f.calls) != 3+2+1+1+1+1+1+1+1 {
 		t.Errorf("calls %v", f.calls)
 	}
 	for k, c := range map[licensing.PurgeKind]time.Time{
+		// Seat events and their hourly summaries go by whole hours.
 		licensing.PurgeSessions: now.Add(-time.Hour), licensing.PurgeSeatEvents: now.Add(-2 * time.Hour),
-		licensing.PurgeAudit: now.Add(-3 * time.Hour), licensing.PurgeSignInTokens: now,
+		licensing.PurgeUsageHours: now.Add(-2 * time.Hour),
+		licensing.PurgeAudit:      now.Add(-3 * time.Hour), licensing.PurgeSignInTokens: now,
 		licensing.PurgeAPITokens: now.Add(-licensing.APITokenGrace), licensing.PurgeSignInThrottle: now.Add(-licensing.DefaultSignInQuiet),
 		licensing.PurgeConsoleSessions: now.Add(-licensing.ConsoleIdle), licensing.PurgePasswordLinks: now,
 	} {
@@ -78,7 +80,7 @@ func TestPurgeZeroKeepsForever(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range f.calls {
-		if k == licensing.PurgeSessions || k == licensing.PurgeSeatEvents {
+		if k == licensing.PurgeSessions || k == licensing.PurgeSeatEvents || k == licensing.PurgeUsageHours {
 			t.Errorf("%s purged with a retention of 0", k)
 		}
 	}
@@ -90,9 +92,9 @@ func TestPurgeZeroKeepsForever(t *testing.T) {
 		t.Errorf("RetainedFrom of Retention{} is set: seat events kept forever start nowhere")
 	}
 	r.SeatEvents = time.Hour
-	now := time.Now()
-	if from, ok := r.RetainedFrom(now); !ok || !from.Equal(now.Add(-time.Hour)) {
-		t.Errorf("RetainedFrom = %v, %v; want an hour ago", from, ok)
+	now := time.Date(2026, 12, 2, 10, 25, 0, 0, time.UTC)
+	if from, ok := r.RetainedFrom(now); !ok || !from.Equal(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("RetainedFrom = %v, %v; want the start of the hour an hour ago", from, ok)
 	}
 }
 

@@ -57,7 +57,7 @@ type Store interface {
 	// Seat rules, applied in the same transaction as the write (and so
 	// for ReplaceUser, DeleteUser and every group write and plan change):
 	// the store recomputes the licenses in force of the users the write
-	// may change (see inforce.go: Grants.Entitlements over the direct
+	// may change (see inforce.go: Grants.Holdings over the direct
 	// assignments and the groups, transitively). A user starting to hold a
 	// direct named license takes a named seat only if one is free (inside
 	// the database, never a read in Go first), else the whole write is
@@ -260,6 +260,8 @@ type Seats interface {
 	// SeatEvents lists the account's seat events with from <= At < to, by
 	// time then id.
 	SeatEvents(ctx context.Context, accountID string, from, to time.Time) ([]SeatEvent, error)
+	// UsageRollups keeps the hourly summaries of the seat events.
+	UsageRollups
 }
 
 // SeatChange tells that waiters for the seats of an account's product may

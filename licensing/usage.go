@@ -10,6 +10,8 @@ import (
 // bucket of time (an hour, a day), the peak of concurrent seats occupied,
 // the seat-hours used, the denials and the time spent with every seat
 // taken. It reads nothing: callers pass the events and the numbers.
+// UsageReport is the reference: AccountUsage (usage_account.go) computes
+// the same numbers from hourly roll-ups (usage_rollup.go) where it can.
 
 // SeatDelta is the change a seat event makes to the number of concurrent
 // seats occupied. The store records seat events per seat, not per session
@@ -56,10 +58,14 @@ func OccupancyAt(t time.Time, now map[string]int, events []SeatEvent) map[string
 type UsageQuery struct {
 	// From and To bound the report, [From, To); To must be after From.
 	From, To time.Time
-	// Bucket is the length of a bucket (time.Hour, 24*time.Hour).
-	// Buckets are aligned to multiples of it in UTC (whole hours, UTC
-	// days) and the first and last are clipped to the range.
+	// Bucket is the length of a bucket: time.Hour or 24*time.Hour (a
+	// day). Buckets are the clock hours or the calendar days of Zone (a
+	// day at a change of daylight saving time lasts 23 or 25 hours), the
+	// first and last clipped to the range.
 	Bucket time.Duration
+	// Zone is the time zone whose hours and days the buckets follow;
+	// nil is UTC.
+	Zone *time.Location
 	// Seats maps each product to report to its concurrent seats, the
 	// number "every seat taken" is judged against. Products absent are
 	// not reported, and their events are ignored.
@@ -69,14 +75,67 @@ type UsageQuery struct {
 	Occupied map[string]int
 }
 
-// Buckets counts the buckets of the report: the aligned buckets that
-// overlap [From, To). It is 0 for an empty range or a bucket <= 0.
+// Buckets counts the buckets of the report: the buckets that overlap
+// [From, To). It is 0 for an empty range or a bucket <= 0.
 func (q UsageQuery) Buckets() int {
-	if q.Bucket <= 0 || !q.From.Before(q.To) {
-		return 0
+	n := 0
+	for range q.bucketBounds {
+		n++
 	}
-	span := q.To.Sub(q.From.Truncate(q.Bucket))
-	return int((span + q.Bucket - 1) / q.Bucket)
+	return n
+}
+
+// bucketBounds yields the start and end of each bucket of the report, in
+// order, clipped to [From, To).
+func (q UsageQuery) bucketBounds(yield func(start, end time.Time) bool) {
+	if q.Bucket <= 0 || !q.From.Before(q.To) {
+		return
+	}
+	zone := q.zone()
+	start := q.bucketStart(q.From, zone)
+	for start.Before(q.To) {
+		next := q.nextBucket(start, zone)
+		if !yield(latest(start, q.From).UTC(), earliest(next, q.To).UTC()) {
+			return
+		}
+		start = next
+	}
+}
+
+func (q UsageQuery) zone() *time.Location {
+	if q.Zone == nil {
+		return time.UTC
+	}
+	return q.Zone
+}
+
+// bucketStart returns the start of the bucket holding t: its local day's
+// midnight for day buckets (the first instant of the day where midnight
+// is skipped), else the start of its local clock hour. Hours of a zone
+// whose offset is a whole number of hours are UTC hours.
+func (q UsageQuery) bucketStart(t time.Time, zone *time.Location) time.Time {
+	local := t.In(zone)
+	if q.Bucket >= 24*time.Hour {
+		y, m, d := local.Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, zone)
+	}
+	_, offset := local.Zone()
+	shift := time.Duration(offset) * time.Second
+	return t.Add(shift).Truncate(time.Hour).Add(-shift)
+}
+
+// nextBucket returns the start of the bucket after the one starting at
+// start: the next local midnight, or the next start of a local hour.
+func (q UsageQuery) nextBucket(start time.Time, zone *time.Location) time.Time {
+	if q.Bucket >= 24*time.Hour {
+		y, m, d := start.In(zone).Date()
+		return time.Date(y, m, d+1, 0, 0, 0, 0, zone)
+	}
+	next := q.bucketStart(start.Add(time.Hour), zone)
+	if !next.After(start) {
+		next = start.Add(time.Hour)
+	}
+	return next
 }
 
 // UsageBucket is the use of one product's concurrent seats during one
@@ -122,49 +181,87 @@ func UsageReport(q UsageQuery, events []SeatEvent) []UsageBucket {
 	for _, p := range slices.Sorted(maps.Keys(q.Seats)) {
 		evs := byProduct[p]
 		slices.SortStableFunc(evs, func(a, b SeatEvent) int { return a.At.Compare(b.At) })
-		out = append(out, productUsage(q, p, evs)...)
+		seats := q.Seats[p]
+		occupied := max(q.Occupied[p], 0)
+		for start, end := range q.bucketBounds {
+			acc := usageAcc{seats: seats}
+			occupied, _, evs = walkEvents(&acc, occupied, true, evs, start, end)
+			out = append(out, acc.bucket(p, start, end))
+		}
 	}
 	return out
 }
 
-// productUsage walks one product's events (sorted by time) through the
-// buckets of q.
-func productUsage(q UsageQuery, product string, evs []SeatEvent) []UsageBucket {
-	seats := q.Seats[product]
-	occupied := max(q.Occupied[product], 0)
-	var out []UsageBucket
+// usageSink takes what walkEvents finds: a level of occupancy held for a
+// while, a denial.
+type usageSink interface {
+	hold(level int, d time.Duration)
+	deny()
+}
+
+// walkEvents walks the events (sorted by time, none before at) that
+// happen before end through the time from at to end, starting at the
+// occupancy occupied: the sink is told each level held for a positive
+// while (the occupancy is constant between two instants with events, and
+// counts after all the events of an instant) and each denial. With clamp,
+// the occupancy never goes below zero. It returns the occupancy at end,
+// the lowest occupancy any single event left (before clamping; occupied
+// if lower) and the events left.
+func walkEvents(sink usageSink, occupied int, clamp bool, evs []SeatEvent, at, end time.Time) (int, int, []SeatEvent) {
+	low := occupied
 	i := 0
-	for start := q.From.Truncate(q.Bucket); start.Before(q.To); start = start.Add(q.Bucket) {
-		b := UsageBucket{ProductID: product, Start: latest(start, q.From).UTC(), End: earliest(start.Add(q.Bucket), q.To).UTC(), Seats: seats}
-		// hold accounts for the occupancy held from `at` for d: the
-		// occupancy is constant between two instants with events.
-		at := b.Start
-		hold := func(until time.Time) {
-			d := until.Sub(at).Seconds()
-			at = until
-			if d <= 0 {
-				return
+	for i < len(evs) && evs[i].At.Before(end) {
+		t := evs[i].At
+		if d := t.Sub(at); d > 0 {
+			sink.hold(occupied, d)
+		}
+		at = t
+		for ; i < len(evs) && evs[i].At.Equal(t); i++ {
+			occupied += SeatDelta(evs[i].Kind)
+			low = min(low, occupied)
+			if clamp {
+				occupied = max(occupied, 0)
 			}
-			b.PeakOccupied = max(b.PeakOccupied, occupied)
-			b.SeatHours += float64(occupied) * d / 3600
-			if seats > 0 && occupied >= seats {
-				b.FullSeconds += d
+			if evs[i].Kind == SeatDenied {
+				sink.deny()
 			}
 		}
-		for i < len(evs) && evs[i].At.Before(b.End) {
-			t := evs[i].At
-			hold(t)
-			for ; i < len(evs) && evs[i].At.Equal(t); i++ {
-				occupied = max(occupied+SeatDelta(evs[i].Kind), 0)
-				if evs[i].Kind == SeatDenied {
-					b.Denials++
-				}
-			}
-		}
-		hold(b.End)
-		out = append(out, b)
 	}
-	return out
+	if d := end.Sub(at); d > 0 {
+		sink.hold(occupied, d)
+	}
+	return occupied, low, evs[i:]
+}
+
+// usageAcc adds up one bucket of a report. Times are summed as integers
+// (nanoseconds), so that the sum does not depend on the order of the
+// parts: a report from hourly roll-ups equals the one from raw events.
+type usageAcc struct {
+	seats, peak, denials int
+	// seatSec and seatNano are the seat-time, seconds plus nanoseconds.
+	seatSec, seatNano int64
+	full              time.Duration
+}
+
+func (a *usageAcc) hold(level int, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	a.peak = max(a.peak, level)
+	a.seatSec += int64(level) * int64(d/time.Second)
+	a.seatNano += int64(level) * int64(d%time.Second)
+	a.seatSec, a.seatNano = a.seatSec+a.seatNano/int64(time.Second), a.seatNano%int64(time.Second)
+	if a.seats > 0 && level >= a.seats {
+		a.full += d
+	}
+}
+
+func (a *usageAcc) deny() { a.denials++ }
+
+func (a *usageAcc) bucket(product string, start, end time.Time) UsageBucket {
+	return UsageBucket{ProductID: product, Start: start, End: end, Seats: a.seats, PeakOccupied: a.peak, Denials: a.denials,
+		SeatHours:   (float64(a.seatSec) + float64(a.seatNano)/1e9) / 3600,
+		FullSeconds: a.full.Seconds()}
 }
 
 func latest(a, b time.Time) time.Time {

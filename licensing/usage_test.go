@@ -1,7 +1,9 @@
 package licensing
 
 import (
+	"errors"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 )
@@ -171,4 +173,58 @@ func TestUsageReportFromOccupancy(t *testing.T) {
 	checkBuckets(t, got, []UsageBucket{
 		{ProductID: "a", Start: from, End: usageAt(10, 0), Seats: 1, PeakOccupied: 1, SeatHours: 0.5, FullSeconds: 1800},
 	})
+}
+
+// TestUsageBucketsInZones checks the buckets of zones: local midnights
+// at daylight saving changes (a 23-hour and a 25-hour day), local clock
+// hours and days of zones whose offsets are not whole hours, clipped to
+// the range; and UsageZone's answers. (The conformance suite checks the
+// numbers from roll-ups against UsageReport's in these zones.)
+func TestUsageBucketsInZones(t *testing.T) {
+	zone := func(name string) *time.Location {
+		z, err := UsageZone(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z
+	}
+	utc := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.UTC()
+	}
+	for _, c := range []struct {
+		zone, from, to string
+		bucket         time.Duration
+		want           []string // bucket starts
+		lastEnd        string
+	}{
+		{"Europe/Berlin", "2026-03-28T00:00:00+01:00", "2026-03-31T00:00:00+02:00", 24 * time.Hour,
+			[]string{"2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z"}, "2026-03-30T22:00:00Z"},
+		{"America/New_York", "2026-10-31T12:00:00-04:00", "2026-11-03T00:00:00-05:00", 24 * time.Hour,
+			[]string{"2026-10-31T16:00:00Z", "2026-11-01T04:00:00Z", "2026-11-02T05:00:00Z"}, "2026-11-03T05:00:00Z"},
+		{"Asia/Kolkata", "2026-03-02T10:00:00Z", "2026-03-02T12:00:00Z", time.Hour,
+			[]string{"2026-03-02T10:00:00Z", "2026-03-02T10:30:00Z", "2026-03-02T11:30:00Z"}, "2026-03-02T12:00:00Z"},
+		{"Asia/Kathmandu", "2026-03-01T00:00:00+05:45", "2026-03-03T00:00:00+05:45", 24 * time.Hour,
+			[]string{"2026-02-28T18:15:00Z", "2026-03-01T18:15:00Z"}, "2026-03-02T18:15:00Z"},
+	} {
+		q := UsageQuery{From: utc(c.from), To: utc(c.to), Bucket: c.bucket, Zone: zone(c.zone), Seats: map[string]int{"a": 1}}
+		var starts []string
+		var end time.Time
+		for s, e := range q.bucketBounds {
+			starts = append(starts, s.Format(time.RFC3339))
+			end = e
+		}
+		if !slices.Equal(starts, c.want) || !end.Equal(utc(c.lastEnd)) || q.Buckets() != len(c.want) {
+			t.Errorf("%s buckets of %s..%s: %v ending %v, want %v ending %s", c.zone, c.from, c.to, starts, end, c.want, c.lastEnd)
+		}
+	}
+	if _, err := UsageZone("Mars/Olympus"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("UsageZone of an unknown zone: %v", err)
+	}
+	if z, err := UsageZone(""); err != nil || z != time.UTC {
+		t.Errorf("UsageZone(\"\") = %v, %v", z, err)
+	}
 }

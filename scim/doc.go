@@ -1,8 +1,9 @@
 // Package scim is the SCIM 2.0 adapter (RFC 7643, RFC 7644, RFC 9865): it
-// serves Users and Groups over the licensing Store through
-// elimity-com/scim, translates SCIM filters into licensing queries, applies
-// PATCH operations, keeps multi-valued attributes to RFC 7643 section 2.4
-// (one primary, no exact duplicates: multivalued.go), projects
+// serves Users, Groups and the read-only Entitlements over the licensing
+// Store through elimity-com/scim, translates SCIM filters into licensing
+// queries, applies PATCH operations, keeps multi-valued attributes to
+// RFC 7643 section 2.4 (one primary, no exact duplicates:
+// multivalued.go), projects
 // attributes, reads and writes the licensing extension of User as the
 // user's assignments (licensing.go), hands the password to the hasher it
 // is given, serves Bulk requests by running each operation through the
@@ -23,6 +24,9 @@
 //   - filter.go: filters and sortBy compiled into licensing queries.
 //   - project.go: the attributes and excludedAttributes parameters.
 //   - licensing.go: the licensing extension of User.
+//   - writers.go: a user's direct assignments decided from the licensing
+//     extension, the entitlements and the roles together.
+//   - entitlements.go: the read-only Entitlement resource type.
 //   - multivalued.go: RFC 7643 section 2.4 (duplicates, one primary).
 //   - bounds.go: how many operations and values one write may carry.
 //   - bulk.go: POST /Bulk.
@@ -34,6 +38,8 @@
 //
 //   - patch_rewrite.go: the raw body rewritten into shapes elimity
 //     accepts (Entra's manager forms, mis-cased and whole-extension URNs).
+//   - patch_roles.go: Entra's SingleAppRoleAssignment
+//     (roles[primary eq "True"].value) as the user's one primary role.
 //   - patch_tolerance.go: what those rewrites forgive that RFC 7643 and
 //     7644 let a server accept (a "schemas" key in an extension's value,
 //     null assigned as a remove).

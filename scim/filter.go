@@ -477,6 +477,11 @@ func (c filterCompiler) attributeExpression(e *filter.AttributeExpression) (lice
 		return nil, err
 	}
 	base := resolvedAttr{ext: r.ext, attr: r.attr, product: r.product}.path()
+	if r.sub == nil || strings.EqualFold(r.sub.Name(), "value") {
+		if cond, ok := c.catalogEntitlement(r, e); ok {
+			return cond, nil
+		}
+	}
 	switch {
 	case r.attr.MultiValued():
 		// A comparison on a multi-valued attribute holds when one of its
@@ -543,6 +548,11 @@ func (c filterCompiler) valuePath(e *filter.ValuePath, depth int) (licensing.Con
 		return nil, err
 	}
 	base := r.path()
+	if inner, ok := e.ValueFilter.(*filter.AttributeExpression); ok && strings.EqualFold(inner.AttributePath.AttributeName, "value") && inner.AttributePath.SubAttribute == nil {
+		if cond, ok := c.catalogEntitlement(r, inner); ok {
+			return cond, nil
+		}
+	}
 	if !r.attr.MultiValued() {
 		if r.attr.AttributeType() != "complex" {
 			return nil, errInvalidFilter("The attribute %q is neither complex nor multi-valued.", name)
@@ -597,6 +607,28 @@ func (c filterCompiler) element(r resolvedAttr, e filter.Expression, prefix []st
 	default:
 		return nil, errInvalidFilter("The value path on %q has an unsupported expression.", outer)
 	}
+}
+
+// catalogEntitlement translates a User filter "entitlements eq ID",
+// "entitlements.value eq ID" or "entitlements[value eq ID]" whose ID is
+// an entitlement of the catalog into the comparison of the product's
+// licensing attribute with the license type: the store keeps catalog
+// entitlements as assignments, not in the document (writers.go). ok is
+// false for any other expression (other operators and values compare the
+// document's plain entitlements).
+func (c filterCompiler) catalogEntitlement(r resolvedAttr, e *filter.AttributeExpression) (licensing.Cond, bool) {
+	if !c.forStore || c.rt.Core.ID != schemas.UserURN || r.ext != nil || r.attr.Name() != "entitlements" || !strings.EqualFold(string(e.Operator), string(filter.EQ)) {
+		return nil, false
+	}
+	id, ok := e.CompareValue.(string)
+	if !ok {
+		return nil, false
+	}
+	ent, ok := c.rt.Catalog.Entitlement(id)
+	if !ok {
+		return nil, false
+	}
+	return licensing.Compare{Attr: licensing.Attr{Path: []string{schemas.LicensingURN, ent.Product.ID}, Kind: licensing.KindString}, Op: licensing.OpEq, Value: string(ent.Type)}, true
 }
 
 // compare builds the comparison of attribute a, found at path, with the

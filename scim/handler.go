@@ -49,6 +49,12 @@ type kind[T any] struct {
 	// reports whether that changes the stored value, which a write must
 	// then store even when the representation stays the same.
 	secrets func(ctx context.Context, next *T, attrs scim.ResourceAttributes, cur *T) (bool, error)
+	// resolve, when set, gives next what several attributes of the
+	// validated attributes decide together (a user's assignments: see
+	// resolveAssignments), against the stored value cur (nil on create);
+	// whole is set for a POST or PUT body, unset for a patched
+	// representation.
+	resolve func(next *T, attrs scim.ResourceAttributes, cur *T, whole bool) error
 	// reload says the store completes a value on write (group members'
 	// types and display names), so a written value is read back to answer.
 	reload  bool
@@ -78,6 +84,11 @@ func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttribute
 	v, err := h.k.fromAttributes(attrs)
 	if err != nil {
 		return scim.Resource{}, h.scimError(ctx, err)
+	}
+	if h.k.resolve != nil {
+		if err := h.k.resolve(&v, attrs, nil, true); err != nil {
+			return scim.Resource{}, h.scimError(ctx, err)
+		}
 	}
 	now := h.srv.clock.Now()
 	h.k.stamp(&v, p.AccountID, licensing.NewID(), now, now, 1)
@@ -195,6 +206,11 @@ func (h resourceHandler[T]) update(r *http.Request, id, verb string, change func
 		}
 		if !proceed {
 			return h.render(r, cur)
+		}
+		if h.k.resolve != nil {
+			if err := h.k.resolve(&next, attrs, &cur, verb == "replace"); err != nil {
+				return scim.Resource{}, h.scimError(ctx, err)
+			}
 		}
 		v := h.k.version(cur)
 		now := h.srv.clock.Now()

@@ -252,6 +252,13 @@ func (s *Server) listResponse(req listRequest, base string, total int, next stri
 			resources = append(resources, project(full, p.rt, req.Attributes, req.ExcludedAttributes))
 		}
 	}
+	return listEnvelope(req, total, next, resources)
+}
+
+// listEnvelope wraps the projected resources of one page in a
+// ListResponse: startIndex for index paging, nextCursor (unless this is
+// the last page) for cursor paging.
+func listEnvelope(req listRequest, total int, next string, resources []any) map[string]any {
 	resp := map[string]any{
 		"schemas":      []string{listResponseURN},
 		"totalResults": total,

@@ -21,7 +21,8 @@ import (
 
 // normalizePatchBody rewrites a raw PATCH body into shapes elimity
 // accepts, before elimity parses it. It applies rewriteEntraManager when
-// rt has the enterprise extension, and:
+// rt has the enterprise extension, rewriteSingleAppRole (patch_roles.go)
+// to Users, and:
 //
 //   - spells schema URNs canonically in paths and path-less keys
 //     (elimity compares URNs case-sensitively);
@@ -43,6 +44,11 @@ func normalizePatchBody(body []byte, rt schemas.Resource) ([]byte, error) {
 		}
 	}
 	return rewriteOperations(body, func(op map[string]json.RawMessage, keys opKeys) ([]map[string]json.RawMessage, bool) {
+		if rt.Core.ID == schemas.UserURN {
+			if out, ok := rewriteSingleAppRole(op, keys); ok {
+				return out, true
+			}
+		}
 		kind := strings.ToLower(keys.op(op))
 		path := keys.path(op)
 		if path != "" {

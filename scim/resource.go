@@ -160,7 +160,7 @@ func userFromAttributes(rt schemas.Resource, attrs scim.ResourceAttributes) (lic
 		return u, err
 	}
 	u.Assignments = assignments
-	doc, err := document(attrs, userColumns)
+	doc, err := document(withoutCatalogEntitlements(rt.Catalog, attrs), userColumns)
 	if err != nil {
 		return u, err
 	}
@@ -170,7 +170,8 @@ func userFromAttributes(rt schemas.Resource, attrs scim.ResourceAttributes) (lic
 
 // userAttributes is the user's SCIM representation without id, schemas
 // and meta (which elimity adds), with the licensing extension of every
-// product of the catalog c. base is the SCIM base URL for the groups'
+// product of the catalog c and the direct assignments among the
+// entitlements. base is the SCIM base URL for the groups'
 // $ref.
 func userAttributes(c licensing.Catalog, u licensing.User, base string) (scim.ResourceAttributes, error) {
 	attrs := scim.ResourceAttributes{}
@@ -193,6 +194,13 @@ func userAttributes(c licensing.Catalog, u licensing.User, base string) (scim.Re
 			ext[licensing.LicensesAttr] = licensesValue(u.Licenses)
 		}
 		attrs[schemas.LicensingURN] = ext
+	}
+	// A document written before entitlements were assignments may hold a
+	// catalog entitlement as a plain value: the assignments decide.
+	if ents := userEntitlements(c, u.Assignments, withoutCatalogEntitlements(c, attrs)["entitlements"]); len(ents) > 0 {
+		attrs["entitlements"] = ents
+	} else {
+		delete(attrs, "entitlements")
 	}
 	return attrs, nil
 }

@@ -86,8 +86,11 @@ type Server struct {
 	clock  licensing.Clock
 	users  schemas.Resource
 	groups schemas.Resource
-	args   scim.ServerArgs
-	fixed  *scim.Server
+	// entitlements is the read-only Entitlement resource type
+	// (entitlements.go).
+	entitlements schemas.Resource
+	args         scim.ServerArgs
+	fixed        *scim.Server
 }
 
 // New returns the SCIM adapter over the store.
@@ -125,7 +128,8 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	if err := opts.Catalog.Validate(); err != nil {
 		return nil, fmt.Errorf("scim: %w", err)
 	}
-	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(opts.Catalog), groups: schemas.Group(opts.Catalog)}
+	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(opts.Catalog), groups: schemas.Group(opts.Catalog), entitlements: schemas.Entitlement()}
+	s.entitlements.Catalog = opts.Catalog
 	s.args = scim.ServerArgs{
 		ServiceProviderConfig: &scim.ServiceProviderConfig{
 			MaxResults:       opts.MaxPageSize,
@@ -135,6 +139,7 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 		ResourceTypes: []scim.ResourceType{
 			resourceType(s.users, resourceHandler[licensing.User]{srv: s, k: userKind(store, s.users, passwords{hash: opts.HashPassword, verify: opts.VerifyPassword})}),
 			resourceType(s.groups, resourceHandler[licensing.Group]{srv: s, k: groupKind(store, s.groups)}),
+			resourceType(s.entitlements, readOnlyHandler{}),
 		},
 	}
 	if opts.BaseURL != "" {
@@ -210,6 +215,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && path == "/.search":
 		s.serveSearch(w, r, nil, body)
 		return
+	case s.isEntitlementsPath(path):
+		s.serveEntitlements(w, r, path, body)
+		return
 	}
 	s.serveResource(w, r, path, body)
 }
@@ -226,6 +234,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, path stri
 		case (r.Method == http.MethodPost && path == rt.Endpoint) ||
 			(r.Method == http.MethodPut && strings.HasPrefix(path, rt.Endpoint+"/")):
 			body = normalizeManager(body, *rt)
+			if rt.Core.ID == schemas.UserURN {
+				body = normalizeSingleAppRole(body)
+			}
 			if body, err = normalizeLicensingBody(body, *rt); err != nil {
 				s.writeError(w, r, rt.Name, err)
 				return

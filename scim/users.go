@@ -36,6 +36,9 @@ func userKind(store licensing.Store, rt schemas.Resource, pw passwords) kind[lic
 		toResource: func(u licensing.User, base string) (scim.Resource, error) {
 			return userResource(rt.Catalog, u, base)
 		},
+		resolve: func(next *licensing.User, attrs scim.ResourceAttributes, cur *licensing.User, whole bool) error {
+			return resolveAssignments(rt.Catalog, next, attrs, cur, whole)
+		},
 		complete: func(next *licensing.User, cur licensing.User) {
 			completeGroups(next, cur)
 			next.Assignments = keepUnlisted(rt.Catalog, next.Assignments, cur.Assignments)

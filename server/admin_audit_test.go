@@ -193,11 +193,12 @@ func TestAdminAuditSCIMWrites(t *testing.T) {
 			if len(entries) != 1 || entries[0]["action"] != "user.patch" || entries[0]["detail"] != "bob@example.com: password" {
 				t.Errorf("password change recorded as %v, want user.patch \"bob@example.com: password\"", entries)
 			}
-			// An extension's attribute is named by itself.
+			// An extension's attribute is named by itself; the entitlements
+			// show the same assignment, and change with it.
 			call("PATCH", "/Users/"+bid, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"`+schemas.LicensingURN+`:remoteSupportV5","value":"concurrent"}]}`, http.StatusOK)
 			entries, _ = auditPage(t, h, reader, "limit=1")
-			if len(entries) != 1 || entries[0]["detail"] != "bob@example.com: remoteSupportV5" {
-				t.Errorf("product assignment recorded as %v, want \"bob@example.com: remoteSupportV5\"", entries)
+			if len(entries) != 1 || entries[0]["detail"] != "bob@example.com: entitlements, remoteSupportV5" {
+				t.Errorf("product assignment recorded as %v, want \"bob@example.com: entitlements, remoteSupportV5\"", entries)
 			}
 		})
 	}

@@ -29,7 +29,8 @@ func TestAdminUsageRetainedFrom(t *testing.T) {
 				retention licensing.Retention
 				want      string
 			}{
-				{licensing.Retention{SeatEvents: 400 * 24 * time.Hour}, now.Add(-400*24*time.Hour + time.Second/2).Format(time.RFC3339)},
+				// Seat events are purged by whole hours.
+				{licensing.Retention{SeatEvents: 400 * 24 * time.Hour}, now.Add(-400 * 24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)},
 				{licensing.Retention{Sessions: time.Hour, Audit: time.Hour}, ""},
 			} {
 				ad := admin.New(admin.Options{Store: store, Clock: clock, Catalog: licensing.DefaultCatalog(), Retention: c.retention})

@@ -4,17 +4,20 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/internal/password"
 	"github.com/scimd/scimd/licensing"
+	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
 
@@ -24,8 +27,9 @@ import (
 // It runs only when SCIMD_BENCH_POSTGRES names the database, and keeps
 // its account there ("bench-console") between runs: the first run seeds
 // it (about four minutes; cmd/scimload seed --account bench-console
-// --users 1000000 --attributes makes the same users), later runs top up
-// only the 200 agents' sessions. Each sub-benchmark serves one page
+// --users 1000000 --attributes makes the same users) with 360,000 seat
+// events over 90 days, later runs top up only the 200 agents' sessions;
+// every run seals the hours of seat events first, as serve does. Each sub-benchmark serves one page
 // straight through the server's handler, so ns/op is server time.
 //
 //	SCIMD_BENCH_POSTGRES='postgres://...' go test -run '^$' -bench BenchmarkConsolePages -benchtime 50x ./server
@@ -51,6 +55,11 @@ func BenchmarkConsolePages(b *testing.B) {
 		b.Fatal(err)
 	}
 	acct := benchConsoleAccountOf(b, store)
+	// Hours ten minutes past are summed up, as serve's purge loop does
+	// every minute.
+	if _, err := licensing.SealUsage(context.Background(), store, time.Now()); err != nil {
+		b.Fatal(err)
+	}
 	h := consoleHarness(b, store, licensing.SystemClock{}, licensing.SignInPolicy{})
 	admin := fmt.Sprintf("bench-admin-%d@example.com", time.Now().UnixNano())
 	hash, err := password.Hash("secret-" + admin)
@@ -94,15 +103,26 @@ func BenchmarkConsolePages(b *testing.B) {
 		{"shared-sessions", "/console/sessions?product=" + rs5},
 		{"usage-24h-hourly", "/console/usage"},
 		{"usage-90d-daily", "/console/usage?bucket=day&from=" + day},
+		{"usage-90d-daily-new-york", "/console/usage?bucket=day&tz=America/New_York&from=" + day},
+		// Days that start at half past a UTC hour: 90 of those hours
+		// are read as events.
+		{"usage-90d-daily-kolkata", "/console/usage?bucket=day&tz=Asia/Kolkata&from=" + day},
 		{"usage-csv", "/console/usage.csv"},
 		{"audit", "/console/audit"},
 		{"audit-filtered", "/console/audit?action=user.create&targetType=user"},
 		{"connect", "/console/connect"},
 	}
+	// The admin API's report over the same 90 days, with a bearer token
+	// in place of the console's cookies.
+	bearer := h.adminToken(b, acct.ID, licensing.PrivRead)
+	pages = append(pages, struct{ name, path string }{"api-usage-90d-daily", server.AdminPath + "/usage?bucket=day&from=" + day + ":00Z"})
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest("GET", h.base+p.path, nil)
+				if strings.HasPrefix(p.path, server.AdminPath) {
+					req.Header.Set("Authorization", "Bearer "+bearer)
+				}
 				for _, c := range cookies {
 					req.AddCookie(c)
 				}
@@ -191,5 +211,51 @@ func benchConsoleAccountOf(b *testing.B, store *sqlstore.Store) licensing.Accoun
 			}
 		}
 	}
+	seedBenchSeatEvents(b, store, acct)
 	return acct
+}
+
+// benchSeatEvents is how many seat events the benchmark's account holds
+// over the last 90 days, at least: usage reports over 90 days walk them.
+const benchSeatEvents = 360_000
+
+// seedBenchSeatEvents gives the account benchSeatEvents seat events over
+// the 90 days before now, once: agents occupying a seat for 5 to 90
+// minutes (each occupied event followed by its release, so the seats
+// occupied now stay those of the benchmark's sessions) and denials.
+func seedBenchSeatEvents(b *testing.B, store *sqlstore.Store, acct licensing.Account) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	start := now.Add(-90 * 24 * time.Hour)
+	have, err := store.SeatEvents(ctx, acct.ID, start, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(have) >= benchSeatEvents {
+		return
+	}
+	b.Logf("seeding %d seat events", benchSeatEvents)
+	r := rand.New(rand.NewPCG(9, 9))
+	span := int64(now.Add(-2 * time.Hour).Sub(start))
+	var evs []licensing.SeatEvent
+	for i := 0; len(evs) < benchSeatEvents; i++ {
+		user := fmt.Sprintf("seed-agent-%03d", r.IntN(300))
+		at := start.Add(time.Duration(r.Int64N(span)))
+		if i%5 == 4 {
+			evs = append(evs, licensing.SeatEvent{ProductID: rs5, UserID: user, Kind: licensing.SeatDenied, At: at})
+			continue
+		}
+		held := 5*time.Minute + time.Duration(r.Int64N(int64(85*time.Minute)))
+		evs = append(evs,
+			licensing.SeatEvent{ProductID: rs5, UserID: user, Kind: licensing.SeatOccupied, At: at},
+			licensing.SeatEvent{ProductID: rs5, UserID: user, Kind: licensing.SeatReleased, Reason: licensing.EndedByAgent, At: at.Add(held)})
+	}
+	// In time order, as the seat engine records them (an hour's events
+	// lie together in the table).
+	slices.SortStableFunc(evs, func(a, b licensing.SeatEvent) int { return a.At.Compare(b.At) })
+	for chunk := range slices.Chunk(evs, 20000) {
+		if err := store.SeedSeatEvents(ctx, acct.ID, chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

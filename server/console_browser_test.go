@@ -131,7 +131,19 @@ func (c *chrome) text(sel string) string {
 // shot writes a screenshot of the whole page as <prefix>-<name>.png.
 func (c *chrome) shot(name string) {
 	c.t.Helper()
-	png := value(c, "screenshot "+name, chromedp.FullScreenshot(100))
+	c.save(name, chromedp.FullScreenshot(100))
+}
+
+// shotWindow writes a screenshot of the window only (a modal dialog's
+// backdrop covers the window, not the whole page).
+func (c *chrome) shotWindow(name string) {
+	c.t.Helper()
+	c.save(name, chromedp.CaptureScreenshot())
+}
+
+func (c *chrome) save(name string, a chromedp.Action[[]byte]) {
+	c.t.Helper()
+	png := value(c, "screenshot "+name, a)
 	if err := os.WriteFile(filepath.Join(c.dir, c.prefix+"-"+name+".png"), png, 0o644); err != nil {
 		c.t.Fatal(err)
 	}

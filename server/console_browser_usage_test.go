@@ -85,6 +85,26 @@ func TestConsoleUsageAuditInChromium(t *testing.T) {
 				t.Errorf("per day, the peaks and denials are %q, want today's 2 and 1 last", cells)
 			}
 
+			// The usage page asks for itself again in the browser's time
+			// zone: day buckets from New York's midnights.
+			c.run("usage per day in New York", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+				return err
+			}), chromedp.Navigate(h.base+"/console/usage?bucket=day"),
+				until(`new URLSearchParams(location.search).get("tz") === "America/New_York" && document.readyState === "complete"`))
+			newYork, _ := time.LoadLocation("America/New_York")
+			nyNow := time.Now().In(newYork)
+			zoneText := c.text(".zone")
+			days := value(c, "day labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('.usage:first-of-type td[data-label="From"]')).map(td => td.textContent)`))
+			if zoneText != "Times in America/New_York." || len(days) == 0 || days[len(days)-1] != nyNow.Format("2006-01-02") {
+				t.Errorf("in New York the page says %q with days %q, want the last %s", zoneText, days, nyNow.Format("2006-01-02"))
+			}
+			_, offset := nyNow.Zone()
+			if rng := c.text(".usage-range"); !strings.Contains(rng, fmt.Sprintf("(UTC-%02d:00)", -offset/3600)) {
+				t.Errorf("the range in New York reads %q", rng)
+			}
+			c.shot("20-usage-new-york")
+
 			// Times show in the browser's time zone.
 			c.run("open the audit log in Kolkata", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 				_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"})

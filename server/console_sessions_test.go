@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func TestConsoleSharedSessions(t *testing.T) {
 		}
 
 		_, page = sam1.get("/console/sessions")
-		if !strings.Contains(page, `<button type="submit" class="end">End session</button>`) || !strings.Contains(page, `name="id" value="`+ids["ann"]+`"`) {
+		if !strings.Contains(page, `<button type="submit" class="end" id="end-button">End session</button>`) || !strings.Contains(page, `name="id" value="`+ids["ann"]+`"`) {
 			t.Fatalf("sessions privilege: no End session form\n%s", page)
 		}
 		open := func(accountID string) int {
@@ -138,7 +139,6 @@ var eventsURL = regexp.MustCompile(`data-events="([^"]+)"`)
 // an agent starts a session over the agent API.
 func TestConsoleSharedSessionsEvents(t *testing.T) {
 	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, _ string) {
-		ctx := context.Background()
 		setPlan(t, store, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 3})
 		consoleAdmin(t, store, acct.ID, "rita@example.com", licensing.PrivRead)
 		agentUser(t, store, acct.ID, "ann", true, licensing.Assignments{rs5: licensing.LicenseConcurrent})
@@ -150,31 +150,8 @@ func TestConsoleSharedSessionsEvents(t *testing.T) {
 			t.Fatalf("no events URL in the page:\n%s", page)
 		}
 		events := html.UnescapeString(m[1])
-		listen := func(u string) *bufio.Scanner {
-			t.Helper()
-			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			t.Cleanup(cancel)
-			req, _ := http.NewRequestWithContext(rctx, "GET", h.base+u, nil)
-			resp, err := br.c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { resp.Body.Close() })
-			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-				t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-			}
-			return bufio.NewScanner(resp.Body)
-		}
-		next := func(sc *bufio.Scanner) string {
-			t.Helper()
-			for sc.Scan() {
-				if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-					return ev
-				}
-			}
-			t.Fatalf("the event stream ended without an event: %v", sc.Err())
-			return ""
-		}
+		listen := func(u string) *bufio.Scanner { t.Helper(); return eventStream(t, br, u) }
+		next := func(sc *bufio.Scanner) string { t.Helper(); return nextEvent(t, sc) }
 		stale := strings.Replace(events, "v=", "v=stale", 1)
 		if ev := next(listen(stale)); ev != "seats" {
 			t.Errorf("a stale page was told %q", ev)
@@ -186,6 +163,132 @@ func TestConsoleSharedSessionsEvents(t *testing.T) {
 		}
 		if _, page := br.get("/console/sessions"); !strings.Contains(page, `<td data-label="Agent">ann</td>`) {
 			t.Errorf("the page reloaded does not list ann:\n%s", page)
+		}
+	})
+}
+
+// eventStream opens the event stream at u (a page's data-events) as the
+// browser, failing the test unless it is one. Its request ends after 20
+// seconds at the latest.
+func eventStream(t *testing.T, br *browser, u string) *bufio.Scanner {
+	t.Helper()
+	rctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(rctx, "GET", br.base+u, nil)
+	req.Header.Set("Accept", "text/event-stream") // as EventSource sends it
+	resp, err := br.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	br.header = resp.Header
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return bufio.NewScanner(resp.Body)
+}
+
+// nextEvent returns the name of the stream's next event.
+func nextEvent(t *testing.T, sc *bufio.Scanner) string {
+	t.Helper()
+	for sc.Scan() {
+		if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			return ev
+		}
+	}
+	t.Fatalf("the event stream ended without an event: %v", sc.Err())
+	return ""
+}
+
+// streamEnds reads the stream to its end and returns the names of its
+// events; it fails the test if the stream was cut by the request's own
+// 20 seconds rather than ended by the server.
+func streamEnds(t *testing.T, sc *bufio.Scanner) []string {
+	t.Helper()
+	var events []string
+	for sc.Scan() {
+		if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			events = append(events, ev)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("the event stream did not end by itself (after %v): %v", events, err)
+	}
+	return events
+}
+
+// TestConsoleSharedSessionsEventsEnd proves that an open shared sessions
+// page stops being fed the moment its person may no longer use the
+// console: deactivated over SCIM (Okta's PATCH), their privileges taken
+// away over the admin API, deleted over SCIM, signed out. The stream
+// ends with an "ended" event (the page then goes to sign-in), while the
+// stream of another admin goes on.
+func TestConsoleSharedSessionsEventsEnd(t *testing.T) {
+	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, scimBearer string) {
+		setPlan(t, store, licensing.Plan{AccountID: acct.ID, ProductID: rs5, ConcurrentSeats: 3})
+		agentUser(t, store, acct.ID, "agent", true, licensing.Assignments{rs5: licensing.LicenseConcurrent})
+		apiTok := h.adminToken(t, acct.ID, licensing.AllPrivileges...)
+		bob := consoleAdmin(t, store, acct.ID, "bob@example.com", licensing.PrivRead)
+		bobBr := newBrowser(t, h.base)
+		bobBr.signIn(acct.Name, bob.UserName, "secret-"+bob.UserName)
+		_, page := bobBr.get("/console/sessions")
+		bobStream := eventStream(t, bobBr, html.UnescapeString(eventsURL.FindStringSubmatch(page)[1]))
+		for _, end := range []struct {
+			name string
+			do   func(u licensing.User, br *browser, page string)
+		}{
+			{"deactivated over SCIM", func(u licensing.User, _ *browser, _ string) {
+				if status, raw, _ := scimCall(t, h, scimBearer, "PATCH", "/Users/"+u.ID,
+					`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`); status != http.StatusOK {
+					t.Fatalf("SCIM PATCH: %d %s", status, raw)
+				}
+			}},
+			{"privileges taken away over the API", func(u licensing.User, _ *browser, _ string) {
+				if status, answer := h.admin(t, apiTok, "PUT", "/users/"+u.ID+"/privileges", `{"privileges":["users"]}`); status != http.StatusOK {
+					t.Fatalf("PUT privileges: %d %v", status, answer)
+				}
+			}},
+			{"deleted over SCIM", func(u licensing.User, _ *browser, _ string) {
+				if status, raw, _ := scimCall(t, h, scimBearer, "DELETE", "/Users/"+u.ID, ""); status != http.StatusNoContent {
+					t.Fatalf("SCIM DELETE: %d %s", status, raw)
+				}
+			}},
+			{"signed out in another tab", func(_ licensing.User, br *browser, page string) {
+				br.post("/console/signout", url.Values{}, page)
+			}},
+		} {
+			u := consoleAdmin(t, store, acct.ID, "ann-"+strings.ReplaceAll(end.name, " ", "-")+"@example.com", licensing.PrivRead, licensing.PrivSessions)
+			br := newBrowser(t, h.base)
+			br.signIn(acct.Name, u.UserName, "secret-"+u.UserName)
+			_, page := br.get("/console/sessions")
+			m := eventsURL.FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("%s: no events URL in the page", end.name)
+			}
+			sc := eventStream(t, br, html.UnescapeString(m[1]))
+			end.do(u, br, page)
+			if got := streamEnds(t, sc); !slices.Equal(got, []string{"ended"}) {
+				t.Errorf("%s: the stream's events were %v, want [ended]", end.name, got)
+			}
+			// Reopened, the stream says so at once, leaving the cookie for
+			// the page, which then goes to sign-in saying why.
+			if got := streamEnds(t, eventStream(t, br, "/console/sessions/events?product="+rs5)); !slices.Equal(got, []string{"ended"}) || br.header.Get("Set-Cookie") != "" {
+				t.Errorf("%s: the stream reopened told %v, Set-Cookie %q", end.name, got, br.header.Get("Set-Cookie"))
+			}
+			sessions := "/console/sessions?product=" + rs5
+			want := "/console/signin?ended=1&next=" + url.QueryEscape(sessions)
+			if end.name == "signed out in another tab" { // the sign-out took the cookie
+				want = "/console/signin?next=" + url.QueryEscape(sessions)
+			}
+			if br.get(sessions); br.last != want {
+				t.Errorf("%s: the page went to %s, want %s", end.name, br.last, want)
+			}
+		}
+		// Bob's stream was not ended with the others': it tells him of a
+		// session started now.
+		startShared(t, h, acct.Name, "agent")
+		if ev := nextEvent(t, bobStream); ev != "seats" {
+			t.Errorf("another admin's stream was told %q", ev)
 		}
 	})
 }

@@ -67,12 +67,21 @@ func TestConsoleUserPage(t *testing.T) {
 				t.Fatalf("grant %s named: %d\n%s", u.UserName, status, page)
 			}
 		}
+		// The refusal shows in the form, which keeps the license chosen
+		// (not the one held), and says nothing was saved.
+		refused := regexp.MustCompile(`<form class="license"[^>]*/products/` + rs5 + `">[^<]*<input[^>]*>\s*<label[^>]*>[^<]*</label>\s*` +
+			`<select id="license-` + rs5 + `" name="license" aria-describedby="error-` + rs5 + `" aria-invalid="true">\s*` +
+			`<option value="none">None</option>\s*<option value="named" selected>Named</option>\s*<option value="concurrent">Concurrent</option>[\s\S]*?` +
+			`id="error-` + rs5 + `">No named license left for Remote Support v5: 2 of 2 assigned. Not saved: the license is still (\w+).</p>`)
 		status, page := grant(agents[2], "named", true)
-		if status != http.StatusConflict || !regexp.MustCompile(`<form class="license"[^>]*>[\s\S]*id="error-`+rs5+`">No named license left for Remote Support v5: 2 of 2 assigned.</p>`).MatchString(page) {
-			t.Errorf("the third named license: %d\n%s", status, page)
+		if m := refused.FindStringSubmatch(page); status != http.StatusConflict || m == nil || m[1] != "None" {
+			t.Errorf("the third named license: %d %v\n%s", status, m, page)
 		}
 		if status, page := grant(agents[2], "concurrent", true); status != http.StatusOK || !strings.Contains(page, `<option value="concurrent" selected>Concurrent</option>`) {
 			t.Errorf("grant concurrent: %d", status)
+		}
+		if status, page := grant(agents[2], "named", true); status != http.StatusConflict || refused.FindStringSubmatch(page) == nil || refused.FindStringSubmatch(page)[1] != "Concurrent" {
+			t.Errorf("a concurrent agent refused a named license: %d\n%s", status, page)
 		}
 		if status, _ := grant(agents[0], "", true); status != http.StatusOK {
 			t.Errorf("revoke: %d", status)

@@ -56,6 +56,10 @@ func (s *downStore) User(ctx context.Context, _, _ string) (licensing.User, erro
 func (s *downStore) CreateUser(ctx context.Context, _ licensing.User, _ ...licensing.AuditEntry) error {
 	return s.err(ctx)
 }
+func (s *downStore) Usage(ctx context.Context, _ string) ([]licensing.Usage, error) {
+	return nil, s.err(ctx)
+}
+
 func (s *downStore) UserOpenSessions(ctx context.Context, _, _ string) ([]licensing.Session, error) {
 	return nil, s.err(ctx)
 }
@@ -101,6 +105,8 @@ func downCalls(t *testing.T, real licensing.Store, acct licensing.Account, scimT
 	return []downCall{
 		{"scim list", http.MethodGet, "/scim/v2/Users?filter=" + strings.ReplaceAll(`userName eq "x"`, " ", "%20"), scimToken, "", "application/scim+json"},
 		{"scim get", http.MethodGet, "/scim/v2/Users/" + u.ID, scimToken, "", "application/scim+json"},
+		{"scim entitlements", http.MethodGet, "/scim/v2/Entitlements", scimToken, "", "application/scim+json"},
+		{"scim entitlement", http.MethodGet, "/scim/v2/Entitlements/remote-support-v5:named", scimToken, "", "application/scim+json"},
 		{"scim create", http.MethodPost, "/scim/v2/Users", scimToken, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com"}`, "application/scim+json"},
 		{"admin list", http.MethodGet, "/api/v1/admin/users", adminToken, "", "application/problem+json"},
 		{"admin create", http.MethodPost, "/api/v1/admin/users", adminToken, `{"userName":"bob@example.com"}`, "application/problem+json"},

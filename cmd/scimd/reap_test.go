@@ -12,7 +12,8 @@ import (
 	"github.com/scimd/scimd/licensing"
 )
 
-// failingStore is a store whose ExpireSessions and Purge fail with err.
+// failingStore is a store whose ExpireSessions, Purge and UsageSealed
+// fail with err.
 type failingStore struct {
 	licensing.Store
 	err error
@@ -21,6 +22,9 @@ type failingStore struct {
 func (f failingStore) ExpireSessions(context.Context, time.Time, int) (int, error) { return 0, f.err }
 func (f failingStore) Purge(context.Context, licensing.PurgeKind, time.Time, int) (int, error) {
 	return 0, f.err
+}
+func (f failingStore) UsageSealed(context.Context) (time.Time, time.Time, error) {
+	return time.Time{}, time.Time{}, f.err
 }
 
 // TestBackgroundOutageLogsAtDebug: while the database is unavailable the

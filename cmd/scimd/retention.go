@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -20,15 +21,25 @@ func retention(cfg config.Config) licensing.Retention {
 	return licensing.Retention{Sessions: cfg.RetainSessions, SeatEvents: cfg.RetainSeatEvents, Audit: cfg.RetainAudit}
 }
 
-// purge deletes what r no longer keeps at start, then every interval,
-// until ctx ends, telling ran of each run. Every replica runs it; the
-// store keeps replicas purging at once from waiting on each other.
-func purge(ctx context.Context, store licensing.Purger, r licensing.Retention, clock licensing.Clock, interval time.Duration,
+// purger is what purge needs of the store.
+type purger interface {
+	licensing.Purger
+	licensing.UsageRollups
+}
+
+// purge sums up the hours of seat events that are old enough
+// (licensing.SealUsage) and deletes what r no longer keeps, at start,
+// then every interval, until ctx ends, telling ran of each run. Every
+// replica runs it; the store keeps replicas purging at once from waiting
+// on each other, and sealing at once from doing it twice.
+func purge(ctx context.Context, store purger, r licensing.Retention, clock licensing.Clock, interval time.Duration,
 	log *slog.Logger, ran func(purged map[licensing.PurgeKind]int, err error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		_, sealErr := licensing.SealUsage(ctx, store, clock.Now())
 		purged, err := licensing.Purge(ctx, store, r, clock, purgeBatch)
+		err = errors.Join(sealErr, err)
 		if ctx.Err() != nil {
 			return
 		}

@@ -94,8 +94,8 @@ func runLoop(t *testing.T, loop func(ctx context.Context, ran func())) (stop fun
 }
 
 // TestPurgeLoop runs serve's purge loop with an interval longer than the
-// test: its run at start purges the old audit entry and is counted, and
-// the loop returns once its context ends.
+// test: its run at start purges the old audit entry and is counted, seals
+// the hours of seat events, and the loop returns once its context ends.
 func TestPurgeLoop(t *testing.T) {
 	for _, b := range testenv.IsolatedBackends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -117,6 +117,11 @@ func TestPurgeLoop(t *testing.T) {
 			})
 			if got := strings.Join(auditTargets(t, store, acct.ID), " "); got != "recent" {
 				t.Errorf("audit entries after the purge: %s, want the recent one", got)
+			}
+			// It sealed the hours of seat events old enough to sum up.
+			if sealed, _, err := store.UsageSealed(context.Background()); err != nil ||
+				!sealed.Equal(now.Add(-licensing.UsageSealDelay).Truncate(time.Hour)) {
+				t.Errorf("usage sealed until %v (%v), want the hour %v ago", sealed, err, licensing.UsageSealDelay)
 			}
 			stop()
 

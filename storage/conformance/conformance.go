@@ -109,6 +109,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},
 		{"Retention", testRetention},
+		{"UsageRollup", testUsageRollup},
+		{"UsageRollupRaces", testUsageRollupRaces},
 		{"SignInThrottle", testSignInThrottle},
 		{"ConcurrentSignInFailures", testConcurrentSignInFailures},
 		{"ConsolePrivileges", testConsolePrivileges},

@@ -19,12 +19,20 @@ func consoleSession(t *testing.T, s licensing.Store, u licensing.User, at time.T
 	return cs.Hash
 }
 
-// live reports whether the console session with the hash is live at at.
+// live reports whether the console session with the hash is live at at,
+// and uses it then: ConsoleSession and TouchConsoleSession must agree.
 func live(t *testing.T, s licensing.Store, hash []byte, at time.Time) bool {
 	t.Helper()
-	_, err := s.TouchConsoleSession(context.Background(), hash, at, at.Add(-licensing.ConsoleIdle))
+	read, rerr := s.ConsoleSession(context.Background(), hash, at, at.Add(-licensing.ConsoleIdle))
+	if rerr != nil && !errorsIsNotFound(rerr) {
+		t.Fatalf("ConsoleSession: %v", rerr)
+	}
+	touched, err := s.TouchConsoleSession(context.Background(), hash, at, at.Add(-licensing.ConsoleIdle))
 	if err != nil && !errorsIsNotFound(err) {
 		t.Fatalf("TouchConsoleSession: %v", err)
+	}
+	if (rerr == nil) != (err == nil) || read.UserID != touched.UserID || !slices.Equal(read.Privileges, touched.Privileges) {
+		t.Fatalf("at %v ConsoleSession read %+v (%v) but TouchConsoleSession %+v (%v)", at, read, rerr, touched, err)
 	}
 	return err == nil
 }
@@ -126,6 +134,14 @@ func testConsoleSessions(t *testing.T, s licensing.Store) {
 		t.Fatalf("a session outlived its absolute end")
 	}
 	h = consoleSession(t, s, ann, t0)
+	// Reading a session is not using it.
+	for _, at := range []time.Time{t0.Add(time.Minute), t0.Add(licensing.ConsoleIdle - time.Second)} {
+		cs, err := s.ConsoleSession(ctx, h, at, at.Add(-licensing.ConsoleIdle))
+		if err != nil || cs.UserID != ann.ID || cs.AccountID != a.ID || cs.UserName != ann.UserName || !cs.LastSeen.Equal(t0) ||
+			!slices.Equal(cs.Privileges, []licensing.Privilege{licensing.PrivRead}) {
+			t.Fatalf("ConsoleSession at %v: %+v, %v", at.Sub(t0), cs, err)
+		}
+	}
 	if live(t, s, h, t0.Add(licensing.ConsoleIdle)) {
 		t.Fatalf("a session idle for %v is still live", licensing.ConsoleIdle)
 	}

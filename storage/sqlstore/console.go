@@ -177,37 +177,61 @@ func (s *Store) CreateConsoleSession(ctx context.Context, cs licensing.ConsoleSe
 	})
 }
 
-// TouchConsoleSession returns the live session with the hash and records
-// its use, in one statement: a session ended meanwhile is not revived.
-func (s *Store) TouchConsoleSession(ctx context.Context, hash []byte, now, idleSince time.Time) (licensing.ConsoleSession, error) {
-	cs := licensing.ConsoleSession{Hash: hash, LastSeen: now}
+// liveConsoleSession is the condition on console_sessions of the live
+// session with a hash (arguments: the hash, idleSince, now), and
+// consoleSessionColumns what is read of it (scanConsoleSession).
+const (
+	liveConsoleSession = `hash = ? AND last_seen > ? AND expires_at > ?
+		   AND EXISTS (SELECT 1 FROM users AS u WHERE u.account_id = console_sessions.account_id AND u.id = console_sessions.user_id AND u.active)`
+	consoleSessionColumns = `account_id, user_id, created_at, last_seen, expires_at,
+		   (SELECT u.user_name FROM users AS u WHERE u.account_id = console_sessions.account_id AND u.id = console_sessions.user_id),
+		   COALESCE((SELECT c.privileges FROM console_users AS c WHERE c.account_id = console_sessions.account_id AND c.user_id = console_sessions.user_id), '')`
+)
+
+// scanConsoleSession reads consoleSessionColumns into a session with the
+// hash: ErrNotFound (wrapped with op) when no row came or its user holds
+// no console privilege.
+func scanConsoleSession(op string, hash []byte, read func(scan func(*sql.Rows) error) error) (licensing.ConsoleSession, error) {
+	cs := licensing.ConsoleSession{Hash: hash}
 	found := false
 	var privs string
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		return query(tx, "touch console session",
-			`UPDATE console_sessions SET last_seen = ?
-		 WHERE hash = ? AND last_seen > ? AND expires_at > ?
-		   AND EXISTS (SELECT 1 FROM users AS u WHERE u.account_id = console_sessions.account_id AND u.id = console_sessions.user_id AND u.active)
-		 RETURNING account_id, user_id, created_at, expires_at,
-		   (SELECT u.user_name FROM users AS u WHERE u.account_id = console_sessions.account_id AND u.id = console_sessions.user_id),
-		   COALESCE((SELECT c.privileges FROM console_users AS c WHERE c.account_id = console_sessions.account_id AND c.user_id = console_sessions.user_id), '')`,
-			[]any{s.timeArg(now), hash, s.timeArg(idleSince), s.timeArg(now)},
-			func(rows *sql.Rows) error {
-				found = true
-				var created, expires dbTime
-				err := rows.Scan(&cs.AccountID, &cs.UserID, &created, &expires, &cs.UserName, &privs)
-				cs.CreatedAt, cs.ExpiresAt = created.Time, expires.Time
-				return err
-			})
+	err := read(func(rows *sql.Rows) error {
+		found = true
+		var created, seen, expires dbTime
+		err := rows.Scan(&cs.AccountID, &cs.UserID, &created, &seen, &expires, &cs.UserName, &privs)
+		cs.CreatedAt, cs.LastSeen, cs.ExpiresAt = created.Time, seen.Time, expires.Time
+		return err
 	})
 	if err != nil {
 		return cs, err
 	}
 	cs.Privileges = parseStoredPrivileges(privs)
 	if !found || len(cs.Privileges) == 0 {
-		return licensing.ConsoleSession{}, fmt.Errorf("sqlstore: touch console session: %w", licensing.ErrNotFound)
+		return licensing.ConsoleSession{}, fmt.Errorf("sqlstore: %s: %w", op, licensing.ErrNotFound)
 	}
 	return cs, nil
+}
+
+// TouchConsoleSession returns the live session with the hash and records
+// its use, in one statement: a session ended meanwhile is not revived.
+func (s *Store) TouchConsoleSession(ctx context.Context, hash []byte, now, idleSince time.Time) (licensing.ConsoleSession, error) {
+	return scanConsoleSession("touch console session", hash, func(scan func(*sql.Rows) error) error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			return query(tx, "touch console session",
+				`UPDATE console_sessions SET last_seen = ? WHERE `+liveConsoleSession+` RETURNING `+consoleSessionColumns,
+				[]any{s.timeArg(now), hash, s.timeArg(idleSince), s.timeArg(now)}, scan)
+		})
+	})
+}
+
+// ConsoleSession returns the live session with the hash, as
+// TouchConsoleSession does, without recording a use.
+func (s *Store) ConsoleSession(ctx context.Context, hash []byte, now, idleSince time.Time) (licensing.ConsoleSession, error) {
+	return scanConsoleSession("console session", hash, func(scan func(*sql.Rows) error) error {
+		return query(s.conn(ctx), "console session",
+			`SELECT `+consoleSessionColumns+` FROM console_sessions WHERE `+liveConsoleSession,
+			[]any{hash, s.timeArg(idleSince), s.timeArg(now)}, scan)
+	})
 }
 
 // EndConsoleSession deletes the session with the hash.

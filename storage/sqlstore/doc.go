@@ -17,7 +17,7 @@
 // conditional UPDATEs of the counters of plans, written in the same
 // transaction as the rows they count (user_licenses, seats); the rules
 // themselves (which license is in force, from which sources) come from
-// package licensing (Grants.Entitlements). licenses.go tells how the
+// package licensing (Grants.Holdings). licenses.go tells how the
 // licenses in force are kept materialized under group writes, and how the
 // named queue moves; seats.go tells how the seat transactions stay correct
 // when they race; watch.go how waiters learn, within moments and across

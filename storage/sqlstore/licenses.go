@@ -88,7 +88,7 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 			if gone[id] {
 				g = licensing.Grants{}
 			}
-			want, named := plannedRows(id, g.Entitlements(), old)
+			want, named := plannedRows(id, g.Holdings(), old)
 			for _, k := range slices.SortedFunc(maps.Keys(want), compareLicenseKeys) {
 				r := want[k]
 				if r.status == licensing.LicensePending && r.seq == 0 {
@@ -184,7 +184,7 @@ func (s *Store) seatOrQueue(tx *gorm.DB, accountID string, waiting []licenseKey,
 // or frees (-1) per product. An inherited named license not in force
 // already is pending: with its place in the queue if it was pending
 // before, else with seq 0 (queued by the caller).
-func plannedRows(id string, ents map[string]licensing.Entitlement, old map[licenseKey]licenseRow) (map[licenseKey]licenseRow, map[string]int) {
+func plannedRows(id string, ents map[string]licensing.Holding, old map[licenseKey]licenseRow) (map[licenseKey]licenseRow, map[string]int) {
 	want := map[licenseKey]licenseRow{}
 	named := map[string]int{}
 	before := inForce(id, old)

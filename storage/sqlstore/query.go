@@ -77,7 +77,7 @@ var (
 		path:  []string{"members"},
 		name:  "members",
 		table: "group_members",
-		rows: func(m string) string { return m + ".account_id = r.account_id AND " + m + ".group_id = r.id" },
+		rows:  func(m string) string { return m + ".account_id = r.account_id AND " + m + ".group_id = r.id" },
 		fields: map[string]func(m string) string{
 			"value": func(m string) string { return m + ".member_id" },
 			"type":  func(m string) string { return m + ".member_type" },

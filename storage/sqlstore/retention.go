@@ -21,8 +21,10 @@ type purgeTarget struct {
 }
 
 var purgeTargets = map[licensing.PurgeKind]purgeTarget{
-	licensing.PurgeSessions:     {"sessions", `state = 'ended' AND ended_at < ?`},
-	licensing.PurgeSeatEvents:   {"seat_events", `at < ?`},
+	licensing.PurgeSessions:   {"sessions", `state = 'ended' AND ended_at < ?`},
+	licensing.PurgeSeatEvents: {"seat_events", `at < ?`},
+	// Served by migration 0014's usage_hours_hour_idx.
+	licensing.PurgeUsageHours:   {"usage_hours", `hour < ?`},
 	licensing.PurgeAudit:        {"audit_log", `at < ?`},
 	licensing.PurgeSignInTokens: {"tokens", `sign_in = TRUE AND (revoked_at < ? OR expires_at < ?)`},
 	licensing.PurgeAPITokens:    {"tokens", `sign_in = FALSE AND (revoked_at < ? OR expires_at < ?)`},

@@ -729,11 +729,17 @@ func (s *Store) Waiting(ctx context.Context, accountID, productID string, now ti
 // SeatEvents lists the account's seat events with from <= At < to, by
 // time then id.
 func (s *Store) SeatEvents(ctx context.Context, accountID string, from, to time.Time) ([]licensing.SeatEvent, error) {
+	return s.seatEvents(s.conn(ctx), accountID, `at >= ? AND at < ?`, []any{accountID, s.timeArg(from), s.timeArg(to)})
+}
+
+// seatEvents lists the account's seat events that match where (args
+// start with the account id), by time then id.
+func (s *Store) seatEvents(db *gorm.DB, accountID, where string, args []any) ([]licensing.SeatEvent, error) {
 	var out []licensing.SeatEvent
-	err := query(s.conn(ctx), "seat events",
+	err := query(db, "seat events",
 		`SELECT id, product_id, user_id, session_id, kind, reason, actor, at FROM seat_events
-		 WHERE account_id = ? AND at >= ? AND at < ? ORDER BY at, id`,
-		[]any{accountID, s.timeArg(from), s.timeArg(to)},
+		 WHERE account_id = ? AND `+where+` ORDER BY at, id`,
+		args,
 		func(rows *sql.Rows) error {
 			e := licensing.SeatEvent{AccountID: accountID}
 			var session, reason, actor sql.NullString
@@ -895,6 +901,9 @@ func (s *Store) recordEvent(db *gorm.DB, e licensing.SeatEvent) error {
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.AccountID, e.ProductID, e.UserID, nullString(e.SessionID), string(e.Kind), nullString(string(e.Reason)),
 		nullString(e.Actor), s.timeArg(e.At))
+	if err == nil {
+		err = s.unseal(db, e.At)
+	}
 	if err == nil {
 		s.recorded(db, e)
 	}

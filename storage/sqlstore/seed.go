@@ -118,3 +118,59 @@ func (s *Store) AnalyzeUsers(ctx context.Context) error {
 	_, err := exec(s.conn(ctx), "analyze users", `VACUUM (ANALYZE) users`)
 	return err
 }
+
+// seedEventArgs is the number of columns, and so of parameters, of a
+// seat event row of SeedSeatEvents.
+const seedEventArgs = 8
+
+// SeedSeatEvents stores many seat events of the account at once, for
+// load tests and benchmarks of usage reports, in one transaction (INSERT
+// statements of up to seedRows rows each), written exactly as the seat
+// engine records them. It applies no seat rules and changes no counts:
+// callers seed events that leave the seats occupied as they are (every
+// occupied event followed by its release). An empty AccountID means
+// accountID; ErrInvalid for an event of another account, without a
+// product or user, or of an unknown kind; ErrNotFound if the account does
+// not exist.
+func (s *Store) SeedSeatEvents(ctx context.Context, accountID string, events []licensing.SeatEvent) error {
+	args := make([]any, 0, len(events)*seedEventArgs)
+	for i, e := range events {
+		if e.AccountID == "" {
+			e.AccountID = accountID
+		}
+		switch {
+		case e.AccountID != accountID, e.ProductID == "", e.UserID == "":
+			return fmt.Errorf("sqlstore: seed seat events: event %d: %w: of account %q, product %q, user %q", i, licensing.ErrInvalid,
+				e.AccountID, e.ProductID, e.UserID)
+		case licensing.SeatDelta(e.Kind) == 0 && e.Kind != licensing.SeatDenied:
+			return fmt.Errorf("sqlstore: seed seat events: event %d: %w: kind %q", i, licensing.ErrInvalid, e.Kind)
+		}
+		if err := checkText(e.AccountID, e.ProductID, e.UserID, e.SessionID, string(e.Reason), e.Actor); err != nil {
+			return fmt.Errorf("sqlstore: seed seat events: event %d: %w", i, err)
+		}
+		args = append(args, e.AccountID, e.ProductID, e.UserID, nullString(e.SessionID), string(e.Kind), nullString(string(e.Reason)),
+			nullString(e.Actor), s.timeArg(e.At))
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	row := "(" + strings.Repeat("?, ", seedEventArgs-1) + "?)"
+	stmtOf := func(n int) string {
+		return "INSERT INTO seat_events (account_id, product_id, user_id, session_id, kind, reason, actor, at) VALUES " +
+			strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+	}
+	earliest := events[0].At
+	for _, e := range events {
+		if e.At.Before(earliest) {
+			earliest = e.At
+		}
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		for chunk := range slices.Chunk(args, seedRows*seedEventArgs) {
+			if _, err := exec(tx, "seed seat events", stmtOf(len(chunk)/seedEventArgs), chunk...); err != nil {
+				return err
+			}
+		}
+		return s.unseal(tx, earliest) // as recordEvent does
+	})
+}

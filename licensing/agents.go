@@ -491,7 +491,8 @@ type ProductStatus struct {
 	Message  string
 }
 
-// Status reports, for each product the user holds (in catalog order),
+// Status reports, for each product the user holds in force (in catalog
+// order, u.Licenses as the store reads them),
 // whether a session can start now: always with a named license; with a
 // concurrent one when the user already holds the seat, or more seats are
 // free than agents wait for one.
@@ -503,7 +504,7 @@ func (a *Agents) Status(ctx context.Context, u User) ([]ProductStatus, error) {
 	var open map[string]bool
 	var out []ProductStatus
 	for _, p := range a.catalog.Products {
-		t := u.Assignments.Of(p.ID)
+		t := InForce(u.Licenses, p.ID) // direct or inherited
 		if t == LicenseNone {
 			continue
 		}

@@ -37,6 +37,11 @@ type User struct {
 	// them on write, as memberships change through the groups. A change
 	// of membership does not change the user's Version.
 	Groups []GroupRef
+	// Licenses are the user's licenses in force and pending, with their
+	// sources, ordered by product then license (see InForce). They are
+	// read-only: stores fill them on read and ignore them on write, as
+	// they follow from Assignments, Active and the groups' Assignments.
+	Licenses []License
 }
 
 // GroupRef names a group a user is a direct member of.
@@ -67,12 +72,16 @@ type Member struct {
 // Group is a SCIM group of an account. Doc holds the representation
 // without id, meta and members.
 type Group struct {
-	AccountID    string
-	ID           string
-	DisplayName  string
-	ExternalID   string
-	Doc          json.RawMessage
-	Members      []Member
+	AccountID   string
+	ID          string
+	DisplayName string
+	ExternalID  string
+	Doc         json.RawMessage
+	Members     []Member
+	// Assignments are the products the group gives its members
+	// (transitively) and how. Stores write them with the group, updating
+	// the licenses in force of the members in the same transaction.
+	Assignments  Assignments
 	Created      time.Time
 	LastModified time.Time
 	Version      int64

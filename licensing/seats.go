@@ -55,7 +55,8 @@ type Plan struct {
 // Usage is how much of a plan is in use.
 type Usage struct {
 	Plan
-	// NamedAssigned counts active users with a named assignment.
+	// NamedAssigned counts active users with a named license in force,
+	// direct or inherited from a group (pending ones excluded).
 	NamedAssigned int
 	// ConcurrentOccupied counts users holding a concurrent seat.
 	ConcurrentOccupied int
@@ -96,57 +97,6 @@ func (e *SharedSeatsInUseError) Error() string { return AllSharedInUse }
 
 // Unwrap makes the error match ErrSeatLimit.
 func (e *SharedSeatsInUseError) Unwrap() error { return ErrSeatLimit }
-
-// NamedDelta is the change a user write makes to the named seats in use,
-// per product: +1 when the user starts holding a named seat, -1 when they
-// stop. Inactive users hold no named seat.
-func NamedDelta(old, new *User) map[string]int {
-	d := map[string]int{}
-	held := func(u *User) map[string]bool {
-		m := map[string]bool{}
-		if u == nil || !u.Active {
-			return m
-		}
-		for p, t := range u.Assignments {
-			if t == LicenseNamed {
-				m[p] = true
-			}
-		}
-		return m
-	}
-	before, after := held(old), held(new)
-	for p := range after {
-		if !before[p] {
-			d[p]++
-		}
-	}
-	for p := range before {
-		if !after[p] {
-			d[p]--
-		}
-	}
-	return d
-}
-
-// SessionsToEnd lists the products whose sessions a user write must end:
-// every product the user no longer holds (any type: a named session ends
-// too when the product goes), and every product when the user is
-// deactivated or deleted (new nil). Seats follow the user.
-func SessionsToEnd(old, new *User) []string {
-	if old == nil {
-		return nil
-	}
-	var out []string
-	for p, t := range old.Assignments {
-		if t == LicenseNone {
-			continue
-		}
-		if new == nil || !new.Active || new.Assignments.Of(p) != t {
-			out = append(out, p)
-		}
-	}
-	return out
-}
 
 // SessionState is where a support session is in its life.
 type SessionState string

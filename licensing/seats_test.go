@@ -3,7 +3,6 @@ package licensing
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -62,61 +61,6 @@ func TestParseLicenseType(t *testing.T) {
 }
 
 func user(active bool, a Assignments) *User { return &User{Active: active, Assignments: a} }
-
-func TestNamedDelta(t *testing.T) {
-	rs5, sd := "remote-support-v5", "service-desk"
-	cases := []struct {
-		name     string
-		old, new *User
-		want     map[string]int
-	}{
-		{"create named", nil, user(true, Assignments{rs5: LicenseNamed}), map[string]int{rs5: 1}},
-		{"create inactive named holds nothing", nil, user(false, Assignments{rs5: LicenseNamed}), map[string]int{}},
-		{"create concurrent holds no named seat", nil, user(true, Assignments{rs5: LicenseConcurrent}), map[string]int{}},
-		{"deactivate frees", user(true, Assignments{rs5: LicenseNamed, sd: LicenseNamed}), user(false, Assignments{rs5: LicenseNamed, sd: LicenseNamed}), map[string]int{rs5: -1, sd: -1}},
-		{"reactivate takes", user(false, Assignments{rs5: LicenseNamed}), user(true, Assignments{rs5: LicenseNamed}), map[string]int{rs5: 1}},
-		{"named to concurrent frees", user(true, Assignments{rs5: LicenseNamed}), user(true, Assignments{rs5: LicenseConcurrent}), map[string]int{rs5: -1}},
-		{"delete frees", user(true, Assignments{sd: LicenseNamed}), nil, map[string]int{sd: -1}},
-		{"unchanged", user(true, Assignments{sd: LicenseNamed}), user(true, Assignments{sd: LicenseNamed}), map[string]int{}},
-	}
-	for _, c := range cases {
-		got := NamedDelta(c.old, c.new)
-		if len(got) != len(c.want) {
-			t.Errorf("%s: delta %v, want %v", c.name, got, c.want)
-			continue
-		}
-		for p, n := range c.want {
-			if got[p] != n {
-				t.Errorf("%s: delta %v, want %v", c.name, got, c.want)
-			}
-		}
-	}
-}
-
-func TestSessionsToEnd(t *testing.T) {
-	rs5, sd := "remote-support-v5", "service-desk"
-	both := Assignments{rs5: LicenseConcurrent, sd: LicenseNamed}
-	cases := []struct {
-		name     string
-		old, new *User
-		want     []string
-	}{
-		{"create ends nothing", nil, user(true, both), nil},
-		{"deactivate ends all", user(true, both), user(false, both), []string{rs5, sd}},
-		{"delete ends all", user(true, both), nil, []string{rs5, sd}},
-		{"product to none", user(true, both), user(true, Assignments{sd: LicenseNamed}), []string{rs5}},
-		{"explicit none", user(true, both), user(true, Assignments{rs5: LicenseNone, sd: LicenseNamed}), []string{rs5}},
-		{"concurrent to named ends the shared session", user(true, both), user(true, Assignments{rs5: LicenseNamed, sd: LicenseNamed}), []string{rs5}},
-		{"unchanged", user(true, both), user(true, both), nil},
-	}
-	for _, c := range cases {
-		got := SessionsToEnd(c.old, c.new)
-		slices.Sort(got)
-		if !slices.Equal(got, c.want) {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
-		}
-	}
-}
 
 func TestSeatErrorsSayTheNumbers(t *testing.T) {
 	p := Product{ID: "remote-support-v5", Name: "Remote Support v5"}

@@ -55,17 +55,23 @@ type Store interface {
 	// compared case-insensitively. u.Groups is ignored.
 	//
 	// Seat rules, applied in the same transaction as the write (and so
-	// for ReplaceUser and DeleteUser): the store computes
-	// NamedDelta(old, new) and SessionsToEnd(old, new) from the stored user
-	// and the new one; each +1 takes a named seat of the product only if
-	// one is free (a conditional update inside the database, never a read
-	// in Go first), else the whole write is undone and the error is a
-	// *NamedSeatsExhaustedError with the product id and the numbers; each
-	// -1 frees one; the sessions of SessionsToEnd products end with reason
-	// EndedByDeprovision, freeing their seats, with seat events recorded.
+	// for ReplaceUser, DeleteUser and every group write and plan change):
+	// the store recomputes the licenses in force of the users the write
+	// may change (see inforce.go: Grants.Holdings over the direct
+	// assignments and the groups, transitively). A user starting to hold a
+	// direct named license takes a named seat only if one is free (inside
+	// the database, never a read in Go first), else the whole write is
+	// undone and the error is a *NamedSeatsExhaustedError with the product
+	// id and the numbers; an inherited named license without a free seat
+	// is pending instead, queued, and the write goes on. A named license
+	// leaving force frees its seat, which goes to the first pending user
+	// of the product in the same transaction (so does a plan that grows).
+	// The sessions of products whose license in force changes or goes end
+	// with reason EndedByDeprovision, freeing their seats, with seat
+	// events recorded; a promotion from pending ends none.
 	CreateUser(ctx context.Context, u User, audit ...AuditEntry) error
-	// User returns the account's user with the id, its Groups filled
-	// (ordered by group id), or ErrNotFound.
+	// User returns the account's user with the id, its Groups and
+	// Licenses filled (ordered by group id, by product), or ErrNotFound.
 	User(ctx context.Context, accountID, id string) (User, error)
 	// ReplaceUser stores u over the user with u.ID if that user's version
 	// is still expectVersion; u.Version must be expectVersion+1. u.Groups
@@ -100,13 +106,16 @@ type Store interface {
 	// sub-attribute of groups).
 	Users(ctx context.Context, accountID string, q Query) (Page[User], error)
 
-	// CreateGroup stores a new group with its members; g.Version must be 1.
-	// It returns ErrConflict if the account has a group with the same
-	// displayName (case-insensitive) and ErrInvalid if a member is not a
-	// user or group of the account (or is the group itself).
+	// CreateGroup stores a new group with its members and assignments;
+	// g.Version must be 1. It returns ErrConflict if the account has a
+	// group with the same displayName (case-insensitive) and ErrInvalid if
+	// a member is not a user or group of the account (or is the group
+	// itself) or an assignment is invalid. The members' licenses in force
+	// change in the same transaction (seat rules of CreateUser); a group
+	// write never fails for lack of named seats.
 	CreateGroup(ctx context.Context, g Group, audit ...AuditEntry) error
 	// Group returns the account's group with its members (ordered by
-	// member id), or ErrNotFound.
+	// member id) and assignments, or ErrNotFound.
 	Group(ctx context.Context, accountID, id string) (Group, error)
 	// ReplaceGroup stores g, members included, over the group with g.ID if
 	// its version is still expectVersion; errors as ReplaceUser and

@@ -11,6 +11,17 @@ import "encoding/json"
 // of the product (stores keep it as assignments, not in the document).
 const LicensingURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:User"
 
+// GroupLicensingURN is the SCIM licensing extension of Group: the same
+// product attributes, given to the group's members (see inforce.go).
+const GroupLicensingURN = "urn:ietf:params:scim:schemas:extension:licensing:2.0:Group"
+
+// LicensesAttr is the read-only attribute of the User licensing extension
+// that lists the licenses in force and pending. In a Query, Any over
+// [LicensingURN, LicensesAttr] with conditions on [product], [license]
+// and [status] selects users by their licenses (stores keep them as
+// user_licenses).
+const LicensesAttr = "licenses"
+
 // UserFilter selects users as the admin pages list them.
 type UserFilter struct {
 	// ProductID, when not "", keeps the users holding the product: as

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/elimity-com/scim/schema"
+
+	"github.com/scimd/scimd/licensing"
 )
 
 // TestGroupSchema: the Group schema is RFC 7643's, as elimity defines it,
@@ -33,7 +35,7 @@ func TestGroupSchema(t *testing.T) {
 		}
 		return out
 	}
-	got, want := decode(Group().Core), decode(schema.CoreGroupSchema())
+	got, want := decode(Group(licensing.DefaultCatalog()).Core), decode(schema.CoreGroupSchema())
 	if got.ID != GroupURN || len(want.Attributes) != 2 || len(want.Attributes[1].SubAttributes) != 4 {
 		t.Fatalf("unexpected schemas: %+v, elimity's %+v", got, want)
 	}

@@ -37,8 +37,11 @@ func TestLicensingSchema(t *testing.T) {
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Attributes) != 2 {
+	if len(got.Attributes) != 3 {
 		t.Fatalf("attributes: %s", raw)
+	}
+	if l := got.Attributes[2]; l.Name != "licenses" || l.Type != "complex" || !l.MultiValued || l.Mutability != "readOnly" {
+		t.Errorf("licenses attribute: %+v", l)
 	}
 	for i, want := range []struct{ name, product string }{{"remoteSupportV5", "Remote Support v5"}, {"serviceDesk", "Service Desk"}} {
 		a := got.Attributes[i]
@@ -57,8 +60,18 @@ func TestUserHasTheExtensions(t *testing.T) {
 		}
 	}
 	ext, _ := u.Extension(LicensingURN)
-	if len(ext.Attributes) != len(licensing.DefaultCatalog().Products) {
+	if len(ext.Attributes) != len(licensing.DefaultCatalog().Products)+1 {
 		t.Errorf("licensing extension has %d attributes", len(ext.Attributes))
+	}
+	g := Group(licensing.DefaultCatalog())
+	gext, ok := g.Extension(GroupLicensingURN)
+	if !ok || g.LicensingURN != GroupLicensingURN || len(gext.Attributes) != len(licensing.DefaultCatalog().Products) {
+		t.Errorf("Group's licensing extension: %v, %d attributes", ok, len(gext.Attributes))
+	}
+	for _, a := range gext.Attributes {
+		if a.Mutability() != "readWrite" || !strings.Contains(a.Description(), "group's members") {
+			t.Errorf("group attribute %s: %s, %q", a.Name(), a.Mutability(), a.Description())
+		}
 	}
 	if len(u.Catalog.Products) == 0 {
 		t.Error("User does not carry its catalog")

@@ -142,7 +142,7 @@ func resolveAttributePath(rt schemas.Resource, p filter.AttributePath) (resolved
 		return resolvedAttr{}, fmt.Sprintf("unknown attribute %q", p.String())
 	}
 	r := resolvedAttr{ext: ext, attr: attr}
-	if ext != nil && ext.ID == schemas.LicensingURN {
+	if ext != nil && ext.ID == schemas.LicensingURN && attr.Name() != licensing.LicensesAttr {
 		product, ok := rt.Catalog.ByAttribute(attr.Name())
 		if !ok {
 			return resolvedAttr{}, fmt.Sprintf("unknown attribute %q", p.String())
@@ -407,6 +407,9 @@ func (c filterCompiler) resolve(p filter.AttributePath) (resolvedAttr, error) {
 	if err := c.filterable(r.attr, p.String()); err != nil {
 		return resolvedAttr{}, err
 	}
+	if c.forStore && r.ext != nil && r.ext.ID == schemas.GroupLicensingURN {
+		return resolvedAttr{}, errInvalidFilter("The attribute %q is not filterable: filter the users by their licenses instead.", p.String())
+	}
 	if r.sub != nil {
 		if err := c.subFilterable(r.ext, r.attr, *r.sub, p.String()); err != nil {
 			return resolvedAttr{}, err
@@ -432,6 +435,9 @@ func (c filterCompiler) filterable(a schema.CoreAttribute, name string) error {
 func (c filterCompiler) subFilterable(ext *schema.Schema, a, sub schema.CoreAttribute, name string) error {
 	if sub.Returned() == "never" {
 		return errInvalidFilter("The attribute %q is not filterable.", name)
+	}
+	if c.forStore && ext != nil && ext.ID == schemas.LicensingURN && a.Name() == licensing.LicensesAttr && sub.Name() == "sources" {
+		return errInvalidFilter("The attribute %q is not filterable: only product, license, status and reason are.", name)
 	}
 	if !c.forStore || ext != nil {
 		return nil

@@ -61,7 +61,7 @@ func FuzzCompileFilter(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog())
 	f.Fuzz(func(t *testing.T, raw string) {
 		for _, rt := range []schemas.Resource{user, group} {
 			c, err := compileFilter(raw, rt)

@@ -29,7 +29,7 @@ func cmpCond(a licensing.Attr, op licensing.Op, v any) licensing.Compare {
 }
 
 func TestCompileFilter(t *testing.T) {
-	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog())
 	created := time.Date(2011, 5, 13, 4, 42, 34, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -185,7 +185,7 @@ func TestCompileFilterTypes(t *testing.T) {
 }
 
 func TestCompileFilterErrors(t *testing.T) {
-	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog())
 	tests := []struct {
 		name   string
 		rt     schemas.Resource
@@ -281,7 +281,7 @@ func TestCompileFilterContainsParserPanic(t *testing.T) {
 }
 
 func TestCompileSortBy(t *testing.T) {
-	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog())
 	tests := []struct {
 		rt   schemas.Resource
 		raw  string

@@ -5,23 +5,34 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elimity-com/scim"
+
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
 
-func groupKind(store licensing.Store) kind[licensing.Group] {
+// groupKind stores groups of the resource type rt (core Group with the
+// group licensing extension of rt.Catalog).
+func groupKind(store licensing.Store, rt schemas.Resource) kind[licensing.Group] {
 	return kind[licensing.Group]{
-		rt:             schemas.Group(),
-		noun:           "group",
-		name:           func(g licensing.Group) string { return g.DisplayName },
-		get:            store.Group,
-		create:         store.CreateGroup,
-		replace:        store.ReplaceGroup,
-		delete:         store.DeleteGroup,
-		fromAttributes: groupFromAttributes,
-		toResource:     groupResource,
-		reload:         true,
-		complete:       completeMembers,
+		rt:      rt,
+		noun:    "group",
+		name:    func(g licensing.Group) string { return g.DisplayName },
+		get:     store.Group,
+		create:  store.CreateGroup,
+		replace: store.ReplaceGroup,
+		delete:  store.DeleteGroup,
+		fromAttributes: func(attrs scim.ResourceAttributes) (licensing.Group, error) {
+			return groupFromAttributes(rt, attrs)
+		},
+		toResource: func(g licensing.Group, base string) (scim.Resource, error) {
+			return groupResource(rt.Catalog, g, base)
+		},
+		reload: true,
+		complete: func(next *licensing.Group, cur licensing.Group) {
+			completeMembers(next, cur)
+			next.Assignments = keepUnlisted(rt.Catalog, next.Assignments, cur.Assignments)
+		},
 		stamp: func(g *licensing.Group, accountID, id string, created, modified time.Time, version int64) {
 			g.AccountID, g.ID, g.Created, g.LastModified, g.Version = accountID, id, created, modified, version
 		},

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // This file reads and writes the licensing extension of User
-// (schemas.LicensingURN): one string attribute per catalog product, with
+// (rt.LicensingURN): one string attribute per catalog product, with
 // the value named, concurrent or none (case-insensitive on input).
 //
 // The extension is not kept in the user's JSON document: it is
@@ -71,16 +72,19 @@ func parseLicense(p licensing.Product, v any) (licensing.LicenseType, error) {
 // (attribute names as the schema spells them) into assignments, without
 // the products set to none. A user without the extension holds nothing.
 func assignmentsFrom(rt schemas.Resource, attrs scim.ResourceAttributes) (licensing.Assignments, error) {
-	raw, present := attrs[schemas.LicensingURN]
+	raw, present := attrs[rt.LicensingURN]
 	if !present || raw == nil {
 		return nil, nil
 	}
 	ext, ok := raw.(map[string]any)
 	if !ok {
-		return nil, errInvalidValue("The value of %q must be an object of product attributes.", schemas.LicensingURN)
+		return nil, errInvalidValue("The value of %q must be an object of product attributes.", rt.LicensingURN)
 	}
 	var out licensing.Assignments
 	for attr, v := range ext {
+		if readOnlyLicensing(rt, attr) {
+			continue
+		}
 		p, ok := rt.Catalog.ByAttribute(attr)
 		if !ok {
 			return nil, errUnknownProduct(rt, attr)
@@ -110,32 +114,46 @@ func licensingAttributes(c licensing.Catalog, a licensing.Assignments) map[strin
 	return ext
 }
 
-// keepUnlistedAssignments gives next the assignments cur has of products
-// the catalog no longer lists: SCIM cannot show or change them, so a SCIM
+// keepUnlisted returns next with the assignments cur has of products the
+// catalog no longer lists: SCIM cannot show or change them, so a SCIM
 // write must not drop them.
-func keepUnlistedAssignments(c licensing.Catalog, next *licensing.User, cur licensing.User) {
-	for id, t := range cur.Assignments {
+func keepUnlisted(c licensing.Catalog, next, cur licensing.Assignments) licensing.Assignments {
+	for id, t := range cur {
 		if _, listed := c.Product(id); listed || t == licensing.LicenseNone {
 			continue
 		}
-		if _, set := next.Assignments[id]; set {
+		if _, set := next[id]; set {
 			continue
 		}
-		a := make(licensing.Assignments, len(next.Assignments)+1)
-		for k, v := range next.Assignments {
-			a[k] = v
-		}
+		a := make(licensing.Assignments, len(next)+1)
+		maps.Copy(a, next)
 		a[id] = t
-		next.Assignments = a
+		next = a
 	}
+	return next
+}
+
+// licensesValue renders a user's licenses in force and pending as the
+// read-only licenses attribute of the licensing extension.
+func licensesValue(ls []licensing.License) []any {
+	out := make([]any, 0, len(ls))
+	for _, l := range ls {
+		v := map[string]any{"product": l.ProductID, "license": string(l.License), "status": string(l.Status),
+			"sources": slices.Clone(l.Sources)}
+		if r := l.Reason(); r != "" {
+			v["reason"] = r
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // licensingPathAttr returns the attribute an attribute path names inside
 // the licensing extension ("urn:...:licensing:2.0:User:remoteSupportV5",
 // the URN in any case, gives "remoteSupportV5"); ok is false for paths
 // outside it.
-func licensingPathAttr(path string) (string, bool) {
-	prefix := schemas.LicensingURN + ":"
+func licensingPathAttr(urn, path string) (string, bool) {
+	prefix := urn + ":"
 	if len(path) <= len(prefix) || !strings.EqualFold(path[:len(prefix)], prefix) {
 		return "", false
 	}
@@ -152,7 +170,7 @@ func licensingPathAttr(path string) (string, bool) {
 // concurrent, none, "" or null with invalidValue. A body that is not a
 // JSON object, or has no licensing attributes, is returned as is.
 func normalizeLicensingBody(body []byte, rt schemas.Resource) ([]byte, error) {
-	if _, ok := rt.Extension(schemas.LicensingURN); !ok {
+	if rt.LicensingURN == "" {
 		return body, nil
 	}
 	var top map[string]json.RawMessage
@@ -163,6 +181,9 @@ func normalizeLicensingBody(body []byte, rt schemas.Resource) ([]byte, error) {
 	ext := map[string]any{}
 	found := false
 	put := func(attr string, raw json.RawMessage) error {
+		if readOnlyLicensing(rt, attr) {
+			return nil // ignored, as RFC 7643 section 7 has it for readOnly
+		}
 		p, ok := rt.Catalog.ByAttribute(attr)
 		if !ok {
 			return errUnknownProduct(rt, attr)
@@ -183,7 +204,7 @@ func normalizeLicensingBody(body []byte, rt schemas.Resource) ([]byte, error) {
 	}
 	for _, key := range keys {
 		raw := top[key]
-		if strings.EqualFold(key, schemas.LicensingURN) {
+		if strings.EqualFold(key, rt.LicensingURN) {
 			found = true
 			delete(top, key)
 			if string(raw) == "null" {
@@ -191,7 +212,7 @@ func normalizeLicensingBody(body []byte, rt schemas.Resource) ([]byte, error) {
 			}
 			var obj map[string]json.RawMessage
 			if json.Unmarshal(raw, &obj) != nil || obj == nil {
-				return nil, errInvalidValue("The value of %q must be an object of product attributes.", schemas.LicensingURN)
+				return nil, errInvalidValue("The value of %q must be an object of product attributes.", rt.LicensingURN)
 			}
 			for _, k := range sortedKeys(obj) {
 				if err := put(k, obj[k]); err != nil {
@@ -200,7 +221,7 @@ func normalizeLicensingBody(body []byte, rt schemas.Resource) ([]byte, error) {
 			}
 			continue
 		}
-		if attr, ok := licensingPathAttr(key); ok {
+		if attr, ok := licensingPathAttr(rt.LicensingURN, key); ok {
 			found = true
 			delete(top, key)
 			if err := put(attr, raw); err != nil {
@@ -211,7 +232,7 @@ func normalizeLicensingBody(body []byte, rt schemas.Resource) ([]byte, error) {
 	if !found {
 		return body, nil
 	}
-	top[schemas.LicensingURN] = mustMarshal(ext)
+	top[rt.LicensingURN] = mustMarshal(ext)
 	return mustMarshal(top), nil
 }
 
@@ -226,7 +247,7 @@ func normalizeLicensingBody(body []byte, rt schemas.Resource) ([]byte, error) {
 // has become a path-less value. Anything else is left to elimity and
 // applyPatch.
 func checkLicensingPatch(body []byte, rt schemas.Resource) error {
-	if _, ok := rt.Extension(schemas.LicensingURN); !ok {
+	if rt.LicensingURN == "" {
 		return nil
 	}
 	var patch map[string]json.RawMessage
@@ -239,10 +260,16 @@ func checkLicensingPatch(body []byte, rt schemas.Resource) error {
 			_ = json.Unmarshal(v, &ops)
 		}
 	}
-	check := func(attr string, raw json.RawMessage, setting bool) error {
+	check := func(attr string, raw json.RawMessage, setting, byPath bool) error {
 		name := attr
 		if i := strings.IndexAny(name, ".["); i >= 0 {
 			name = name[:i]
+		}
+		if readOnlyLicensing(rt, name) {
+			if byPath {
+				return errMutability("The attribute %q is read-only.", licensing.LicensesAttr)
+			}
+			return nil // dropped by validation, as for a PUT
 		}
 		p, ok := rt.Catalog.ByAttribute(name)
 		if !ok {
@@ -269,8 +296,8 @@ func checkLicensingPatch(body []byte, rt schemas.Resource) error {
 		kind := strings.ToLower(keys.op(op))
 		setting := kind == patchAdd || kind == patchReplace
 		if path := keys.path(op); path != "" {
-			if attr, ok := licensingPathAttr(strings.TrimSpace(path)); ok {
-				if err := check(attr, op[keys.valueKey], setting); err != nil {
+			if attr, ok := licensingPathAttr(rt.LicensingURN, strings.TrimSpace(path)); ok {
+				if err := check(attr, op[keys.valueKey], setting, true); err != nil {
 					return err
 				}
 			}
@@ -282,13 +309,13 @@ func checkLicensingPatch(body []byte, rt schemas.Resource) error {
 		}
 		for _, key := range sortedKeys(obj) {
 			raw := obj[key]
-			if attr, ok := licensingPathAttr(key); ok {
-				if err := check(attr, raw, true); err != nil {
+			if attr, ok := licensingPathAttr(rt.LicensingURN, key); ok {
+				if err := check(attr, raw, true, false); err != nil {
 					return err
 				}
 				continue
 			}
-			if !strings.EqualFold(key, schemas.LicensingURN) {
+			if !strings.EqualFold(key, rt.LicensingURN) {
 				continue
 			}
 			var inner map[string]json.RawMessage
@@ -296,13 +323,20 @@ func checkLicensingPatch(body []byte, rt schemas.Resource) error {
 				continue // applyPatch refuses a value that is not an object
 			}
 			for _, attr := range sortedKeys(inner) {
-				if err := check(attr, inner[attr], true); err != nil {
+				if err := check(attr, inner[attr], true, false); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// readOnlyLicensing tells whether attr is the read-only licenses attribute
+// of the User licensing extension, which a write never sets: the licenses
+// in force follow from the assignments and the groups.
+func readOnlyLicensing(rt schemas.Resource, attr string) bool {
+	return rt.LicensingURN == schemas.LicensingURN && strings.EqualFold(attr, licensing.LicensesAttr)
 }
 
 // sortedKeys returns the keys of m in order, so that the first problem

@@ -71,13 +71,12 @@ func TestAssignmentsRoundTrip(t *testing.T) {
 
 func TestKeepUnlistedAssignments(t *testing.T) {
 	c := licensing.DefaultCatalog()
-	cur := licensing.User{Assignments: licensing.Assignments{"remote-support-v5": licensing.LicenseNamed, "legacy": licensing.LicenseConcurrent}}
+	cur := licensing.Assignments{"remote-support-v5": licensing.LicenseNamed, "legacy": licensing.LicenseConcurrent}
 	shared := licensing.Assignments{"service-desk": licensing.LicenseNamed}
-	next := licensing.User{Assignments: shared}
-	keepUnlistedAssignments(c, &next, cur)
+	next := keepUnlisted(c, shared, cur)
 	want := licensing.Assignments{"service-desk": licensing.LicenseNamed, "legacy": licensing.LicenseConcurrent}
-	if !reflect.DeepEqual(next.Assignments, want) {
-		t.Errorf("assignments %v, want %v", next.Assignments, want)
+	if !reflect.DeepEqual(next, want) {
+		t.Errorf("assignments %v, want %v", next, want)
 	}
 	if len(shared) != 1 {
 		t.Errorf("the map next had was changed in place: %v", shared)
@@ -138,7 +137,7 @@ func TestNormalizeLicensingBody(t *testing.T) {
 	}
 	// Groups have no licensing extension: their bodies pass untouched.
 	body := `{"displayName":"g","` + licURN + `":{"x":"y"}}`
-	if out, err := normalizeLicensingBody([]byte(body), schemas.Group()); err != nil || string(out) != body {
+	if out, err := normalizeLicensingBody([]byte(body), schemas.Group(licensing.DefaultCatalog())); err != nil || string(out) != body {
 		t.Errorf("group body: %s, %v", out, err)
 	}
 }

@@ -213,11 +213,11 @@ func (s *Server) list(ctx context.Context, rt schemas.Resource, req listRequest,
 		}
 		out.total, out.next = p.Total, p.Next
 		for _, g := range p.Items {
-			attrs, err := groupAttributes(g, base, !q.WithoutMembers)
+			attrs, err := groupAttributes(rt.Catalog, g, base, !q.WithoutMembers)
 			if err != nil {
 				return page{}, err
 			}
-			out.resources = append(out.resources, resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, etag(g.Version, nil)))
+			out.resources = append(out.resources, resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, etag(g.Version, nil, nil)))
 		}
 	}
 	out.next = s.opts.Cursors.Seal(accountID, list, out.next)

@@ -10,7 +10,7 @@ import (
 // TestListQuerySkipsLinks checks that a listing reads a group's members
 // and a user's groups exactly when the projection may return them.
 func TestListQuerySkipsLinks(t *testing.T) {
-	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog())
 	cases := []struct {
 		name      string
 		rt        schemas.Resource

@@ -94,14 +94,14 @@ func TestCheckPrimaries(t *testing.T) {
 // TestGroupWithoutMembers: a group without members is rendered without
 // the attribute, not with an empty list (RFC 7643 section 2.5).
 func TestGroupWithoutMembers(t *testing.T) {
-	attrs, err := groupAttributes(licensing.Group{ID: "g1", DisplayName: "Empty"}, "http://x/scim/v2", true)
+	attrs, err := groupAttributes(licensing.Catalog{}, licensing.Group{ID: "g1", DisplayName: "Empty"}, "http://x/scim/v2", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, ok := attrs["members"]; ok {
 		t.Errorf("members = %#v, want no members attribute", v)
 	}
-	attrs, err = groupAttributes(licensing.Group{ID: "g1", DisplayName: "One", Members: []licensing.Member{{ID: "u1", Type: licensing.MemberUser}}}, "http://x/scim/v2", true)
+	attrs, err = groupAttributes(licensing.Catalog{}, licensing.Group{ID: "g1", DisplayName: "One", Members: []licensing.Member{{ID: "u1", Type: licensing.MemberUser}}}, "http://x/scim/v2", true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func throughElimityWithError(t *testing.T, rt schemas.Resource, body []byte) (in
 // elimity, with and without normalizePatchBody, and applies what the
 // handler receives.
 func TestPatchThroughElimity(t *testing.T) {
-	user, group, ext := schemas.User(licensing.DefaultCatalog()), schemas.Group(), schemas.EnterpriseURN
+	user, group, ext := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog()), schemas.EnterpriseURN
 	const head = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
 	tests := []struct {
 		name string

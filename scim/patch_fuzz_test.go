@@ -75,7 +75,7 @@ func FuzzApplyPatch(f *testing.F) {
 		f.Add(`[]`, seed.path, seed.value, false)
 		f.Add(`[]`, seed.path, seed.value, true)
 	}
-	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog())
 	f.Fuzz(func(t *testing.T, rawOps, path, value string, isGroup bool) {
 		rt, base := user, patchTestUser
 		if isGroup {

@@ -17,7 +17,7 @@ import (
 // applying them one PATCH at a time ends, whatever other operations
 // change the list in between.
 func TestPatchAddsAcrossOperations(t *testing.T) {
-	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group()
+	user, group := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog())
 	email := func(v, typ string, primary bool) tObj {
 		e := tObj{"value": v, "type": typ}
 		if primary {
@@ -147,7 +147,7 @@ func TestPatchRemoveErrorsAcrossOperations(t *testing.T) {
 		{patchOp("remove", "members", tList{tObj{"value": "u1"}}), patchOp("remove", `members[value eq "u1"]`, nil)},
 	} {
 		res := patchTestGroup()
-		_, err := applyPatch(res, ops, schemas.Group())
+		_, err := applyPatch(res, ops, schemas.Group(licensing.DefaultCatalog()))
 		if re, ok := err.(*requestError); !ok || re.ScimType != "noTarget" {
 			t.Errorf("%d operations: %v, want noTarget", len(ops), err)
 		}

@@ -65,6 +65,9 @@ func normalizePatchBody(body []byte, rt schemas.Resource) ([]byte, error) {
 				case patchRemove:
 					var out []map[string]json.RawMessage
 					for _, a := range ext.Attributes {
+						if a.Mutability() == "readOnly" {
+							continue // nothing to remove: the server sets it
+						}
 						out = append(out, removeOp(ext.ID+":"+a.Name()))
 					}
 					return out, len(out) > 0

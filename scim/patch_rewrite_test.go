@@ -131,7 +131,7 @@ func TestNormalizePatchBody(t *testing.T) {
 	requireRequestErr(t, err, "invalidSyntax", "JSON")
 	// Groups have no enterprise extension: a manager path is left alone.
 	in := head + `{"op":"add","path":"` + ent + `:manager","value":"m1"}]}`
-	if got, err := normalizePatchBody([]byte(in), schemas.Group()); err != nil || string(got) != in {
+	if got, err := normalizePatchBody([]byte(in), schemas.Group(licensing.DefaultCatalog())); err != nil || string(got) != in {
 		t.Errorf("group body changed: %s, %v", got, err)
 	}
 }

@@ -88,7 +88,7 @@ func normalJSON(t testing.TB, v any) any {
 }
 
 func TestApplyPatch(t *testing.T) {
-	user, group, ext := schemas.User(licensing.DefaultCatalog()), schemas.Group(), schemas.EnterpriseURN
+	user, group, ext := schemas.User(licensing.DefaultCatalog()), schemas.Group(licensing.DefaultCatalog()), schemas.EnterpriseURN
 	tests := []struct {
 		name string
 		rt   schemas.Resource

@@ -113,7 +113,7 @@ func TestProject(t *testing.T) {
 }
 
 func TestProjectGroup(t *testing.T) {
-	group := schemas.Group()
+	group := schemas.Group(licensing.DefaultCatalog())
 	in := map[string]any{
 		"schemas":     []any{schemas.GroupURN},
 		"id":          "g1",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,26 +20,37 @@ import (
 
 // Attributes kept in columns rather than in the JSON document, and
 // attributes never stored at all. A user's licensing extension is kept as
-// User.Assignments.
+// User.Assignments (and its read-only licenses are User.Licenses), a
+// group's as Group.Assignments.
 var (
 	userColumns  = []string{"userName", "externalId", "displayName", "active", schemas.LicensingURN}
-	groupColumns = []string{"displayName", "externalId", "members"}
+	groupColumns = []string{"displayName", "externalId", "members", schemas.GroupLicensingURN}
 	notStored    = []string{"id", "meta", "schemas", "password", "groups"}
 )
 
 // etag renders a weak entity tag from the stored version and, for users,
-// their group memberships, which change the representation without
-// changing the user's version: W/"3", or W/"3-1f2e3d4c" for a user in
+// their group memberships and licenses in force, which change the
+// representation without changing the user's version: W/"3", or W/"3-1f2e3d4c" for a user in
 // groups.
-func etag(version int64, groups []licensing.GroupRef) string {
+func etag(version int64, groups []licensing.GroupRef, licenses []licensing.License) string {
 	tag := strconv.FormatInt(version, 10)
-	if len(groups) > 0 {
+	inherited := slices.ContainsFunc(licenses, func(l licensing.License) bool {
+		return !slices.Equal(l.Sources, []string{licensing.SourceDirect})
+	})
+	if len(groups) > 0 || inherited {
 		h := fnv.New32a()
 		for _, g := range groups {
 			h.Write([]byte(g.ID))
 			h.Write([]byte{0})
 			h.Write([]byte(g.Display))
 			h.Write([]byte{0})
+		}
+		for _, l := range licenses {
+			if slices.Equal(l.Sources, []string{licensing.SourceDirect}) {
+				continue // follows from the user's own assignments: the version tells
+			}
+			h.Write([]byte{1})
+			h.Write([]byte(l.ProductID + "\x00" + string(l.License) + "\x00" + string(l.Status) + "\x00" + strings.Join(l.Sources, "\x00")))
 		}
 		tag += "-" + strconv.FormatUint(uint64(h.Sum32()), 16)
 	}
@@ -177,7 +189,11 @@ func userAttributes(c licensing.Catalog, u licensing.User, base string) (scim.Re
 		attrs["groups"] = userGroups(u.Groups, base)
 	}
 	if len(c.Products) > 0 {
-		attrs[schemas.LicensingURN] = licensingAttributes(c, u.Assignments)
+		ext := licensingAttributes(c, u.Assignments)
+		if len(u.Licenses) > 0 {
+			ext[licensing.LicensesAttr] = licensesValue(u.Licenses)
+		}
+		attrs[schemas.LicensingURN] = ext
 	}
 	// A document written before entitlements were assignments may hold a
 	// catalog entitlement as a plain value: the assignments decide.
@@ -208,11 +224,12 @@ func userResource(c licensing.Catalog, u licensing.User, base string) (scim.Reso
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	return resource(u.ID, u.ExternalID, attrs, u.Created, u.LastModified, etag(u.Version, u.Groups)), nil
+	return resource(u.ID, u.ExternalID, attrs, u.Created, u.LastModified, etag(u.Version, u.Groups, u.Licenses)), nil
 }
 
-// groupFromAttributes builds the stored group from validated attributes.
-func groupFromAttributes(attrs scim.ResourceAttributes) (licensing.Group, error) {
+// groupFromAttributes builds the stored group of the resource type rt
+// from validated attributes.
+func groupFromAttributes(rt schemas.Resource, attrs scim.ResourceAttributes) (licensing.Group, error) {
 	g := licensing.Group{
 		DisplayName: stringAttr(attrs, "displayName"),
 		ExternalID:  stringAttr(attrs, "externalId"),
@@ -220,6 +237,11 @@ func groupFromAttributes(attrs scim.ResourceAttributes) (licensing.Group, error)
 	if strings.TrimSpace(g.DisplayName) == "" {
 		return g, errInvalidValue("displayName must not be empty")
 	}
+	assignments, err := assignmentsFrom(rt, attrs)
+	if err != nil {
+		return g, err
+	}
+	g.Assignments = assignments
 	if ms, ok := attrs["members"].([]any); ok {
 		for _, m := range ms {
 			mm, _ := m.(map[string]any)
@@ -239,8 +261,9 @@ func groupFromAttributes(attrs scim.ResourceAttributes) (licensing.Group, error)
 }
 
 // groupAttributes is the group's SCIM representation without id, schemas
-// and meta. base is the SCIM base URL for members' $ref.
-func groupAttributes(g licensing.Group, base string, withMembers bool) (scim.ResourceAttributes, error) {
+// and meta, with the group licensing extension of every product of the
+// catalog c. base is the SCIM base URL for members' $ref.
+func groupAttributes(c licensing.Catalog, g licensing.Group, base string, withMembers bool) (scim.ResourceAttributes, error) {
 	attrs := scim.ResourceAttributes{}
 	if len(g.Doc) > 0 {
 		if err := json.Unmarshal(g.Doc, &attrs); err != nil {
@@ -248,6 +271,9 @@ func groupAttributes(g licensing.Group, base string, withMembers bool) (scim.Res
 		}
 	}
 	attrs["displayName"] = g.DisplayName
+	if len(c.Products) > 0 {
+		attrs[schemas.GroupLicensingURN] = licensingAttributes(c, g.Assignments)
+	}
 	// A group without members has no members attribute: RFC 7643
 	// section 2.5 returns no unassigned attribute, and [] is one.
 	if withMembers && len(g.Members) > 0 {
@@ -268,12 +294,12 @@ func groupAttributes(g licensing.Group, base string, withMembers bool) (scim.Res
 	return attrs, nil
 }
 
-func groupResource(g licensing.Group, base string) (scim.Resource, error) {
-	attrs, err := groupAttributes(g, base, true)
+func groupResource(c licensing.Catalog, g licensing.Group, base string) (scim.Resource, error) {
+	attrs, err := groupAttributes(c, g, base, true)
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	return resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, etag(g.Version, nil)), nil
+	return resource(g.ID, g.ExternalID, attrs, g.Created, g.LastModified, etag(g.Version, nil, nil)), nil
 }
 
 func resource(id, externalID string, attrs scim.ResourceAttributes, created, modified time.Time, etag string) scim.Resource {

@@ -128,7 +128,7 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 	if err := opts.Catalog.Validate(); err != nil {
 		return nil, fmt.Errorf("scim: %w", err)
 	}
-	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(opts.Catalog), groups: schemas.Group(), entitlements: schemas.Entitlement()}
+	s := &Server{store: store, opts: opts, clock: opts.Clock, users: schemas.User(opts.Catalog), groups: schemas.Group(opts.Catalog), entitlements: schemas.Entitlement()}
 	s.entitlements.Catalog = opts.Catalog
 	s.args = scim.ServerArgs{
 		ServiceProviderConfig: &scim.ServiceProviderConfig{
@@ -138,7 +138,7 @@ func New(store licensing.Store, opts Options) (*Server, error) {
 		},
 		ResourceTypes: []scim.ResourceType{
 			resourceType(s.users, resourceHandler[licensing.User]{srv: s, k: userKind(store, s.users, passwords{hash: opts.HashPassword, verify: opts.VerifyPassword})}),
-			resourceType(s.groups, resourceHandler[licensing.Group]{srv: s, k: groupKind(store)}),
+			resourceType(s.groups, resourceHandler[licensing.Group]{srv: s, k: groupKind(store, s.groups)}),
 			resourceType(s.entitlements, readOnlyHandler{}),
 		},
 	}

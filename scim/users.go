@@ -41,7 +41,7 @@ func userKind(store licensing.Store, rt schemas.Resource, pw passwords) kind[lic
 		},
 		complete: func(next *licensing.User, cur licensing.User) {
 			completeGroups(next, cur)
-			keepUnlistedAssignments(rt.Catalog, next, cur)
+			next.Assignments = keepUnlisted(rt.Catalog, next.Assignments, cur.Assignments)
 		},
 		secrets: pw.secrets,
 		stamp: func(u *licensing.User, accountID, id string, created, modified time.Time, version int64) {
@@ -59,6 +59,9 @@ func userKind(store licensing.Store, rt schemas.Resource, pw passwords) kind[lic
 // An unchanged PUT then compares equal though its body omits groups.
 func completeGroups(next *licensing.User, cur licensing.User) {
 	next.Groups = cur.Groups
+	// The licenses in force are read-only too: they follow from the
+	// write, and the store ignores them.
+	next.Licenses = cur.Licenses
 }
 
 // secrets sets next.PasswordHash from the password attribute: the hash of

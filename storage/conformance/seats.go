@@ -129,9 +129,12 @@ func checkSeats(t *testing.T, s licensing.Store, accountID, productID string) li
 			t.Errorf("open session %s of a deleted user %s", sess.ID, sess.UserID)
 		case !owner.Active:
 			t.Errorf("open session %s of the inactive user %s", sess.ID, owner.UserName)
-		case owner.Assignments.Of(productID) != sess.License:
+		case licensing.InForce(owner.Licenses, productID) != sess.License &&
+			// A promotion from a concurrent license to a named one ends
+			// no session.
+			!(sess.License == licensing.LicenseConcurrent && licensing.InForce(owner.Licenses, productID) == licensing.LicenseNamed):
 			t.Errorf("open %s session %s of %s, who holds %s as %q", sess.License, sess.ID, owner.UserName, productID,
-				owner.Assignments.Of(productID))
+				licensing.InForce(owner.Licenses, productID))
 		}
 		if sess.License == licensing.LicenseConcurrent {
 			holding[sess.UserID]++
@@ -149,12 +152,21 @@ func checkSeats(t *testing.T, s licensing.Store, accountID, productID string) li
 	}
 	named := 0
 	for _, usr := range page.Items {
-		if usr.Active && usr.Assignments.Of(productID) == licensing.LicenseNamed {
+		if usr.Active && licensing.InForce(usr.Licenses, productID) == licensing.LicenseNamed {
 			named++
+		}
+		if !usr.Active && len(usr.Licenses) > 0 {
+			t.Errorf("inactive user %s has licenses %+v", usr.UserName, usr.Licenses)
+		}
+		if d := usr.Assignments.Of(productID); usr.Active && d != licensing.LicenseNone && licensing.InForce(usr.Licenses, productID) != d {
+			t.Errorf("user %s: direct %s of %s, but %q in force", usr.UserName, d, productID, licensing.InForce(usr.Licenses, productID))
 		}
 	}
 	if u.NamedAssigned != named {
-		t.Errorf("%s: %d named seats counted, %d active users hold a named assignment", productID, u.NamedAssigned, named)
+		t.Errorf("%s: %d named seats counted, %d active users hold a named license in force", productID, u.NamedAssigned, named)
+	}
+	if u.NamedAssigned > u.NamedSeats {
+		t.Errorf("%s: %d named seats counted, more than the plan's %d", productID, u.NamedAssigned, u.NamedSeats)
 	}
 	return u
 }

@@ -42,9 +42,18 @@ func checkAssignments(a licensing.Assignments) (licensing.Assignments, error) {
 	return out, nil
 }
 
-// writeAssignments turns the user's stored assignments old into new
+// assignmentTable names a table of assignments: the users' direct ones
+// or the groups' ones, keyed by account, owner and product.
+type assignmentTable struct{ table, owner string }
+
+var (
+	userAssignments  = assignmentTable{"assignments", "user_id"}
+	groupAssignments = assignmentTable{"group_assignments", "group_id"}
+)
+
+// writeAssignments turns the owner's stored assignments old into new
 // (both as checkAssignments returns them), writing only the difference.
-func writeAssignments(tx *gorm.DB, accountID, userID string, old, new licensing.Assignments) error {
+func writeAssignments(tx *gorm.DB, t assignmentTable, accountID, ownerID string, old, new licensing.Assignments) error {
 	var removed []string
 	for p := range old {
 		if _, ok := new[p]; !ok {
@@ -54,14 +63,14 @@ func writeAssignments(tx *gorm.DB, accountID, userID string, old, new licensing.
 	if len(removed) > 0 {
 		slices.Sort(removed)
 		if _, err := exec(tx, "write assignments",
-			`DELETE FROM assignments WHERE account_id = ? AND user_id = ? AND product_id IN ?`,
-			accountID, userID, removed); err != nil {
+			`DELETE FROM `+t.table+` WHERE account_id = ? AND `+t.owner+` = ? AND product_id IN ?`,
+			accountID, ownerID, removed); err != nil {
 			return err
 		}
 	}
 	var changed []string
-	for p, t := range new {
-		if old[p] != t {
+	for p, l := range new {
+		if old[p] != l {
 			changed = append(changed, p)
 		}
 	}
@@ -69,76 +78,72 @@ func writeAssignments(tx *gorm.DB, accountID, userID string, old, new licensing.
 	for chunk := range slices.Chunk(changed, batch/4) {
 		args := make([]any, 0, 4*len(chunk))
 		for _, p := range chunk {
-			args = append(args, accountID, userID, p, string(new[p]))
+			args = append(args, accountID, ownerID, p, string(new[p]))
 		}
 		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(chunk)), ", ")
 		if _, err := exec(tx, "write assignments",
-			`INSERT INTO assignments (account_id, user_id, product_id, license) VALUES `+values+`
-			 ON CONFLICT (account_id, user_id, product_id) DO UPDATE SET license = excluded.license`, args...); err != nil {
+			`INSERT INTO `+t.table+` (account_id, `+t.owner+`, product_id, license) VALUES `+values+`
+			 ON CONFLICT (account_id, `+t.owner+`, product_id) DO UPDATE SET license = excluded.license`, args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// loadAssignments fills the assignments of users: one query per batch of
-// users, through the primary key of assignments.
-func loadAssignments(db *gorm.DB, accountID string, users []licensing.User) error {
-	at := make(map[string]int, len(users))
-	ids := make([]string, len(users))
-	for i, u := range users {
-		at[u.ID] = i
-		ids[i] = u.ID
-		users[i].Assignments = nil
+// readAssignments reads the assignments of the owners, by owner id: one
+// query per batch of owners, through the primary key. inTx tells whether
+// db is a transaction (the statement texts differ: see tx).
+func readAssignments(db *gorm.DB, t assignmentTable, accountID string, ids []string, inTx bool) (map[string]licensing.Assignments, error) {
+	out := map[string]licensing.Assignments{}
+	where := `account_id = ? AND ` + t.owner + ` IN ?`
+	if inTx {
+		where = t.owner + ` IN ? AND account_id = ?`
 	}
 	for chunk := range slices.Chunk(ids, batch) {
-		err := query(db, "user assignments",
-			`SELECT user_id, product_id, license FROM assignments WHERE account_id = ? AND user_id IN ?`,
-			[]any{accountID, chunk},
+		args := []any{accountID, chunk}
+		if inTx {
+			args = []any{chunk, accountID}
+		}
+		err := query(db, "assignments",
+			`SELECT `+t.owner+`, product_id, license FROM `+t.table+` WHERE `+where, args,
 			func(rows *sql.Rows) error {
-				var userID, product, license string
-				if err := rows.Scan(&userID, &product, &license); err != nil {
+				var owner, product, license string
+				if err := rows.Scan(&owner, &product, &license); err != nil {
 					return err
 				}
-				u := &users[at[userID]]
-				if u.Assignments == nil {
-					u.Assignments = licensing.Assignments{}
+				if out[owner] == nil {
+					out[owner] = licensing.Assignments{}
 				}
-				u.Assignments[product] = licensing.LicenseType(license)
+				out[owner][product] = licensing.LicenseType(license)
 				return nil
 			})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
-// userSeats applies the seat rules of a user write inside its
-// transaction, once the user row is written (or locked, for a deletion):
-// the sessions of the products licensing.SessionsToEnd names end as
-// deprovisioned, freeing their seats, then the plans take the named
-// seats licensing.NamedDelta counts and give back those freed. old is nil
-// for a creation, new for a deletion.
-func (s *Store) userSeats(tx *gorm.DB, accountID, userID string, old, new *licensing.User, at time.Time) error {
-	changes := planChanges{}
-	for p, d := range licensing.NamedDelta(old, new) {
-		if d != 0 {
-			changes.add(accountID, p).named += d
-		}
+// loadAssignments fills the direct assignments of users, outside
+// transactions.
+func loadAssignments(db *gorm.DB, t assignmentTable, accountID string, users []licensing.User) error {
+	return fillAssignments(db, t, accountID, users, func(u *licensing.User) *string { return &u.ID },
+		func(u *licensing.User) *licensing.Assignments { return &u.Assignments })
+}
+
+// fillAssignments fills the assignments of items (users or groups),
+// outside transactions, read by readAssignments.
+func fillAssignments[T any](db *gorm.DB, t assignmentTable, accountID string, items []T,
+	id func(*T) *string, assignments func(*T) *licensing.Assignments) error {
+	ids := make([]string, len(items))
+	for i := range items {
+		ids[i] = *id(&items[i])
 	}
-	if ends := licensing.SessionsToEnd(old, new); len(ends) > 0 {
-		slices.Sort(ends)
-		ended, err := s.endOpenSessions(tx, "end deprovisioned sessions", accountID, userID, ends,
-			licensing.EndedByDeprovision, "", at)
-		if err != nil {
-			return err
-		}
-		if err := s.releaseSeats(tx, ended, changes, licensing.EndedByDeprovision, "", at); err != nil {
-			return err
-		}
+	found, err := readAssignments(db, t, accountID, ids, false)
+	for i := range items {
+		*assignments(&items[i]) = found[ids[i]]
 	}
-	return s.applyPlans(tx, changes, at)
+	return err
 }
 
 // planKey names a plan.

@@ -15,10 +15,11 @@
 // and every limit or check that must hold under concurrency is enforced by
 // the database inside one statement or transaction. The seat limits are
 // conditional UPDATEs of the counters of plans, written in the same
-// transaction as the rows they count (assignments, seats); the seat rules
-// themselves (which writes take or free a named seat, which sessions a
-// user write ends) come from package licensing (NamedDelta,
-// SessionsToEnd). seats.go tells how the seat transactions stay correct
+// transaction as the rows they count (user_licenses, seats); the rules
+// themselves (which license is in force, from which sources) come from
+// package licensing (Grants.Holdings). licenses.go tells how the
+// licenses in force are kept materialized under group writes, and how the
+// named queue moves; seats.go tells how the seat transactions stay correct
 // when they race; watch.go how waiters learn, within moments and across
 // processes, that a seat may be theirs (licensing.SeatWatcher: PostgreSQL
 // NOTIFY, heard on a LISTEN connection of pgx's own, or an in-process

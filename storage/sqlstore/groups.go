@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -34,7 +35,14 @@ func (s *Store) CreateGroup(ctx context.Context, g licensing.Group, audit ...lic
 	if err != nil {
 		return fmt.Errorf("sqlstore: create group: %w", err)
 	}
+	assigned, err := checkAssignments(g.Assignments)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create group: %w", err)
+	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockLicensing(tx, g.AccountID); err != nil {
+			return err
+		}
 		if _, err := exec(tx, "create group",
 			`INSERT INTO "groups" (account_id, id, display_name, external_id, doc, created, last_modified, version)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -49,7 +57,20 @@ func (s *Store) CreateGroup(ctx context.Context, g licensing.Group, audit ...lic
 		if err := insertMembers(tx, g.AccountID, g.ID, resolved); err != nil {
 			return err
 		}
-		return s.recordAudit(tx, g.AccountID, audit)
+		if err := s.recordAudit(tx, g.AccountID, audit); err != nil {
+			return err
+		}
+		if len(assigned) == 0 {
+			return nil
+		}
+		if err := writeAssignments(tx, groupAssignments, g.AccountID, g.ID, nil, assigned); err != nil {
+			return err
+		}
+		users, err := s.usersUnder(tx, g.AccountID, []string{g.ID})
+		if err != nil {
+			return err
+		}
+		return s.relicense(tx, g.AccountID, users, nil, g.LastModified)
 	})
 }
 
@@ -74,6 +95,9 @@ func (s *Store) Group(ctx context.Context, accountID, id string) (licensing.Grou
 	if err := s.loadMembers(db, accountID, found); err != nil {
 		return licensing.Group{}, err
 	}
+	if err := loadGroupAssignments(db, accountID, found); err != nil {
+		return licensing.Group{}, err
+	}
 	return found[0], nil
 }
 
@@ -92,7 +116,14 @@ func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersi
 	if err != nil {
 		return fmt.Errorf("sqlstore: replace group: %w", err)
 	}
+	assigned, err := checkAssignments(g.Assignments)
+	if err != nil {
+		return fmt.Errorf("sqlstore: replace group: %w", err)
+	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockLicensing(tx, g.AccountID); err != nil {
+			return err
+		}
 		n, err := exec(tx, "replace group",
 			`UPDATE "groups" SET display_name = ?, external_id = ?, doc = ?, last_modified = ?, version = ?
 			 WHERE account_id = ? AND id = ? AND version = ?`,
@@ -144,7 +175,22 @@ func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersi
 		if err := insertMembers(tx, g.AccountID, g.ID, resolved); err != nil {
 			return err
 		}
-		return s.recordAudit(tx, g.AccountID, audit)
+		if err := s.recordAudit(tx, g.AccountID, audit); err != nil {
+			return err
+		}
+		old, err := readAssignments(tx, groupAssignments, g.AccountID, []string{g.ID}, true)
+		if err != nil {
+			return err
+		}
+		if err := writeAssignments(tx, groupAssignments, g.AccountID, g.ID, old[g.ID], assigned); err != nil {
+			return err
+		}
+		changed := make([]licensing.Member, 0, len(resolved)+len(removed))
+		changed = append(changed, resolved...)
+		for _, id := range removed {
+			changed = append(changed, licensing.Member{ID: id})
+		}
+		return s.relicenseMembers(tx, g.AccountID, g.ID, !maps.Equal(old[g.ID], assigned), changed, g.LastModified)
 	})
 }
 
@@ -154,6 +200,20 @@ func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersi
 // stored with the deletion.
 func (s *Store) DeleteGroup(ctx context.Context, accountID, id string, at time.Time, audit ...licensing.AuditEntry) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockLicensing(tx, accountID); err != nil {
+			return err
+		}
+		// The members who may lose licenses, read before they are gone.
+		var users []string
+		licensed, err := s.licensedAbove(tx, accountID, id)
+		if err != nil {
+			return err
+		}
+		if licensed {
+			if users, err = s.usersUnder(tx, accountID, []string{id}); err != nil {
+				return err
+			}
+		}
 		// The group's own member rows go by ON DELETE CASCADE.
 		n, err := exec(tx, "delete group", `DELETE FROM "groups" WHERE account_id = ? AND id = ?`, accountID, id)
 		if err != nil {
@@ -165,7 +225,10 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string, at time.T
 		if err := s.recordAudit(tx, accountID, audit); err != nil {
 			return err
 		}
-		return s.dropMemberships(tx, accountID, id, licensing.MemberGroup, at)
+		if err := s.dropMemberships(tx, accountID, id, licensing.MemberGroup, at); err != nil {
+			return err
+		}
+		return s.relicense(tx, accountID, users, nil, at)
 	})
 }
 
@@ -174,8 +237,14 @@ func (s *Store) DeleteGroup(ctx context.Context, accountID, id string, at time.T
 // ErrInvalid for a query it cannot translate, as Users does.
 func (s *Store) Groups(ctx context.Context, accountID string, q licensing.Query) (licensing.Page[licensing.Group], error) {
 	page, err := list(ctx, s, groupsResource, groupColumns, accountID, q, scanGroup(accountID))
-	if err != nil || q.WithoutMembers {
+	if err != nil {
 		return page, err
+	}
+	if err := loadGroupAssignments(s.conn(ctx), accountID, page.Items); err != nil {
+		return licensing.Page[licensing.Group]{}, err
+	}
+	if q.WithoutMembers {
+		return page, nil
 	}
 	if err := s.loadMembers(s.conn(ctx), accountID, page.Items); err != nil {
 		return licensing.Page[licensing.Group]{}, err

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,9 +36,10 @@ type resource struct {
 	table string
 	// columns maps canonical attribute paths (joined by ".") to columns.
 	columns map[string]column
-	// link is the multi-valued attribute backed by group_members rather
-	// than by the document, nil when none.
-	link *link
+	// links are the multi-valued attributes backed by rows of a table of
+	// their own (group_members, user_licenses) rather than by the
+	// document.
+	links []*link
 	// assignments says the licensing extension's attributes are the rows
 	// of assignments (users).
 	assignments bool
@@ -51,14 +54,18 @@ type resource struct {
 // (the adapter resolves the extension's attribute names to product ids).
 const licensingURN = licensing.LicensingURN
 
-// link is a multi-valued attribute kept in group_members: a group's
-// members, or the groups a user is a direct member of. Conditions on its
-// elements become EXISTS over group_members rows.
+// link is a multi-valued attribute kept as rows of a table: a group's
+// members or the groups a user is a direct member of (group_members), a
+// user's licenses in force and pending (user_licenses). Conditions on its
+// elements become EXISTS over those rows.
 type link struct {
-	// name is the attribute's name.
+	// path is the attribute's path; name its last element.
+	path []string
 	name string
-	// rows returns the condition tying the group_members row aliased m
-	// to the resource row r (served by an index of group_members).
+	// table holds the rows.
+	table string
+	// rows returns the condition tying the row aliased m to the resource
+	// row r (served by an index of table).
 	rows func(m string) string
 	// fields maps the element's filterable sub-attributes to SQL string
 	// expressions over the row aliased m.
@@ -67,8 +74,10 @@ type link struct {
 
 var (
 	membersLink = &link{
-		name: "members",
-		rows: func(m string) string { return m + ".account_id = r.account_id AND " + m + ".group_id = r.id" },
+		path:  []string{"members"},
+		name:  "members",
+		table: "group_members",
+		rows:  func(m string) string { return m + ".account_id = r.account_id AND " + m + ".group_id = r.id" },
 		fields: map[string]func(m string) string{
 			"value": func(m string) string { return m + ".member_id" },
 			"type":  func(m string) string { return m + ".member_type" },
@@ -77,13 +86,32 @@ var (
 	// groupsLink holds the direct memberships only, so every element's
 	// type is "direct".
 	groupsLink = &link{
-		name: "groups",
+		path:  []string{"groups"},
+		name:  "groups",
+		table: "group_members",
 		rows: func(m string) string {
 			return m + ".account_id = r.account_id AND " + m + ".member_id = r.id AND " + m + ".member_type = 'User'"
 		},
 		fields: map[string]func(m string) string{
 			"value": func(m string) string { return m + ".group_id" },
 			"type":  func(string) string { return "'direct'" },
+		},
+	}
+	// licensesLink is the read-only licenses of the User licensing
+	// extension: the rows of user_licenses (reason is named_seats_exhausted
+	// for the pending ones; sources are not filterable).
+	licensesLink = &link{
+		path:  []string{licensingURN, licensing.LicensesAttr},
+		name:  licensing.LicensesAttr,
+		table: "user_licenses",
+		rows:  func(m string) string { return m + ".account_id = r.account_id AND " + m + ".user_id = r.id" },
+		fields: map[string]func(m string) string{
+			"product": func(m string) string { return m + ".product_id" },
+			"license": func(m string) string { return m + ".license" },
+			"status":  func(m string) string { return m + ".status" },
+			"reason": func(m string) string {
+				return "(CASE WHEN " + m + ".status = 'pending' THEN '" + licensing.ReasonNamedSeatsExhausted + "' ELSE '' END)"
+			},
 		},
 	}
 )
@@ -107,7 +135,7 @@ var (
 			"meta.created":      {name: "created", kind: licensing.KindDateTime},
 			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
 		},
-		link:        groupsLink,
+		links:       []*link{groupsLink, licensesLink},
 		assignments: true,
 		totals:      "user_totals",
 	}
@@ -120,7 +148,7 @@ var (
 			"meta.created":      {name: "created", kind: licensing.KindDateTime},
 			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
 		},
-		link: membersLink,
+		links: []*link{membersLink},
 	}
 )
 
@@ -172,6 +200,8 @@ type translator struct {
 type scope struct {
 	elem   string
 	member string
+	// link is the link whose row member names.
+	link *link
 	// depth counts the AND/OR groups and EXISTS subqueries around the
 	// condition (see maxDepth), nots the Nots (see maxNots).
 	depth, nots int
@@ -308,19 +338,19 @@ func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 		return "", invalid("condition on %s without a condition", dotted(path))
 	}
 	if sc.member != "" {
-		return "", invalid("%s have no multi-valued attribute %s", t.res.link.name, dotted(path))
+		return "", invalid("%s have no multi-valued attribute %s", sc.link.name, dotted(path))
 	}
 	if sc.top() {
-		if t.isLicensing(path) {
-			return "", invalid("%s is not multi-valued", dotted(path))
-		}
-		if t.isLink(path) && len(path) == 1 {
+		if l := t.linkOf(path); l != nil && len(path) == len(l.path) {
 			m := t.alias("m")
-			inner, err := t.cond(a.Cond, scope{member: m, depth: sc.depth, nots: sc.nots})
+			inner, err := t.cond(a.Cond, scope{member: m, link: l, depth: sc.depth, nots: sc.nots})
 			if err != nil {
 				return "", err
 			}
-			return t.linkExists(m, inner), nil
+			return linkExists(l, m, inner), nil
+		}
+		if t.isLicensing(path) {
+			return "", invalid("%s is not multi-valued", dotted(path))
 		}
 		if _, ok := t.res.column(path); ok {
 			return "", invalid("%s is not multi-valued", dotted(path))
@@ -348,15 +378,25 @@ func (t *translator) any(a licensing.Any, sc scope) (string, error) {
 		" WHERE " + inner + ")", nil
 }
 
-// isLink reports whether a top-level path starts with the resource's link.
-func (t *translator) isLink(path []string) bool {
-	return t.res.link != nil && len(path) > 0 && path[0] == t.res.link.name
+// linkOf returns the resource's link a top-level path starts with, nil
+// if none.
+func (t *translator) linkOf(path []string) *link {
+	for _, l := range t.res.links {
+		if len(path) >= len(l.path) && slices.Equal(path[:len(l.path)], l.path) {
+			return l
+		}
+	}
+	return nil
 }
 
-// linkExists is the condition that some group_members row of the
-// resource's link, aliased m, satisfies cond ("" for any row).
-func (t *translator) linkExists(m, cond string) string {
-	s := "EXISTS (SELECT 1 FROM group_members AS " + m + " WHERE " + t.res.link.rows(m)
+// isLink reports whether a top-level path starts with one of the
+// resource's links.
+func (t *translator) isLink(path []string) bool { return t.linkOf(path) != nil }
+
+// linkExists is the condition that some row of the link l, aliased m,
+// satisfies cond ("" for any row).
+func linkExists(l *link, m, cond string) string {
+	s := "EXISTS (SELECT 1 FROM " + l.table + " AS " + m + " WHERE " + l.rows(m)
 	if cond != "" {
 		s += " AND " + cond
 	}
@@ -366,7 +406,7 @@ func (t *translator) linkExists(m, cond string) string {
 // isLicensing reports whether a top-level path is in the licensing
 // extension kept as assignments.
 func (t *translator) isLicensing(path []string) bool {
-	return t.res.assignments && len(path) > 0 && path[0] == licensingURN
+	return t.res.assignments && len(path) > 0 && path[0] == licensingURN && !t.isLink(path)
 }
 
 // licenseProduct returns the product id of a licensing path, checked to
@@ -467,18 +507,18 @@ func (t *translator) compare(c licensing.Compare, sc scope) (string, error) {
 	if sc.top() && t.isLicensing(path) {
 		return t.licenseCompare(c)
 	}
-	if sc.top() && t.isLink(path) {
-		name := t.res.link.name
+	if l := t.linkOf(path); sc.top() && l != nil {
+		n := len(l.path)
 		switch {
-		case len(path) == 1 && c.Op == licensing.OpPr:
-			return t.linkExists(t.alias("m"), ""), nil
-		case len(path) == 2:
+		case len(path) == n && c.Op == licensing.OpPr:
+			return linkExists(l, t.alias("m"), ""), nil
+		case len(path) == n+1:
 			// members.value eq "x" means some member's value is "x".
 			inner := c
-			inner.Attr.Path = path[1:]
-			return t.any(licensing.Any{Attr: licensing.Attr{Path: path[:1]}, Cond: inner}, sc)
+			inner.Attr.Path = path[n:]
+			return t.any(licensing.Any{Attr: licensing.Attr{Path: path[:n]}, Cond: inner}, sc)
 		}
-		return "", invalid("%s supports pr and conditions on %s.value and %s.type, not %s %s", name, name, name, dotted(path), c.Op)
+		return "", invalid("%s supports pr and conditions on its sub-attributes, not %s %s", l.name, dotted(path), c.Op)
 	}
 	o, err := t.operand(c.Attr, sc)
 	if err != nil {
@@ -508,10 +548,10 @@ func (t *translator) operand(a licensing.Attr, sc scope) (operand, error) {
 	}
 	switch {
 	case sc.member != "":
-		l := t.res.link
+		l := sc.link
 		field, ok := l.fields[dotted(path)]
 		if !ok {
-			return operand{}, invalid("%s can be filtered by value and type, not %s", l.name, dotted(path))
+			return operand{}, invalid("%s can be filtered by %s, not %s", l.name, strings.Join(slices.Sorted(maps.Keys(l.fields)), " and "), dotted(path))
 		}
 		if a.Kind != licensing.KindString {
 			return operand{}, invalid("%s.%s is a string", l.name, dotted(path))

@@ -80,6 +80,9 @@ func (s *Store) SetPlan(ctx context.Context, p licensing.Plan, audit ...licensin
 		return fmt.Errorf("sqlstore: set plan: %w", err)
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockLicensing(tx, p.AccountID); err != nil {
+			return err
+		}
 		set := false
 		// The condition is checked on the row locked by the conflict, so
 		// no assignment can slip in between the check and the write.
@@ -101,6 +104,11 @@ func (s *Store) SetPlan(ctx context.Context, p licensing.Plan, audit ...licensin
 		}
 		if set {
 			if err := s.recordAudit(tx, p.AccountID, audit); err != nil {
+				return err
+			}
+			// Named seats free (more, if the plan grew) go to the first
+			// users queued for one.
+			if err := s.promote(tx, p.AccountID, p.ProductID); err != nil {
 				return err
 			}
 			// Seats free (more, if the plan grew) go to the first
@@ -253,7 +261,8 @@ func (s *Store) looksFull(ctx context.Context, sess *licensing.Session, ticket s
 	err = query(s.conn(ctx), "start session: seats full",
 		`SELECT p.concurrent_used, p.concurrent_seats, (`+lineSQL+`)
 		 FROM users AS u
-		 JOIN assignments AS a ON a.account_id = u.account_id AND a.user_id = u.id AND a.product_id = ? AND a.license = 'concurrent'
+		 JOIN user_licenses AS a ON a.account_id = u.account_id AND a.user_id = u.id AND a.product_id = ?
+		   AND a.license = 'concurrent' AND a.status = 'active'
 		 JOIN plans AS p ON p.account_id = u.account_id AND p.product_id = ?
 		 WHERE u.account_id = ? AND u.id = ? AND u.active
 		 AND NOT EXISTS (SELECT 1 FROM seats AS st WHERE st.account_id = u.account_id AND st.product_id = ? AND st.user_id = u.id)`,
@@ -294,10 +303,11 @@ func (s *Store) entitlement(tx *gorm.DB, accountID, userID, productID string) (l
 	// A statement of its own, not a join with the locking one: on
 	// PostgreSQL, a statement that waited for the lock rechecks the locked
 	// row only, and would read the assignment as it was before the write
-	// it waited for; this one reads it as that write left it.
+	// it waited for; this one reads it as that write left it. The
+	// license is the one in force (direct or inherited).
 	license := licensing.LicenseNone
 	err = query(tx, "start session",
-		`SELECT license FROM assignments WHERE account_id = ? AND user_id = ? AND product_id = ?`,
+		`SELECT license FROM user_licenses WHERE account_id = ? AND user_id = ? AND product_id = ? AND status = 'active'`,
 		[]any{accountID, userID, productID},
 		func(rows *sql.Rows) error { return rows.Scan(&license) })
 	if err != nil {

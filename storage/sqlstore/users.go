@@ -59,16 +59,19 @@ func (s *Store) CreateUser(ctx context.Context, u licensing.User, audit ...licen
 		return err
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockLicensing(tx, u.AccountID); err != nil {
+			return err
+		}
 		if _, err := exec(tx, "create user", insertUser, userArgs...); err != nil {
 			return err
 		}
 		if err := s.recordAudit(tx, u.AccountID, audit); err != nil {
 			return err
 		}
-		if err := writeAssignments(tx, u.AccountID, u.ID, nil, u.Assignments); err != nil {
+		if err := writeAssignments(tx, userAssignments, u.AccountID, u.ID, nil, u.Assignments); err != nil {
 			return err
 		}
-		return s.userSeats(tx, u.AccountID, u.ID, nil, &u, u.LastModified)
+		return s.relicense(tx, u.AccountID, []string{u.ID}, nil, u.LastModified)
 	})
 }
 
@@ -90,7 +93,10 @@ func (s *Store) UsersByID(ctx context.Context, accountID string, ids []string) (
 			return nil, err
 		}
 	}
-	if err := loadAssignments(db, accountID, found); err != nil {
+	if err := loadAssignments(db, userAssignments, accountID, found); err != nil {
+		return nil, err
+	}
+	if err := s.loadLicenses(db, accountID, found); err != nil {
 		return nil, err
 	}
 	return found, nil
@@ -114,7 +120,10 @@ func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User,
 	if len(found) == 0 {
 		return licensing.User{}, fmt.Errorf("sqlstore: user: %w", licensing.ErrNotFound)
 	}
-	if err := loadAssignments(db, accountID, found); err != nil {
+	if err := loadAssignments(db, userAssignments, accountID, found); err != nil {
+		return licensing.User{}, err
+	}
+	if err := s.loadLicenses(db, accountID, found); err != nil {
 		return licensing.User{}, err
 	}
 	if err := s.loadGroups(db, accountID, found); err != nil {
@@ -145,6 +154,9 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 		return fmt.Errorf("sqlstore: replace user: %w", err)
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockLicensing(tx, u.AccountID); err != nil {
+			return err
+		}
 		old, err := s.lockUser(tx, "replace user", "FOR NO KEY UPDATE", u.AccountID, u.ID)
 		if err != nil {
 			return err
@@ -160,7 +172,7 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 			nullString(u.PasswordHash), searchText(u), u.AccountID, u.ID); err != nil {
 			return err
 		}
-		if err := writeAssignments(tx, u.AccountID, u.ID, old.Assignments, u.Assignments); err != nil {
+		if err := writeAssignments(tx, userAssignments, u.AccountID, u.ID, old.Assignments, u.Assignments); err != nil {
 			return err
 		}
 		if licensing.RevokesCredentials(&old, &u) {
@@ -174,7 +186,7 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 		if err := s.recordAudit(tx, u.AccountID, audit); err != nil {
 			return err
 		}
-		return s.userSeats(tx, u.AccountID, u.ID, &old, &u, u.LastModified)
+		return s.relicense(tx, u.AccountID, []string{u.ID}, nil, u.LastModified)
 	})
 }
 
@@ -186,12 +198,14 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 // such user.
 func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Time, audit ...licensing.AuditEntry) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		old, err := s.lockUser(tx, "delete user", "FOR UPDATE", accountID, id)
-		if err != nil {
+		if err := s.lockLicensing(tx, accountID); err != nil {
+			return err
+		}
+		if _, err := s.lockUser(tx, "delete user", "FOR UPDATE", accountID, id); err != nil {
 			return err
 		}
 		// Seats first: the seats table refers to the user.
-		if err := s.userSeats(tx, accountID, id, &old, nil, at); err != nil {
+		if err := s.relicense(tx, accountID, []string{id}, map[string]bool{id: true}, at); err != nil {
 			return err
 		}
 		n, err := exec(tx, "delete user", `DELETE FROM users WHERE account_id = ? AND id = ?`, accountID, id)
@@ -261,7 +275,10 @@ func (s *Store) Users(ctx context.Context, accountID string, q licensing.Query) 
 	if err != nil {
 		return page, err
 	}
-	if err := loadAssignments(s.conn(ctx), accountID, page.Items); err != nil {
+	if err := loadAssignments(s.conn(ctx), userAssignments, accountID, page.Items); err != nil {
+		return licensing.Page[licensing.User]{}, err
+	}
+	if err := s.loadLicenses(s.conn(ctx), accountID, page.Items); err != nil {
 		return licensing.Page[licensing.User]{}, err
 	}
 	if q.WithoutGroups {

@@ -46,7 +46,7 @@ type usersPage struct {
 // filtered by product and license type, active flag and text.
 func (h *Handler) usersShow(c echo.Context) error {
 	page := usersPage{Active: c.QueryParam("active"), Text: strings.TrimSpace(c.QueryParam("q"))}
-	var f licensing.UserFilter
+	f := licensing.UserFilter{Direct: true}
 	choice := c.QueryParam("license")
 	page.Choices = append(page.Choices, licenseChoice{Value: "", Label: "All products", Selected: choice == ""})
 	for _, p := range h.opts.Catalog.Products {

@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"PendingNamedLicenses", testPendingNamedLicenses},
 		{"GroupRemovalEndsSessions", testGroupRemovalEndsSessions},
 		{"ConcurrentGroupLicensing", testConcurrentGroupLicensing},
+		{"UserAndGroupWritesRace", testUserAndGroupWritesRace},
 		{"LicenseFilters", testLicenseFilters},
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},

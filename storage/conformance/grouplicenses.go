@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -385,4 +386,107 @@ func testLicenseFilters(t *testing.T, s licensing.Store) {
 	_, err := s.Users(ctx, a.ID, licensing.Query{Limit: 10, Filter: licensing.Any{Attr: licensing.Attr{Path: licenses},
 		Cond: field("sources", "direct")}})
 	wantErr(t, "filter on licenses.sources", err, licensing.ErrInvalid)
+}
+
+// testUserAndGroupWritesRace races every kind of write that touches named
+// seats at once: users created with a direct named license, direct named
+// licenses given and taken, users deactivated and reactivated, users
+// edited without any change of license (which take no licensing lock),
+// and members added to and removed from a named group. After each round
+// the named seats counted agree with the licenses in force, never exceed
+// the plan, and nobody waits for a seat while one is free.
+func testUserAndGroupWritesRace(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	const seats = 4
+	setPlan(t, s, a.ID, productV5, seats, 0)
+	var inGroup, loose []licensing.User
+	for i := range 6 {
+		inGroup = append(inGroup, createUser(t, s, newUser(a.ID, fmt.Sprintf("m%d@example.com", i))))
+		loose = append(loose, createUser(t, s, newUser(a.ID, fmt.Sprintf("x%d@example.com", i))))
+	}
+	g := createGroup(t, s, licensed(a.ID, "named", userMembers(inGroup...), productV5, "named"))
+	checkSeats(t, s, a.ID, productV5)
+
+	// replace rewrites a user with change applied, again while its
+	// version moves on under it.
+	replace := func(id string, change func(*licensing.User)) error {
+		for {
+			u, err := s.User(ctx, a.ID, id)
+			if err != nil {
+				return err
+			}
+			next := u
+			next.Version++
+			next.LastModified = now()
+			next.Assignments = maps.Clone(u.Assignments)
+			change(&next)
+			if err := s.ReplaceUser(ctx, next, u.Version); !errors.Is(err, licensing.ErrStale) {
+				return err
+			}
+		}
+	}
+	seatless := func(err error) error {
+		var ne *licensing.NamedSeatsExhaustedError
+		if errors.As(err, &ne) {
+			return nil
+		}
+		return err
+	}
+	warm(t, s, a.ID, 12)
+	for round := range 4 {
+		on := round%2 == 0
+		racers := []func() error{}
+		for i := range 3 {
+			racers = append(racers, func() error {
+				u := newAgent(a.ID, fmt.Sprintf("new%d-%d@example.com", round, i), productV5, "named")
+				return seatless(s.CreateUser(ctx, u))
+			})
+		}
+		for _, u := range loose[:3] {
+			racers = append(racers, func() error {
+				return seatless(replace(u.ID, func(n *licensing.User) {
+					if on {
+						n.Assignments = licensing.Assignments{productV5: licensing.LicenseNamed}
+					} else {
+						n.Assignments = nil
+					}
+				}))
+			})
+		}
+		for i, u := range inGroup[:3] {
+			racers = append(racers, func() error {
+				return replace(u.ID, func(n *licensing.User) { n.DisplayName = fmt.Sprintf("Member %d, round %d", i, round) })
+			})
+		}
+		for _, u := range inGroup[3:5] {
+			racers = append(racers, func() error {
+				return seatless(replace(u.ID, func(n *licensing.User) { n.Active = !on }))
+			})
+		}
+		racers = append(racers, func() error {
+			for {
+				cur, err := s.Group(ctx, a.ID, g.ID)
+				if err != nil {
+					return err
+				}
+				next := cur
+				next.Version++
+				next.LastModified = now()
+				next.Members = userMembers(inGroup...)
+				if on {
+					next.Members = append(next.Members, userMembers(loose[3:]...)...)
+				}
+				if err := s.ReplaceGroup(ctx, next, cur.Version); !errors.Is(err, licensing.ErrStale) {
+					return err
+				}
+			}
+		})
+		for i, err := range raceN(len(racers), func(i int) error { return racers[i]() }) {
+			wantErr(t, fmt.Sprintf("round %d: racer %d", round, i), err, nil)
+		}
+		if u := checkSeats(t, s, a.ID, productV5); u.NamedAssigned != seats {
+			t.Errorf("round %d: %d named seats taken, want all %d (more users want one)", round, u.NamedAssigned, seats)
+		}
+	}
 }

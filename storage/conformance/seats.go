@@ -150,10 +150,15 @@ func checkSeats(t *testing.T, s licensing.Store, accountID, productID string) li
 			t.Errorf("%s: seat rows (user: open sessions) %v, want %v from the open sessions", productID, rows, holding)
 		}
 	}
-	named := 0
+	named, pending := 0, 0
 	for _, usr := range page.Items {
 		if usr.Active && licensing.InForce(usr.Licenses, productID) == licensing.LicenseNamed {
 			named++
+		}
+		if slices.ContainsFunc(usr.Licenses, func(l licensing.License) bool {
+			return l.ProductID == productID && l.Status == licensing.LicensePending
+		}) {
+			pending++
 		}
 		if !usr.Active && len(usr.Licenses) > 0 {
 			t.Errorf("inactive user %s has licenses %+v", usr.UserName, usr.Licenses)
@@ -161,6 +166,10 @@ func checkSeats(t *testing.T, s licensing.Store, accountID, productID string) li
 		if d := usr.Assignments.Of(productID); usr.Active && d != licensing.LicenseNone && licensing.InForce(usr.Licenses, productID) != d {
 			t.Errorf("user %s: direct %s of %s, but %q in force", usr.UserName, d, productID, licensing.InForce(usr.Licenses, productID))
 		}
+	}
+	if pending > 0 && u.NamedAssigned < u.NamedSeats {
+		t.Errorf("%s: %d users wait for a named seat while %d of %d are free", productID, pending,
+			u.NamedSeats-u.NamedAssigned, u.NamedSeats)
 	}
 	if u.NamedAssigned != named {
 		t.Errorf("%s: %d named seats counted, %d active users hold a named license in force", productID, u.NamedAssigned, named)

@@ -25,7 +25,13 @@ import (
 // SQLite runs one writer at a time anyway), so that they serialize per
 // account: a membership added while a parent group gains a license, or a
 // seat freed while another write queues a user, cannot interleave and
-// miss each other. The lock comes before every other row, then the users
+// miss each other. Two user writes need no licensing lock, because
+// nothing another write reads can change through them, and provisioning
+// would otherwise run one user at a time per account: CreateUser (a new
+// user belongs to no group and takes seats only directly, with the plan's
+// conditional UPDATE; a seat taken promotes nobody) and a ReplaceUser that
+// changes neither the user's activity nor their direct assignments (it
+// changes no license at all). The lock comes before every other row, then the users
 // whose licenses change (so that no session can start for them while
 // the write decides which sessions end), sessions, seats, and the plans
 // (FOR UPDATE, in product order) before the queue is read and the pending
@@ -99,7 +105,8 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 			}
 			for p, d := range named {
 				changes.add(accountID, p).named += d
-				touched[p] = true
+				// A seat freed may let the line in; a seat taken cannot.
+				touched[p] = touched[p] || d < 0
 			}
 			before, after := inForce(id, old), inForce(id, want)
 			for p, t := range before {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -59,9 +61,7 @@ func (s *Store) CreateUser(ctx context.Context, u licensing.User, audit ...licen
 		return err
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := s.lockLicensing(tx, u.AccountID); err != nil {
-			return err
-		}
+		// No licensing lock: see "How the licenses in force stay right".
 		if _, err := exec(tx, "create user", insertUser, userArgs...); err != nil {
 			return err
 		}
@@ -153,9 +153,32 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 	if u.Assignments, err = checkAssignments(u.Assignments); err != nil {
 		return fmt.Errorf("sqlstore: replace user: %w", err)
 	}
+	// First without the licensing lock, which a write changing no license
+	// does not need; a write that turns out to change the user's activity
+	// or direct assignments starts again with it (the lock comes before
+	// the user's row).
+	err = s.replaceUser(ctx, u, doc, expectVersion, false, audit)
+	if errors.Is(err, errNeedsLicensingLock) {
+		err = s.replaceUser(ctx, u, doc, expectVersion, true, audit)
+	}
+	return err
+}
+
+// errNeedsLicensingLock stops a ReplaceUser transaction run without the
+// licensing lock that finds it changes the user's licenses.
+var errNeedsLicensingLock = errors.New("sqlstore: replace user: needs the licensing lock")
+
+// replaceUser is ReplaceUser's transaction, with the account's licensing
+// lock or, without it, returning errNeedsLicensingLock (having changed
+// nothing) if the write would change the user's activity or direct
+// assignments.
+func (s *Store) replaceUser(ctx context.Context, u licensing.User, doc string, expectVersion int64, licensingLock bool,
+	audit []licensing.AuditEntry) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := s.lockLicensing(tx, u.AccountID); err != nil {
-			return err
+		if licensingLock {
+			if err := s.lockLicensing(tx, u.AccountID); err != nil {
+				return err
+			}
 		}
 		old, err := s.lockUser(tx, "replace user", "FOR NO KEY UPDATE", u.AccountID, u.ID)
 		if err != nil {
@@ -163,6 +186,10 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 		}
 		if old.Version != expectVersion {
 			return fmt.Errorf("sqlstore: replace user: %w", licensing.ErrStale)
+		}
+		relicense := old.Active != u.Active || !maps.Equal(old.Assignments, u.Assignments)
+		if relicense && !licensingLock {
+			return errNeedsLicensingLock
 		}
 		if _, err := exec(tx, "replace user",
 			`UPDATE users SET user_name = ?, external_id = ?, display_name = ?, active = ?, doc = ?, last_modified = ?, version = ?,
@@ -185,6 +212,9 @@ func (s *Store) ReplaceUser(ctx context.Context, u licensing.User, expectVersion
 		}
 		if err := s.recordAudit(tx, u.AccountID, audit); err != nil {
 			return err
+		}
+		if !relicense {
+			return nil
 		}
 		return s.relicense(tx, u.AccountID, []string{u.ID}, nil, u.LastModified)
 	})

@@ -65,7 +65,7 @@ type Route struct {
 // Routes lists every endpoint with the privileges it needs.
 func (h *Handler) Routes() []Route {
 	var all []Route
-	for _, part := range [][]Route{h.userRoutes(), h.productRoutes(), h.sessionRoutes(), h.usageRoutes(), h.auditRoutes(), h.tokenRoutes(), h.privilegeRoutes()} {
+	for _, part := range [][]Route{h.userRoutes(), h.groupRoutes(), h.productRoutes(), h.sessionRoutes(), h.usageRoutes(), h.auditRoutes(), h.tokenRoutes(), h.privilegeRoutes()} {
 		all = append(all, part...)
 	}
 	return all
@@ -147,6 +147,7 @@ func newList[T any](items []T, next string) list[T] {
 // by every other (licensing.Cursors).
 const (
 	listUsers    = "admin.users"
+	listGroups   = "admin.groups"
 	listSessions = "admin.sessions"
 	listAudit    = "admin.audit"
 	listTokens   = "admin.tokens"

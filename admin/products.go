@@ -35,8 +35,13 @@ type productView struct {
 }
 
 type namedUsage struct {
-	Assigned int `json:"assigned"`
-	Total    int `json:"total"`
+	// Assigned counts the users holding a named license in force, direct
+	// or inherited; ThroughGroups those of them holding it through groups
+	// only; Pending the users waiting for a named seat.
+	Assigned      int `json:"assigned"`
+	ThroughGroups int `json:"throughGroups"`
+	Pending       int `json:"pending"`
+	Total         int `json:"total"`
 }
 
 type concurrentUsage struct {
@@ -49,13 +54,17 @@ type concurrentUsage struct {
 // productViews shows the products with the account's usage at now.
 func (h *Handler) productViews(ctx context.Context, accountID string, products []licensing.Product, now time.Time) ([]productView, error) {
 	usage, err := licensing.ProductsUsage(ctx, h.opts.Store, accountID, products, now)
+	if err == nil {
+		err = licensing.CountGroupLicenses(ctx, h.opts.Store, accountID, usage)
+	}
 	if err != nil {
 		return nil, err
 	}
 	out := make([]productView, 0, len(usage))
 	for _, u := range usage {
 		out = append(out, productView{ID: u.ID, Name: u.Name,
-			Named:      namedUsage{Assigned: u.NamedAssigned, Total: u.NamedTotal},
+			Named: namedUsage{Assigned: u.NamedAssigned, ThroughGroups: u.NamedThroughGroups, Pending: u.Pending,
+				Total: u.NamedTotal},
 			Concurrent: concurrentUsage{Occupied: u.ConcurrentOccupied, Total: u.ConcurrentTotal, Waiting: u.Waiting}})
 	}
 	return out, nil

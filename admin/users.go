@@ -49,10 +49,35 @@ type userView struct {
 	Email  string `json:"email,omitempty"`
 	Active bool   `json:"active"`
 	// Products maps the products the user holds to the license type.
-	Products     map[string]licensing.LicenseType `json:"products"`
-	Created      time.Time                        `json:"created"`
-	LastModified time.Time                        `json:"lastModified"`
-	Version      int64                            `json:"version"`
+	Products map[string]licensing.LicenseType `json:"products"`
+	// Licenses are the licenses in force and pending, read-only: they
+	// follow from Products, Active and the user's groups.
+	Licenses     []licenseView `json:"licenses"`
+	Created      time.Time     `json:"created"`
+	LastModified time.Time     `json:"lastModified"`
+	Version      int64         `json:"version"`
+}
+
+// licenseView is one of a user's licenses in force or pending.
+type licenseView struct {
+	Product string                  `json:"product"`
+	License licensing.LicenseType   `json:"license"`
+	Status  licensing.LicenseStatus `json:"status"`
+	// Reason and Place say why and where a pending license waits.
+	Reason string `json:"reason,omitempty"`
+	Place  int    `json:"place,omitempty"`
+	// Sources are "direct" or the ids of the groups giving the license.
+	Sources []string `json:"sources"`
+}
+
+// viewLicenses shows a user's licenses (an empty list for none).
+func viewLicenses(ls []licensing.License) []licenseView {
+	out := make([]licenseView, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, licenseView{Product: l.ProductID, License: l.License, Status: l.Status,
+			Reason: l.Reason(), Place: l.Place, Sources: l.Sources})
+	}
+	return out
 }
 
 // userName is the part of SCIM's name attribute the admin API shows and
@@ -66,7 +91,7 @@ type userName struct {
 // shows no name and email rather than failing the listing.
 func viewUser(u licensing.User) userView {
 	v := userView{ID: u.ID, UserName: u.UserName, DisplayName: u.DisplayName, Active: u.Active,
-		Products: map[string]licensing.LicenseType{}, Created: u.Created.UTC(), LastModified: u.LastModified.UTC(), Version: u.Version}
+		Products: map[string]licensing.LicenseType{}, Licenses: viewLicenses(u.Licenses), Created: u.Created.UTC(), LastModified: u.LastModified.UTC(), Version: u.Version}
 	for p, t := range u.Assignments {
 		if t != licensing.LicenseNone && t != "" {
 			v.Products[p] = t
@@ -82,8 +107,11 @@ func viewUser(u licensing.User) userView {
 
 // listUsers lists the account's users by creation, filtered by
 // ?product=<id> with ?license=named|concurrent|none (product alone: any
-// license but none), ?active=true|false and ?q=<text> (case-insensitive,
-// contained in userName, displayName, name or email).
+// license but none), compared with the licenses in force (direct or
+// inherited from groups) unless ?source=direct compares them with the
+// direct assignments; ?license=pending (with or without product) keeps the
+// users waiting for a named seat; ?active=true|false and ?q=<text>
+// (case-insensitive, contained in userName, displayName, name or email).
 func (h *Handler) listUsers(c echo.Context) error {
 	limit, after, err := h.paging(c, listUsers)
 	if err != nil {
@@ -116,20 +144,34 @@ const maxQueryText = 256
 func (h *Handler) userFilter(c echo.Context) (cond licensing.Cond, text string, err error) {
 	var f licensing.UserFilter
 	productID, license := c.QueryParam("product"), c.QueryParam("license")
-	switch {
-	case productID != "":
+	switch source := c.QueryParam("source"); source {
+	case "":
+	case licensing.SourceDirect:
+		f.Direct = true
+	default:
+		return nil, "", problem.Invalid("source must be direct (or absent, for the licenses in force).")
+	}
+	if productID != "" {
 		p, err := h.product(productID)
 		if err != nil {
 			return nil, "", err
 		}
 		f.ProductID = p.ID
-		if license != "" {
-			if f.License, err = licensing.ParseLicenseType(license); err != nil {
-				return nil, "", problem.Invalid("license must be named, concurrent or none.")
-			}
-		}
+	}
+	switch {
+	case license == string(licensing.LicensePending) && f.Direct:
+		return nil, "", problem.Invalid("license=pending concerns inherited licenses only; drop source=direct.")
+	case license == string(licensing.LicensePending):
+		f.Pending = true
+	case license != "" && productID == "":
+		return nil, "", problem.Invalid("license needs product: ?product=remote-support-v5&license=concurrent (only license=pending goes alone).")
 	case license != "":
-		return nil, "", problem.Invalid("license needs product: ?product=remote-support-v5&license=concurrent.")
+		var err error
+		if f.License, err = licensing.ParseLicenseType(license); err != nil {
+			return nil, "", problem.Invalid("license must be named, concurrent, none or pending.")
+		}
+	case f.Direct && productID == "":
+		return nil, "", problem.Invalid("source=direct needs product: ?product=remote-support-v5&source=direct.")
 	}
 	switch active := c.QueryParam("active"); active {
 	case "":

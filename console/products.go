@@ -19,7 +19,8 @@ type productsPage struct {
 }
 
 // productsShow shows, per product, the named seats assigned of the plan's
-// and the concurrent seats occupied of the plan's with the agents
+// (with those taken through groups and the users waiting for one) and the
+// concurrent seats occupied of the plan's with the agents
 // waiting, and to a person holding billing the form that changes the plan.
 func (h *Handler) productsShow(c echo.Context) error {
 	page := productsPage{}
@@ -33,6 +34,9 @@ func (h *Handler) productsShow(c echo.Context) error {
 
 func (h *Handler) showProducts(c echo.Context, status int, page productsPage) error {
 	usage, err := licensing.ProductsUsage(c.Request().Context(), h.opts.Store, person(c).AccountID, h.opts.Catalog.Products, h.opts.Clock.Now())
+	if err == nil {
+		err = licensing.CountGroupLicenses(c.Request().Context(), h.opts.Store, person(c).AccountID, usage)
+	}
 	if err != nil {
 		return h.failed(c, err)
 	}

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -21,6 +23,86 @@ import (
 type productLicense struct {
 	ID, Name          string
 	License, Selected licensing.LicenseType
+	// InForce are the user's licenses of the product in force and
+	// pending, direct or inherited.
+	InForce []heldLicense
+}
+
+// heldLicense is one of a user's licenses in force or pending as the user
+// page shows it: the license, where it comes from, and the place in line
+// of a pending one.
+type heldLicense struct {
+	License licensing.LicenseType
+	Pending bool
+	// Place is the pending license's place in line, as words ("2nd").
+	Place   string
+	Sources []licenseSource
+}
+
+// Label words the license.
+func (l heldLicense) Label() string { return licenseLabel(l.License) }
+
+// licenseSource is where a license comes from: the user's own assignment
+// (Direct), or a group, named and linked to the list of its members.
+type licenseSource struct {
+	Direct      bool
+	GroupID     string
+	DisplayName string
+}
+
+// ordinal words a place in line: 1st, 2nd, 3rd, 4th, 11th, 21st.
+func ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return strconv.Itoa(n) + suffix
+}
+
+// heldLicenses words the user's licenses in force and pending per
+// product, naming the groups they come from (the user's direct groups
+// from u.Groups, those of nested groups read from the store).
+func (h *Handler) heldLicenses(ctx context.Context, u licensing.User) (map[string][]heldLicense, error) {
+	names := map[string]string{}
+	for _, g := range u.Groups {
+		names[g.ID] = g.Display
+	}
+	out := map[string][]heldLicense{}
+	for _, l := range u.Licenses {
+		held := heldLicense{License: l.License, Pending: l.Status == licensing.LicensePending}
+		if held.Pending {
+			held.Place = ordinal(l.Place)
+		}
+		for _, src := range l.Sources {
+			if src == licensing.SourceDirect {
+				held.Sources = append(held.Sources, licenseSource{Direct: true})
+				continue
+			}
+			name, ok := names[src]
+			if !ok {
+				g, err := h.opts.Store.Group(ctx, u.AccountID, src)
+				switch {
+				case errors.Is(err, licensing.ErrNotFound):
+					name = src // deleted since: its members are relicensed in the same transaction
+				case err != nil:
+					return nil, err
+				default:
+					name = g.DisplayName
+				}
+				names[src] = name
+			}
+			held.Sources = append(held.Sources, licenseSource{GroupID: src, DisplayName: name})
+		}
+		out[l.ProductID] = append(out[l.ProductID], held)
+	}
+	return out, nil
 }
 
 // Held names the license the user holds, as the page words it.
@@ -86,11 +168,15 @@ func (h *Handler) showUser(c echo.Context, status int, page userPage) error {
 	if err != nil {
 		return h.failed(c, err)
 	}
+	held, err := h.heldLicenses(c.Request().Context(), u)
+	if err != nil {
+		return h.failed(c, err)
+	}
 	r := h.userRow(u)
 	page.ID, page.UserName, page.Name, page.Email, page.Active = u.ID, u.UserName, r.Name, r.Email, u.Active
 	page.MayGrant, page.MayManage = p.Has(licensing.PrivProducts), p.Has(licensing.PrivUsers)
 	for _, pr := range h.opts.Catalog.Products {
-		l := productLicense{ID: pr.ID, Name: pr.Name, License: u.Assignments.Of(pr.ID)}
+		l := productLicense{ID: pr.ID, Name: pr.Name, License: u.Assignments.Of(pr.ID), InForce: held[pr.ID]}
 		l.Selected = l.License
 		if pr.ID == page.ErrorOf && page.Chosen != "" {
 			l.Selected = page.Chosen

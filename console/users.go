@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -27,7 +28,9 @@ type licenseChoice struct {
 type userRow struct {
 	ID, UserName, Name, Email string
 	Active                    bool
-	// Licenses are "<product> - Named" or "- Concurrent", by catalog order.
+	// Licenses are the licenses in force and pending, "<product> - Named"
+	// or "- Concurrent", by catalog order, inherited and waiting ones said
+	// as such.
 	Licenses []string
 }
 
@@ -38,17 +41,23 @@ type usersPage struct {
 	Users        []userRow
 	// Next is the URL of the next page ("" on the last).
 	Next string
+	// Group and GroupID name the group whose direct members are listed
+	// (?group=, from the user page's links), "" for none.
+	Group, GroupID string
 	// Filtered tells that a filter is set (for the empty list's advice).
 	Filtered bool
 }
 
 // usersShow lists the account's users by creation, cursor-paged,
-// filtered by product and license type, active flag and text.
+// filtered by license in force (product and license type) or waiting for
+// a named seat, active flag, text, and direct membership of a group.
 func (h *Handler) usersShow(c echo.Context) error {
 	page := usersPage{Active: c.QueryParam("active"), Text: strings.TrimSpace(c.QueryParam("q"))}
 	var f licensing.UserFilter
 	choice := c.QueryParam("license")
-	page.Choices = append(page.Choices, licenseChoice{Value: "", Label: "All products", Selected: choice == ""})
+	page.Choices = append(page.Choices, licenseChoice{Value: "", Label: "All products", Selected: choice == ""},
+		licenseChoice{Value: string(licensing.LicensePending), Label: "Waiting for a named seat", Selected: choice == string(licensing.LicensePending)})
+	f.Pending = choice == string(licensing.LicensePending)
 	for _, p := range h.opts.Catalog.Products {
 		for _, t := range []licensing.LicenseType{"", licensing.LicenseNamed, licensing.LicenseConcurrent} {
 			v, label := p.ID, p.Name+" - Any license"
@@ -61,7 +70,7 @@ func (h *Handler) usersShow(c echo.Context) error {
 			page.Choices = append(page.Choices, licenseChoice{Value: v, Label: label, Selected: v == choice})
 		}
 	}
-	if choice != "" && f.ProductID == "" {
+	if choice != "" && f.ProductID == "" && !f.Pending {
 		return h.errorPage(c, http.StatusBadRequest, "No such product and license type to filter by.")
 	}
 	switch page.Active {
@@ -74,13 +83,35 @@ func (h *Handler) usersShow(c echo.Context) error {
 	if len(page.Text) > 256 {
 		return h.errorPage(c, http.StatusBadRequest, "The search text is too long (at most 256 bytes).")
 	}
-	page.Filtered = choice != "" || f.Active != nil || page.Text != ""
 	account := person(c).AccountID
+	cond := f.Cond()
+	if id := c.QueryParam("group"); id != "" {
+		// The direct members of a group, linked from the user page.
+		g, err := licensing.Group{}, licensing.ErrNotFound
+		if storable(id) {
+			g, err = h.opts.Store.Group(c.Request().Context(), account, id)
+		}
+		if errors.Is(err, licensing.ErrNotFound) || errors.Is(err, licensing.ErrInvalid) {
+			return h.errorPage(c, http.StatusNotFound, "There is no such group in this account.")
+		}
+		if err != nil {
+			return h.failed(c, err)
+		}
+		page.Group, page.GroupID = g.DisplayName, g.ID
+		member := licensing.Any{Attr: licensing.Attr{Path: []string{"groups"}},
+			Cond: licensing.Compare{Attr: licensing.Attr{Path: []string{"value"}}, Op: licensing.OpEq, Value: g.ID}}
+		if cond == nil {
+			cond = member
+		} else {
+			cond = licensing.And{cond, member}
+		}
+	}
+	page.Filtered = choice != "" || f.Active != nil || page.Text != "" || page.Group != ""
 	after, err := h.opts.Cursors.Open(account, usersList, c.QueryParam("cursor"))
 	if err != nil {
 		return h.errorPage(c, http.StatusBadRequest, "This page link is broken. Start from the first page.")
 	}
-	res, err := h.opts.Store.Users(c.Request().Context(), account, licensing.Query{Filter: f.Cond(), Text: page.Text,
+	res, err := h.opts.Store.Users(c.Request().Context(), account, licensing.Query{Filter: cond, Text: page.Text,
 		Limit: usersPerPage, After: after, WithoutGroups: true, WithoutTotal: true})
 	if errors.Is(err, licensing.ErrInvalid) {
 		return h.errorPage(c, http.StatusBadRequest, "This page link is broken. Start from the first page.")
@@ -106,8 +137,18 @@ func (h *Handler) userRow(u licensing.User) userRow {
 		r.Name = u.DisplayName
 	}
 	for _, p := range h.opts.Catalog.Products {
-		if t := u.Assignments[p.ID]; t == licensing.LicenseNamed || t == licensing.LicenseConcurrent {
-			r.Licenses = append(r.Licenses, p.Name+" - "+licenseLabel(t))
+		for _, l := range u.Licenses {
+			if l.ProductID != p.ID {
+				continue
+			}
+			label := p.Name + " - " + licenseLabel(l.License)
+			switch {
+			case l.Status == licensing.LicensePending:
+				label += " (waiting for a seat, through a group)"
+			case !slices.Equal(l.Sources, []string{licensing.SourceDirect}):
+				label += " (through a group)"
+			}
+			r.Licenses = append(r.Licenses, label)
 		}
 	}
 	return r

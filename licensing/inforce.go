@@ -48,6 +48,10 @@ type License struct {
 	// Sources are SourceDirect or the ids of the groups giving the
 	// license, ordered.
 	Sources []string
+	// Place is a pending license's place in the product's queue for a
+	// named seat, 1 for the next to get one; 0 when active. Stores fill it
+	// on read.
+	Place int
 }
 
 // Reason tells why the license is pending ("" when active).

@@ -281,6 +281,35 @@ type ProductUsage struct {
 	ConcurrentOccupied, ConcurrentTotal int
 	// Waiting counts the agents waiting for a concurrent seat now.
 	Waiting int
+	// NamedThroughGroups counts, of NamedAssigned, the users holding
+	// their named license through groups only (their direct assignment
+	// is not named); Pending counts the users waiting for a named seat.
+	// ProductsUsage leaves both 0; CountGroupLicenses fills them.
+	NamedThroughGroups, Pending int
+}
+
+// CountGroupLicenses fills NamedThroughGroups and Pending of usage (the
+// account's), with two counts per product over the stored licenses.
+func CountGroupLicenses(ctx context.Context, store Store, accountID string, usage []ProductUsage) error {
+	for i := range usage {
+		p := usage[i].ID
+		inherited := And{
+			UserFilter{ProductID: p, License: LicenseNamed}.Cond(),
+			UserFilter{ProductID: p, License: LicenseNamed, Direct: true}.Cond(),
+		}
+		inherited[1] = Not{Cond: inherited[1]}
+		for _, n := range []struct {
+			into *int
+			cond Cond
+		}{{&usage[i].NamedThroughGroups, inherited}, {&usage[i].Pending, UserFilter{ProductID: p, Pending: true}.Cond()}} {
+			page, err := store.Users(ctx, accountID, Query{Filter: n.cond, WithoutGroups: true})
+			if err != nil {
+				return err
+			}
+			*n.into = page.Total
+		}
+	}
+	return nil
 }
 
 // ProductsUsage returns the products with the account's usage at now, in

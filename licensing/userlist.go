@@ -25,22 +25,59 @@ const LicensesAttr = "licenses"
 // UserFilter selects users as the admin pages list them.
 type UserFilter struct {
 	// ProductID, when not "", keeps the users holding the product: as
-	// License when it is set, else with any license but none.
+	// License when it is set, else with any license but none. License
+	// none keeps the users who do not hold the product.
 	ProductID string
 	License   LicenseType
+	// Direct compares ProductID and License with the users' direct
+	// assignments (whatever their activity) instead of their licenses in
+	// force (which inactive users never have, and which include the
+	// licenses inherited from groups).
+	Direct bool
+	// Pending keeps the users waiting for a named seat (of ProductID when
+	// it is set, of any product otherwise); License is then ignored.
+	Pending bool
 	// Active, when set, keeps the active (or inactive) users.
 	Active *bool
+}
+
+// licensesOf is the condition that one of the user's licenses satisfies
+// every condition of conds.
+func licensesOf(conds ...Cond) Cond {
+	return Any{Attr: Attr{Path: []string{LicensingURN, LicensesAttr}}, Cond: And(conds)}
+}
+
+// licenseField is a condition on one field of a license, for licensesOf.
+func licenseField(name, value string) Cond {
+	return Compare{Attr: Attr{Path: []string{name}}, Op: OpEq, Value: value}
 }
 
 // Cond is the filter's condition; nil selects every user.
 func (f UserFilter) Cond() Cond {
 	var conds []Cond
-	if f.ProductID != "" {
+	switch {
+	case f.Pending:
+		fields := []Cond{licenseField("status", string(LicensePending))}
+		if f.ProductID != "" {
+			fields = append(fields, licenseField("product", f.ProductID))
+		}
+		conds = append(conds, licensesOf(fields...))
+	case f.ProductID != "" && f.Direct:
 		attr := Attr{Path: []string{LicensingURN, f.ProductID}}
 		if f.License == "" {
 			conds = append(conds, Compare{Attr: attr, Op: OpNe, Value: string(LicenseNone)})
 		} else {
 			conds = append(conds, Compare{Attr: attr, Op: OpEq, Value: string(f.License)})
+		}
+	case f.ProductID != "":
+		fields := []Cond{licenseField("product", f.ProductID), licenseField("status", string(LicenseActive))}
+		switch f.License {
+		case "":
+			conds = append(conds, licensesOf(fields...))
+		case LicenseNone:
+			conds = append(conds, Not{Cond: licensesOf(fields...)})
+		default:
+			conds = append(conds, licensesOf(append(fields, licenseField("license", string(f.License)))...))
 		}
 	}
 	if f.Active != nil {

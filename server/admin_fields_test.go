@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/internal/testenv"
@@ -59,6 +60,11 @@ var fieldCases = map[string][]fieldCase{
 		{field: "privileges", body: `{"privileges":["users"]}`},
 		{field: "privileges", body: `{"privileges":["billing","users"]}`, needs: privs(licensing.PrivBilling)},
 		{field: "privileges", body: `{"privileges":["all"]}`, needs: privs(licensing.PrivBilling, licensing.PrivProducts, licensing.PrivRead, licensing.PrivSessions, licensing.PrivTokens)},
+	},
+	"PUT /groups/:id/licenses": {
+		{field: "remote-support-v5", body: `{"remote-support-v5":"named"}`},
+		{field: "remote-support-v4", body: `{"remote-support-v4":"concurrent"}`},
+		{field: "service-desk", body: `{"service-desk":"none"}`},
 	},
 	"PUT /products/:product/plan": {
 		{field: "namedSeats", body: `{"namedSeats":50,"concurrentSeats":5}`},
@@ -120,7 +126,17 @@ func TestAdminFieldPrivileges(t *testing.T) {
 				for _, c := range cases {
 					n++
 					u := agentUser(t, store, acct.ID, fmt.Sprintf("target-%d", n), true, nil)
-					path := strings.NewReplacer(":product", rs5, ":id", u.ID).Replace(r.Path)
+					target := u.ID
+					if strings.HasPrefix(r.Path, "/groups/") {
+						g := licensing.Group{AccountID: acct.ID, ID: licensing.NewID(), DisplayName: fmt.Sprintf("group-%d", n),
+							Members: []licensing.Member{{ID: u.ID, Type: licensing.MemberUser}}, Doc: []byte(`{}`),
+							Created: time.Now(), LastModified: time.Now(), Version: 1}
+						if err := store.CreateGroup(t.Context(), g); err != nil {
+							t.Fatal(err)
+						}
+						target = g.ID
+					}
+					path := strings.NewReplacer(":product", rs5, ":id", target).Replace(r.Path)
 					body := strings.NewReplacer("{n}", fmt.Sprint(n), "{user}", u.ID).Replace(c.body)
 					what := fmt.Sprintf("%s %s", key, body)
 					if len(c.needs) > 0 {

@@ -24,6 +24,7 @@ var matrixBody = map[string]string{
 	"POST /sessions/end":                  `{"ids":["remote-support-v5:00000000-0000-4000-8000-000000000000"]}`,
 	"POST /tokens":                        `{"name":"matrix","scope":"admin","privileges":["tokens"]}`,
 	"DELETE /users/:id/products/:product": ``,
+	"PUT /groups/:id/licenses":            `{"remote-support-v5":"concurrent"}`,
 }
 
 // matrixPath fills a route's parameters with ids that name nothing (the

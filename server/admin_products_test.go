@@ -35,12 +35,12 @@ func TestAdminProducts(t *testing.T) {
 
 			list := adminItems(adminWant(t, h, reader, http.StatusOK, "", "GET", "/products?limit=1", ""))
 			if len(list) != len(licensing.DefaultCatalog().Products) || list[0]["id"] != rs5 || list[0]["name"] != "Remote Support v5" ||
-				productUsage(list[0]) != `{"assigned":0,"total":0} {"occupied":0,"total":0,"waiting":0}` {
+				productUsage(list[0]) != `{"assigned":0,"pending":0,"throughGroups":0,"total":0} {"occupied":0,"total":0,"waiting":0}` {
 				t.Fatalf("catalog without plans: %v", list)
 			}
 
 			p := adminWant(t, h, billing, http.StatusOK, "", "PUT", "/products/"+rs5+"/plan", `{"namedSeats":2,"concurrentSeats":2}`)
-			if productUsage(p) != `{"assigned":0,"total":2} {"occupied":0,"total":2,"waiting":0}` {
+			if productUsage(p) != `{"assigned":0,"pending":0,"throughGroups":0,"total":2} {"occupied":0,"total":2,"waiting":0}` {
 				t.Fatalf("plan set: %v", p)
 			}
 			agentUser(t, store, acct.ID, "ann", true, licensing.Assignments{rs5: licensing.LicenseConcurrent})
@@ -57,16 +57,16 @@ func TestAdminProducts(t *testing.T) {
 			if _, err := store.JoinQueue(ctx, acct.ID, rs5, cyd.ID, now, now.Add(time.Hour), 0); err != nil {
 				t.Fatal(err)
 			}
-			const busy = `{"assigned":1,"total":2} {"occupied":2,"total":2,"waiting":1}`
+			const busy = `{"assigned":1,"pending":0,"throughGroups":0,"total":2} {"occupied":2,"total":2,"waiting":1}`
 			if p := adminWant(t, h, reader, http.StatusOK, "", "GET", "/products/"+rs5, ""); productUsage(p) != busy {
 				t.Errorf("usage with two seats taken and one waiting: %v", p)
 			}
 			list = adminItems(adminWant(t, h, reader, http.StatusOK, "", "GET", "/products", ""))
 			if productUsage(list[0]) != busy || list[2]["id"] != "service-desk" ||
-				productUsage(list[2]) != `{"assigned":0,"total":0} {"occupied":0,"total":0,"waiting":0}` {
+				productUsage(list[2]) != `{"assigned":0,"pending":0,"throughGroups":0,"total":0} {"occupied":0,"total":0,"waiting":0}` {
 				t.Errorf("catalog with usage: %v", list)
 			}
-			if p := adminWant(t, h, h.adminToken(t, other.ID, licensing.PrivRead), http.StatusOK, "", "GET", "/products/"+rs5, ""); productUsage(p) != `{"assigned":0,"total":0} {"occupied":0,"total":0,"waiting":0}` {
+			if p := adminWant(t, h, h.adminToken(t, other.ID, licensing.PrivRead), http.StatusOK, "", "GET", "/products/"+rs5, ""); productUsage(p) != `{"assigned":0,"pending":0,"throughGroups":0,"total":0} {"occupied":0,"total":0,"waiting":0}` {
 				t.Errorf("another account sees %v", p)
 			}
 
@@ -80,7 +80,7 @@ func TestAdminProducts(t *testing.T) {
 			}
 			// Concurrent seats may go below those occupied: nobody is ended.
 			p = adminWant(t, h, billing, http.StatusOK, "", "PUT", "/products/"+rs5+"/plan", `{"namedSeats":1,"concurrentSeats":1}`)
-			if productUsage(p) != `{"assigned":1,"total":1} {"occupied":2,"total":1,"waiting":1}` {
+			if productUsage(p) != `{"assigned":1,"pending":0,"throughGroups":0,"total":1} {"occupied":2,"total":1,"waiting":1}` {
 				t.Errorf("plan below occupancy: %v", p)
 			}
 			if open, err := store.OpenSessions(ctx, acct.ID, rs5); err != nil || len(open) != 2 {

@@ -77,10 +77,15 @@ func TestAdminUsersList(t *testing.T) {
 			reader := h.adminToken(t, acct.ID, licensing.PrivRead)
 			for _, tc := range []struct{ query, want string }{
 				{"", "ann bob cyd dan eve fay"},
-				{"product=remote-support-v5", "ann bob cyd eve"},
-				{"product=remote-support-v5&license=concurrent", "ann cyd eve"},
+				// By license in force, which inactive cyd does not have.
+				{"product=remote-support-v5", "ann bob eve"},
+				{"product=remote-support-v5&license=concurrent", "ann eve"},
 				{"product=remote-support-v5&license=named", "bob"},
-				{"product=remote-support-v5&license=none", "dan fay"},
+				{"product=remote-support-v5&license=none", "cyd dan fay"},
+				// By direct assignment, whatever the activity.
+				{"product=remote-support-v5&source=direct", "ann bob cyd eve"},
+				{"product=remote-support-v5&license=concurrent&source=direct", "ann cyd eve"},
+				{"product=remote-support-v5&license=none&source=direct", "dan fay"},
 				{"product=service-desk&license=Named", "eve fay"},
 				{"active=false", "cyd"},
 				{"product=remote-support-v5&license=concurrent&active=true", "ann eve"},

@@ -186,7 +186,7 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
 			h := consoleHarness(t, store, licensing.SystemClock{}, licensing.SignInPolicy{UserFailures: 2, FirstDelay: time.Hour})
-			acct, _ := h.account(t)
+			acct, scimBearer := h.account(t)
 			ctx := context.Background()
 			for _, p := range []licensing.Plan{
 				{AccountID: acct.ID, ProductID: rs5, NamedSeats: 10, ConcurrentSeats: 10},
@@ -201,6 +201,7 @@ func TestConsoleInChromium(t *testing.T) {
 			consoleAdmin(t, store, acct.ID, "eve@example.com", licensing.PrivRead)
 			admTok := h.adminToken(t, acct.ID, licensing.PrivUsers, licensing.PrivProducts)
 			names := []string{"Ada Moreau", "Ben Okafor", "Chloe Lindqvist", "Dev Patel", "Eun-ji Park", "Farid Haddad", "Grace Ito"}
+			var agentIDs []string
 			for i, name := range names {
 				given, family, _ := strings.Cut(name, " ")
 				products := `{"` + rs5 + `":"named"}`
@@ -209,9 +210,11 @@ func TestConsoleInChromium(t *testing.T) {
 				}
 				body := fmt.Sprintf(`{"userName":"agent%d@example.com","name":{"givenName":%q,"familyName":%q},"email":"%s@example.com","password":"secret-agent%d@example.com","products":%s}`,
 					i, given, family, strings.ToLower(given), i, products)
-				if status, answer := h.admin(t, admTok, "POST", "/users", body); status != http.StatusCreated {
+				status, answer := h.admin(t, admTok, "POST", "/users", body)
+				if status != http.StatusCreated {
 					t.Fatalf("create agent %d: %d %v", i, status, answer)
 				}
+				agentIDs = append(agentIDs, answer["id"].(string))
 			}
 			// Two agents take the two shared seats of Service Desk.
 			for i := range 2 {
@@ -309,6 +312,45 @@ func TestConsoleInChromium(t *testing.T) {
 			}
 			c.noOverflow("the connect page at 1280 px")
 			c.shot("08-connect-token")
+
+			// Licensed through a group: Tier 2 gives Remote Support v4
+			// named (5 seats) and Service Desk concurrent; the sixth and
+			// seventh agents to join wait for a named seat, in line.
+			var members []string
+			for _, id := range agentIDs[:5] {
+				members = append(members, `{"value":"`+id+`"}`)
+			}
+			status, raw, group := scimCall(t, h, scimBearer, "POST", "/Groups", `{`+groupSchema+`,"displayName":"Tier 2","members":[`+strings.Join(members, ",")+`],
+				"urn:ietf:params:scim:schemas:extension:licensing:2.0:Group":{"remoteSupportV4":"named","serviceDesk":"concurrent"}}`)
+			if status != http.StatusCreated {
+				t.Fatalf("SCIM POST /Groups: %d %s", status, raw)
+			}
+			for _, id := range agentIDs[5:] {
+				if status, raw, _ := scimCall(t, h, scimBearer, "PATCH", "/Groups/"+group["id"].(string), `{`+patchSchema+`,
+					"Operations":[{"op":"add","path":"members","value":[{"value":"`+id+`"}]}]}`); status != http.StatusOK {
+					t.Fatalf("SCIM PATCH add member: %d %s", status, raw)
+				}
+			}
+			c.run("open Grace Ito's page", chromedp.Navigate(h.base+"/console/users/"+agentIDs[6]), c.at("/console/users/"+agentIDs[6]))
+			if got := c.text("table.licenses"); !strings.Contains(got, "Named: waiting for a named seat (2nd in line), through Tier 2") ||
+				!strings.Contains(got, "Concurrent, through Tier 2") || !strings.Contains(got, "Named, direct") {
+				t.Errorf("Grace Ito's licenses in force show %q", got)
+			}
+			c.run("follow the group's link", chromedp.Click(chromedp.CSS(`table.licenses a[href^="/console/users?group="]`)), c.at("/console/users"))
+			if got := c.text("main .notice"); !strings.Contains(got, "Members of the group Tier 2") {
+				t.Errorf("the group's link shows %q", got)
+			}
+			if n := value(c, "count members", chromedp.Evaluate[int](`document.querySelectorAll("table.users tbody tr").length`)); n != 7 {
+				t.Errorf("Tier 2 lists %d members, want 7", n)
+			}
+			c.run("back to Grace Ito's page", chromedp.Navigate(h.base+"/console/users/"+agentIDs[6]), c.at("/console/users/"+agentIDs[6]))
+			c.noOverflow("the user page with inherited licenses at 1280 px")
+			c.shot("26-user-inherited")
+			c.run("products with group licenses", chromedp.Navigate(h.base+"/console/products"), c.at("/console/products"))
+			if got := c.text("main .product:nth-child(2)"); !strings.Contains(got, "5 of 5 assigned") || !strings.Contains(got, "5 through groups, 2 waiting for a named seat") {
+				t.Errorf("Remote Support v4 shows %q", got)
+			}
+			c.shot("27-products-groups")
 
 			// A phone: 390 px wide, no horizontal overflow.
 			c.run("narrow window", chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.base+"/console/products"), c.at("/console/products"))

@@ -17,7 +17,7 @@ func TestOpenAPITour(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			h := newHarness(t, b.Open(t))
-			acct, _ := h.account(t)
+			acct, scim := h.account(t)
 			adm := h.adminToken(t, acct.ID, licensing.AllPrivileges...)
 			call := func(method, path, body string, want int) map[string]any {
 				t.Helper()
@@ -47,6 +47,17 @@ func TestOpenAPITour(t *testing.T) {
 			call("PATCH", "/users/"+bobID, `{"displayName":"Bob Stone"}`, http.StatusOK)
 			call("GET", "/users?product="+rs5+"&license=concurrent", "", http.StatusOK)
 			call("GET", "/users/"+annID, "", http.StatusOK)
+			// Groups come from the identity provider; the admin sets what they give.
+			status, raw, g := scimCall(t, h, scim, "POST", "/Groups", `{`+groupSchema+`,"displayName":"Tier 1","members":[{"value":"`+bobID+`"}]}`)
+			if status != http.StatusCreated {
+				t.Fatalf("SCIM POST /Groups: %d %s", status, raw)
+			}
+			groupID := g["id"].(string)
+			call("GET", "/groups", "", http.StatusOK)
+			call("PUT", "/groups/"+groupID+"/licenses", `{"`+rs5+`":"named"}`, http.StatusOK)
+			call("GET", "/groups/"+groupID, "", http.StatusOK)
+			call("GET", "/users?license=pending", "", http.StatusOK)
+			call("PUT", "/groups/"+groupID+"/licenses", `{}`, http.StatusOK)
 			carl := call("POST", "/users", `{"userName":"carl@example.com"}`, http.StatusCreated)["id"].(string)
 			if link := call("PUT", "/users/"+carl+"/privileges", `{"privileges":["read","sessions"]}`, http.StatusOK)["passwordLink"]; link == nil {
 				t.Errorf("a new console user without a password got no password link")

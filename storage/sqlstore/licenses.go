@@ -490,7 +490,8 @@ func sourcesText(sources []string) string {
 }
 
 // loadLicenses fills the licenses of users, outside transactions: one
-// query per batch of users, through the primary key of user_licenses.
+// query per batch of users, through the primary key of user_licenses (and
+// the queue's index for the places of the pending ones).
 func (s *Store) loadLicenses(db *gorm.DB, accountID string, users []licensing.User) error {
 	at := make(map[string]int, len(users))
 	ids := make([]string, len(users))
@@ -501,13 +502,17 @@ func (s *Store) loadLicenses(db *gorm.DB, accountID string, users []licensing.Us
 	}
 	for chunk := range slices.Chunk(ids, batch) {
 		err := query(db, "user licenses",
-			`SELECT user_id, product_id, license, status, sources FROM user_licenses WHERE account_id = ? AND user_id IN ?
-			 ORDER BY user_id, `+s.byteOrder("product_id")+`, license DESC`,
+			`SELECT l.user_id, l.product_id, l.license, l.status, l.sources,
+			   CASE WHEN l.status = 'pending' THEN (SELECT COUNT(*) FROM user_licenses AS q
+			     WHERE q.account_id = l.account_id AND q.product_id = l.product_id AND q.status = 'pending'
+			       AND q.queued_seq <= l.queued_seq) ELSE 0 END
+			 FROM user_licenses AS l WHERE l.account_id = ? AND l.user_id IN ?
+			 ORDER BY l.user_id, `+s.byteOrder("l.product_id")+`, l.license DESC`,
 			[]any{accountID, chunk},
 			func(rows *sql.Rows) error {
 				var userID, sources string
 				var l licensing.License
-				if err := rows.Scan(&userID, &l.ProductID, &l.License, &l.Status, &sources); err != nil {
+				if err := rows.Scan(&userID, &l.ProductID, &l.License, &l.Status, &sources, &l.Place); err != nil {
 					return err
 				}
 				_ = json.Unmarshal([]byte(sources), &l.Sources)

@@ -80,6 +80,11 @@ func (h *Handler) usersShow(c echo.Context) error {
 	default:
 		return h.errorPage(c, http.StatusBadRequest, "Filter by active or inactive users, or neither.")
 	}
+	if f.Active != nil && !*f.Active && f.ProductID != "" && !f.Pending {
+		// Inactive users hold no license in force: asked for inactive
+		// users of a product, an admin looks for those still assigned it.
+		f.Direct = true
+	}
 	if len(page.Text) > 256 {
 		return h.errorPage(c, http.StatusBadRequest, "The search text is too long (at most 256 bytes).")
 	}
@@ -149,6 +154,9 @@ func (h *Handler) userRow(u licensing.User) userRow {
 				label += " (through a group)"
 			}
 			r.Licenses = append(r.Licenses, label)
+		}
+		if t := u.Assignments.Of(p.ID); !u.Active && t != licensing.LicenseNone {
+			r.Licenses = append(r.Licenses, p.Name+" - "+licenseLabel(t)+" (assigned, not in force while inactive)")
 		}
 	}
 	return r

@@ -178,9 +178,7 @@ func (h *Handler) setGroupLicenses(c echo.Context) error {
 		}
 	}
 	if len(named) > 0 {
-		member := licensing.Any{Attr: licensing.Attr{Path: []string{"groups"}},
-			Cond: licensing.Compare{Attr: licensing.Attr{Path: []string{"value"}}, Op: licensing.OpEq, Value: g.ID}}
-		page, err := h.opts.Store.Users(ctx, accountID, licensing.Query{Filter: licensing.And{member, named},
+		page, err := h.opts.Store.Users(ctx, accountID, licensing.Query{Filter: licensing.And{licensing.MemberOf(g.ID), named},
 			Limit: maxPendingShown, WithoutGroups: true})
 		if err != nil {
 			return writeProblem(c, err)

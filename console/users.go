@@ -103,8 +103,7 @@ func (h *Handler) usersShow(c echo.Context) error {
 			return h.failed(c, err)
 		}
 		page.Group, page.GroupID = g.DisplayName, g.ID
-		member := licensing.Any{Attr: licensing.Attr{Path: []string{"groups"}},
-			Cond: licensing.Compare{Attr: licensing.Attr{Path: []string{"value"}}, Op: licensing.OpEq, Value: g.ID}}
+		member := licensing.MemberOf(g.ID)
 		if cond == nil {
 			cond = member
 		} else {

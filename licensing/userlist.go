@@ -52,6 +52,12 @@ func licenseField(name, value string) Cond {
 	return Compare{Attr: Attr{Path: []string{name}}, Op: OpEq, Value: value}
 }
 
+// MemberOf is the condition that a user is a direct member of the group.
+func MemberOf(groupID string) Cond {
+	return Any{Attr: Attr{Path: []string{"groups"}},
+		Cond: Compare{Attr: Attr{Path: []string{"value"}}, Op: OpEq, Value: groupID}}
+}
+
 // Cond is the filter's condition; nil selects every user.
 func (f UserFilter) Cond() Cond {
 	var conds []Cond

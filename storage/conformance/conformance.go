@@ -103,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"NestedGroupLicenses", testNestedGroupLicenses},
 		{"PendingNamedLicenses", testPendingNamedLicenses},
 		{"GroupRemovalEndsSessions", testGroupRemovalEndsSessions},
+		{"GroupLicensesAndMembersTogether", testGroupLicensesAndMembersTogether},
 		{"ConcurrentGroupLicensing", testConcurrentGroupLicensing},
 		{"UserAndGroupWritesRace", testUserAndGroupWritesRace},
 		{"LicenseFilters", testLicenseFilters},

@@ -490,3 +490,46 @@ func testUserAndGroupWritesRace(t *testing.T, s licensing.Store) {
 		}
 	}
 }
+
+// testGroupLicensesAndMembersTogether: one group write that changes the
+// group's licenses and removes members (a SCIM PATCH with both, or a
+// PUT) relicenses the members removed too: they lose the group's
+// license, old or new, their named seats free and go to the first in
+// line, and their sessions of it end.
+func testGroupLicensesAndMembersTogether(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	setPlan(t, s, a.ID, productV5, 1, 10)
+	setPlan(t, s, a.ID, productDesk, 10, 10)
+	var us []licensing.User
+	for i := range 3 {
+		us = append(us, createUser(t, s, newUser(a.ID, fmt.Sprintf("t%d@example.com", i))))
+	}
+	first := sortedByID(us)
+	g := createGroup(t, s, licensed(a.ID, "Named", userMembers(first...), productV5, "named"))
+	wantLicense(t, s, a.ID, first[0], productV5, "named/active/"+g.ID)
+	wantLicense(t, s, a.ID, first[1], productV5, "named/pending/"+g.ID)
+	// first[0] leaves while the group gains a product: their seat goes to
+	// first[1].
+	regroup(t, s, &g, func(g *licensing.Group) {
+		g.Members = userMembers(first[1:]...)
+		g.Assignments = licensing.Assignments{productV5: licensing.LicenseNamed, productDesk: licensing.LicenseConcurrent}
+	})
+	wantLicense(t, s, a.ID, first[0], productV5, "")
+	wantLicense(t, s, a.ID, first[0], productDesk, "")
+	wantLicense(t, s, a.ID, first[1], productV5, "named/active/"+g.ID)
+	wantLicense(t, s, a.ID, first[2], productDesk, "concurrent/active/"+g.ID)
+	checkSeats(t, s, a.ID, productV5)
+	// first[2] leaves while the group drops the named product: their
+	// session ends with the license they lost.
+	sess := startSession(t, s, a.ID, first[2].ID, productDesk, now())
+	regroup(t, s, &g, func(g *licensing.Group) {
+		g.Members = userMembers(first[1])
+		g.Assignments = licensing.Assignments{productDesk: licensing.LicenseConcurrent}
+	})
+	wantLicense(t, s, a.ID, first[2], productDesk, "")
+	_, err := s.TouchSession(ctx, a.ID, first[2].ID, sess.ID, false, now(), now().Add(time.Hour))
+	wantEnded(t, "the session of a member removed with the group's licenses changed", err, licensing.EndedByDeprovision)
+	checkSeats(t, s, a.ID, productV5)
+	checkSeats(t, s, a.ID, productDesk)
+}

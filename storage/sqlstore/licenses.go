@@ -529,37 +529,40 @@ func (s *Store) loadLicenses(db *gorm.DB, accountID string, users []licensing.Us
 
 // relicenseMembers recomputes, in a group write, the licenses of the users
 // whose inherited licenses may have changed: every user under the group if
-// its own licenses changed, else, if the group or a group above it gives
-// licenses, the users among the members added or removed and the users
-// under the groups among them.
+// its own licenses changed; and, if they changed or the group or a group
+// above it gives licenses, the users among the members added or removed
+// and the users under the groups among them (the members removed are no
+// longer under the group, but lose what it gave, even in a write that also
+// changes its licenses).
 func (s *Store) relicenseMembers(tx *gorm.DB, accountID, groupID string, licensesChanged bool,
 	changed []licensing.Member, at time.Time) error {
 	var users []string
-	switch {
-	case licensesChanged:
+	if licensesChanged {
 		var err error
 		if users, err = s.usersUnder(tx, accountID, []string{groupID}); err != nil {
 			return err
 		}
-	case len(changed) > 0:
+	} else if len(changed) > 0 {
 		licensed, err := s.licensedAbove(tx, accountID, groupID)
-		if err != nil || !licensed {
-			return err
-		}
-		var groups []string
-		for _, m := range changed {
-			users = append(users, m.ID) // ids of groups match no user: relicense skips them
-			if m.Type != licensing.MemberUser {
-				groups = append(groups, m.ID)
-			}
-		}
-		under, err := s.usersUnder(tx, accountID, groups)
 		if err != nil {
 			return err
 		}
-		users = append(users, under...)
+		if !licensed {
+			changed = nil
+		}
 	}
-	return s.relicense(tx, accountID, users, nil, at)
+	var groups []string
+	for _, m := range changed {
+		users = append(users, m.ID) // ids of groups match no user: relicense skips them
+		if m.Type != licensing.MemberUser {
+			groups = append(groups, m.ID)
+		}
+	}
+	under, err := s.usersUnder(tx, accountID, groups)
+	if err != nil {
+		return err
+	}
+	return s.relicense(tx, accountID, append(users, under...), nil, at)
 }
 
 // usersUnder returns the users who are members of the groups, directly or

@@ -105,6 +105,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"GroupRemovalEndsSessions", testGroupRemovalEndsSessions},
 		{"GroupLicensesAndMembersTogether", testGroupLicensesAndMembersTogether},
 		{"ConcurrentGroupLicensing", testConcurrentGroupLicensing},
+		{"GroupQueueOrderRace", testGroupQueueOrderRace},
+		{"QueueServedBeforeNewcomers", testQueueServedBeforeNewcomers},
 		{"UserAndGroupWritesRace", testUserAndGroupWritesRace},
 		{"LicenseFilters", testLicenseFilters},
 		{"SeatTotals", testSeatTotals},

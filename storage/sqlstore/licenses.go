@@ -144,8 +144,8 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 // seatOrQueue settles the inherited named licenses that wait for a seat
 // (rows holds them as pending, keys in user id order): while a product
 // has no one in line and has free seats (after the write's own named
-// changes), they take them, in order, as active licenses counted in
-// changes; the others join the back of the line. The plans are locked
+// changes, seats it frees included), they take them, in order, as active
+// licenses counted in changes; the others join the back of the line. The plans are locked
 // (FOR UPDATE, in product order) before their seats are read.
 func (s *Store) seatOrQueue(tx *gorm.DB, accountID string, waiting []licenseKey, rows map[licenseKey]licenseRow, changes planChanges) error {
 	byProduct := map[string][]licenseKey{}
@@ -165,13 +165,13 @@ func (s *Store) seatOrQueue(tx *gorm.DB, accountID string, waiting []licenseKey,
 			[]any{accountID, p}, func(rows *sql.Rows) error { return rows.Scan(&last) }); err != nil {
 			return err
 		}
-		if last > 0 {
-			free = 0 // others wait ahead: promote serves them first
-		}
+		// With others waiting ahead, every seat free after this write,
+		// those it frees included, is theirs: promote serves them first.
+		ahead := last > 0
 		c := changes.add(accountID, p)
 		for _, k := range byProduct[p] {
 			r := rows[k]
-			if free-c.named > 0 {
+			if !ahead && free-c.named > 0 {
 				c.named++
 				r.status = licensing.LicenseActive
 				rows[k] = r

@@ -40,6 +40,30 @@ type scimd struct {
 	db  string
 }
 
+// newScimd builds scimd and migrates a new PostgreSQL database for it;
+// it skips the test without PostgreSQL (fails under CI=true) and in -short
+// runs.
+func newScimd(t *testing.T) scimd {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	if os.Getenv(testenv.PostgresEnv) == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not set", testenv.PostgresEnv)
+		}
+		t.Skipf("%s not set: the two-process test needs PostgreSQL", testenv.PostgresEnv)
+	}
+	bin := filepath.Join(t.TempDir(), "scimd")
+	build := exec.Command("go", "build", "-o", bin, "github.com/scimd/scimd/cmd/scimd")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build scimd: %v\n%s", err, out)
+	}
+	s := scimd{bin: bin, db: testenv.IsolatedPostgresURL(t)}
+	s.run(t, "migrate")
+	return s
+}
+
 func (s scimd) run(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(s.bin, args...)
@@ -139,23 +163,7 @@ func (c client) call(method, url, bearer string, body any) (int, map[string]any,
 // most the plan ever had, and at the end the counters equal the open
 // sessions.
 func TestTwoProcessesNeverOversell(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test")
-	}
-	if os.Getenv(testenv.PostgresEnv) == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set", testenv.PostgresEnv)
-		}
-		t.Skipf("%s not set: the two-process test needs PostgreSQL", testenv.PostgresEnv)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "scimd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/scimd/scimd/cmd/scimd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build scimd: %v\n%s", err, out)
-	}
-	s := scimd{bin: bin, db: testenv.IsolatedPostgresURL(t)}
-	s.run(t, "migrate")
+	s := newScimd(t)
 	s.run(t, "account", "create", "race")
 	token := strings.TrimSpace(s.run(t, "token", "create", "--account", "race", "--name", "e2e"))
 	s.run(t, "plan", "set", "--account", "race", "--product", product, "--concurrent", fmt.Sprint(seats))

@@ -54,14 +54,37 @@ func newScimd(t *testing.T) scimd {
 		}
 		t.Skipf("%s not set: the two-process test needs PostgreSQL", testenv.PostgresEnv)
 	}
-	bin := filepath.Join(t.TempDir(), "scimd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/scimd/scimd/cmd/scimd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build scimd: %v\n%s", err, out)
+	binary.once.Do(func() {
+		if binary.dir, binary.err = os.MkdirTemp("", "scimd-e2e"); binary.err != nil {
+			return
+		}
+		binary.path = filepath.Join(binary.dir, "scimd")
+		build := exec.Command("go", "build", "-o", binary.path, "github.com/scimd/scimd/cmd/scimd")
+		if out, err := build.CombinedOutput(); err != nil {
+			binary.err = fmt.Errorf("%w\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatalf("build scimd: %v", binary.err)
 	}
-	s := scimd{bin: bin, db: testenv.IsolatedPostgresURL(t)}
+	s := scimd{bin: binary.path, db: testenv.IsolatedPostgresURL(t)}
 	s.run(t, "migrate")
 	return s
+}
+
+// binary is the scimd binary the tests of the package share, built once.
+var binary struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.dir != "" {
+		_ = os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
 }
 
 func (s scimd) run(t *testing.T, args ...string) string {

@@ -47,9 +47,11 @@ type groupRace struct {
 // licenses in force never exceed the plan, nobody waits while a seat is
 // free, and exactly the users entitled to a named license hold it or wait,
 // with reason named_seats_exhausted, at places 1..n. Then three users
-// join, one at a time through alternate processes, and the plan grows
-// one seat at a time (PUT on either process): each time the head of the
-// queue, and only they, gets the seat, the three last ones last. The
+// join, one at a time through alternate processes (they queue last, in
+// that order); one PATCH removes a seat holder and adds a newcomer (the
+// seat goes to the head of the queue, the newcomer queues last); and the
+// plan grows one seat at a time (PUT on either process): each time the
+// head of the queue, and only they, gets the seat. The
 // agents whose last licensing group dropped them get 410 on their next
 // call; the others keep their sessions.
 func TestTwoProcessesGroupLicensing(t *testing.T) {
@@ -135,15 +137,38 @@ func TestTwoProcessesGroupLicensing(t *testing.T) {
 		late = append(late, id)
 		r.memberOp(tiers[0], id, 0)(r.servers[i%2])
 	}
-	queue, total := r.checkQueue("after the late joins", r.servers[0], tiers)
+	queue, holders, total := r.checkQueue("after the late joins", r.servers[0], tiers)
 	if n := len(queue); n < len(late)+1 || !slices.Equal(queue[n-len(late):], late) {
 		t.Fatalf("queue %v, want it to end with the late joiners %v", queue, late)
 	}
+	// One PATCH removes a seat holder from their one named group and adds
+	// a newcomer: the seat goes to the head of the queue, the newcomer
+	// queues last. (The holder leaves their other group first, keeping
+	// the seat.)
+	holder := holders[0]
+	var in []string
+	for _, g := range tiers {
+		if r.member[[2]string{g, holder}] {
+			in = append(in, g)
+		}
+	}
+	for _, g := range in[1:] {
+		r.memberOp(g, holder, 0)(r.servers[0])
+	}
+	newcomer := r.createUser("newcomer@groups.test", false)
+	r.active[newcomer] = true
+	r.named = append(r.named, newcomer)
+	r.patchGroup(r.servers[1], in[0], r.memberChange(in[0], holder, 0), r.memberChange(in[0], newcomer, 1))
+	next, _, _ := r.checkQueue("after a holder left and a newcomer joined in one PATCH", r.servers[0], tiers)
+	if want := append(slices.Clone(queue[1:]), newcomer); !slices.Equal(next, want) {
+		t.Fatalf("queue %v, want %v (the head promoted, the newcomer last)", next, want)
+	}
+	queue = next
 	// The plan grows one seat at a time: the head of the queue gets it.
 	for k := range len(queue) {
 		total++
 		r.setNamedSeats(r.servers[k%2], total)
-		next, _ := r.checkQueue(fmt.Sprintf("plan of %d named seats", total), r.servers[(k+1)%2], tiers)
+		next, _, _ := r.checkQueue(fmt.Sprintf("plan of %d named seats", total), r.servers[(k+1)%2], tiers)
 		if !slices.Equal(next, queue[1:]) {
 			t.Fatalf("plan of %d named seats: queue %v, want %v (the head promoted, the others moved up)", total, next, queue[1:])
 		}
@@ -210,6 +235,13 @@ func (r *groupRace) createGroup(name, license string, members []string) string {
 // they are a member, in Okta's shape or Entra's (by n's parity), and
 // counts it done in the model.
 func (r *groupRace) memberOp(group, user string, n int) func(server string) bool {
+	op := r.memberChange(group, user, n)
+	return func(server string) bool { return r.patchGroup(server, group, op) }
+}
+
+// memberChange returns the PATCH operation of memberOp, counted done in
+// the model.
+func (r *groupRace) memberChange(group, user string, n int) map[string]any {
 	key := [2]string{group, user}
 	add := !r.member[key]
 	r.member[key] = add
@@ -224,7 +256,7 @@ func (r *groupRace) memberOp(group, user string, n int) func(server string) bool
 	default:
 		op = map[string]any{"op": "Remove", "path": "members", "value": []map[string]any{{"value": user}}}
 	}
-	return func(server string) bool { return r.patchGroup(server, group, op) }
+	return op
 }
 
 // activeOp returns the PATCH that deactivates user, or reactivates them,
@@ -240,27 +272,27 @@ func (r *groupRace) activeOp(user string, n int) func(server string) bool {
 	return func(server string) bool { return r.patch(server, "/scim/v2/Users/"+user, op) }
 }
 
-// patchGroup sends one PATCH operation to a group.
-func (r *groupRace) patchGroup(server, group string, op map[string]any) bool {
-	return r.patch(server, "/scim/v2/Groups/"+group, op)
+// patchGroup sends PATCH operations to a group.
+func (r *groupRace) patchGroup(server, group string, ops ...map[string]any) bool {
+	return r.patch(server, "/scim/v2/Groups/"+group, ops...)
 }
 
 // patch sends one PATCH operation to a resource, failing the test (not
 // stopping it) unless it answers 200 or 204. A 412 (the server lost the
 // race for the resource's version too often) is sent again, as identity
 // providers retry a failed request, and counted.
-func (r *groupRace) patch(server, path string, op map[string]any) bool {
+func (r *groupRace) patch(server, path string, ops ...map[string]any) bool {
 	for {
 		status, body, err := r.c.call("PATCH", server+path, r.scim, map[string]any{
 			"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
-			"Operations": []map[string]any{op},
+			"Operations": ops,
 		})
 		switch {
 		case err == nil && status == http.StatusPreconditionFailed:
 			r.retried.Add(1)
 			continue
 		case err != nil || (status != http.StatusOK && status != http.StatusNoContent):
-			r.t.Errorf("PATCH %s %v: %d %v %v", path, op, status, body, err)
+			r.t.Errorf("PATCH %s %v: %d %v %v", path, ops, status, body, err)
 			return false
 		}
 		return true
@@ -318,21 +350,21 @@ func (r *groupRace) setNamedSeats(server string, n int) {
 
 // checkQueue reads, through the admin API of server, the product's seats
 // and every user's licenses, checks them against the model and returns
-// the users waiting for a named seat, in queue order, and the plan's
-// named seats.
-func (r *groupRace) checkQueue(when, server string, tiers []string) ([]string, int) {
+// the users waiting for a named seat, in queue order, those holding one,
+// and the plan's named seats.
+func (r *groupRace) checkQueue(when, server string, tiers []string) (queue, holders []string, total int) {
 	r.t.Helper()
 	status, prod, err := r.c.call("GET", server+"/api/v1/admin/products/"+product, r.admin, nil)
 	if err != nil || status != http.StatusOK {
 		r.t.Fatalf("%s: GET product: %d %v %v", when, status, prod, err)
 	}
 	named := prod["named"].(map[string]any)
-	assigned, pending, total := int(named["assigned"].(float64)), int(named["pending"].(float64)), int(named["total"].(float64))
+	assigned, pending := int(named["assigned"].(float64)), int(named["pending"].(float64))
+	total = int(named["total"].(float64))
 	status, page, err := r.c.call("GET", server+"/api/v1/admin/users?limit=500", r.admin, nil)
 	if err != nil || status != http.StatusOK {
 		r.t.Fatalf("%s: GET users: %d %v %v", when, status, page, err)
 	}
-	holders := 0
 	waiting := map[int]string{}
 	for _, item := range page["items"].([]any) {
 		u := item.(map[string]any)
@@ -346,7 +378,7 @@ func (r *groupRace) checkQueue(when, server string, tiers []string) ([]string, i
 			state = l["status"].(string)
 			switch {
 			case state == "active":
-				holders++
+				holders = append(holders, id)
 			case l["reason"] != licensing.ReasonNamedSeatsExhausted:
 				r.t.Errorf("%s: %s waits with reason %v", when, u["userName"], l["reason"])
 			case waiting[int(l["place"].(float64))] != "":
@@ -359,20 +391,20 @@ func (r *groupRace) checkQueue(when, server string, tiers []string) ([]string, i
 			r.t.Errorf("%s: %s (active %v) holds %q of a named license", when, u["userName"], r.active[id], state)
 		}
 	}
-	if assigned > total || holders != assigned {
-		r.t.Errorf("%s: %d named seats counted, %d held, of %d", when, assigned, holders, total)
+	if assigned > total || len(holders) != assigned {
+		r.t.Errorf("%s: %d named seats counted, %d held, of %d", when, assigned, len(holders), total)
 	}
 	if len(waiting) != pending || (pending > 0 && assigned < total) {
 		r.t.Errorf("%s: %d waiting (%d counted) with %d of %d seats taken", when, len(waiting), pending, assigned, total)
 	}
-	queue := make([]string, len(waiting))
+	queue = make([]string, len(waiting))
 	for place, id := range waiting {
 		if place < 1 || place > len(queue) {
 			r.t.Fatalf("%s: places %v, want 1..%d", when, waiting, len(waiting))
 		}
 		queue[place-1] = id
 	}
-	return queue, total
+	return queue, holders, total
 }
 
 // entitled tells whether the model entitles user to a named license:

@@ -42,7 +42,8 @@ type groupRace struct {
 // Add and Remove with a value list, both deactivations), racing
 // membership changes of two named-licensed groups and user deactivations
 // for 3 named seats, while agents hold sessions through concurrent-licensed
-// groups, one of which drops half of them in the last round. After each
+// groups, one of which, in the last round, gives one more product and
+// drops half of them in one PATCH. After each
 // round, read through the admin API of either process: the named
 // licenses in force never exceed the plan, nobody waits while a seat is
 // free, and exactly the users entitled to a named license hold it or wait,
@@ -108,15 +109,18 @@ func TestTwoProcessesGroupLicensing(t *testing.T) {
 		}
 		if round == groupRounds-1 {
 			// The agents sign in and start sessions through the
-			// concurrent groups; then Shared drops the second half of
-			// them, racing the rest.
+			// concurrent groups; then one Entra PATCH, racing the rest,
+			// has Shared give one more product and drop the second half
+			// of them.
 			sessions = r.startSessions(agentIDs)
 			ops = append(ops, func(server string) bool {
 				var values []map[string]any
 				for _, id := range agentIDs[groupAgents/2:] {
 					values = append(values, map[string]any{"value": id})
 				}
-				return r.patchGroup(server, shared, map[string]any{"op": "Remove", "path": "members", "value": values})
+				return r.patchGroup(server, shared,
+					map[string]any{"op": "Add", "path": licensing.GroupLicensingURN + ":serviceDesk", "value": "Concurrent"},
+					map[string]any{"op": "Remove", "path": "members", "value": values})
 			})
 		}
 		rng.Shuffle(len(ops), func(i, j int) { ops[i], ops[j] = ops[j], ops[i] })

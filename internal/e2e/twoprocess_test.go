@@ -40,6 +40,53 @@ type scimd struct {
 	db  string
 }
 
+// newScimd builds scimd and migrates a new PostgreSQL database for it;
+// it skips the test without PostgreSQL (fails under CI=true) and in -short
+// runs.
+func newScimd(t *testing.T) scimd {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	if os.Getenv(testenv.PostgresEnv) == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not set", testenv.PostgresEnv)
+		}
+		t.Skipf("%s not set: the two-process test needs PostgreSQL", testenv.PostgresEnv)
+	}
+	binary.once.Do(func() {
+		if binary.dir, binary.err = os.MkdirTemp("", "scimd-e2e"); binary.err != nil {
+			return
+		}
+		binary.path = filepath.Join(binary.dir, "scimd")
+		build := exec.Command("go", "build", "-o", binary.path, "github.com/scimd/scimd/cmd/scimd")
+		if out, err := build.CombinedOutput(); err != nil {
+			binary.err = fmt.Errorf("%w\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatalf("build scimd: %v", binary.err)
+	}
+	s := scimd{bin: binary.path, db: testenv.IsolatedPostgresURL(t)}
+	s.run(t, "migrate")
+	return s
+}
+
+// binary is the scimd binary the tests of the package share, built once.
+var binary struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.dir != "" {
+		_ = os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
+}
+
 func (s scimd) run(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(s.bin, args...)
@@ -139,23 +186,7 @@ func (c client) call(method, url, bearer string, body any) (int, map[string]any,
 // most the plan ever had, and at the end the counters equal the open
 // sessions.
 func TestTwoProcessesNeverOversell(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test")
-	}
-	if os.Getenv(testenv.PostgresEnv) == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set", testenv.PostgresEnv)
-		}
-		t.Skipf("%s not set: the two-process test needs PostgreSQL", testenv.PostgresEnv)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "scimd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/scimd/scimd/cmd/scimd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build scimd: %v\n%s", err, out)
-	}
-	s := scimd{bin: bin, db: testenv.IsolatedPostgresURL(t)}
-	s.run(t, "migrate")
+	s := newScimd(t)
 	s.run(t, "account", "create", "race")
 	token := strings.TrimSpace(s.run(t, "token", "create", "--account", "race", "--name", "e2e"))
 	s.run(t, "plan", "set", "--account", "race", "--product", product, "--concurrent", fmt.Sprint(seats))

@@ -68,12 +68,56 @@ func regroup(t *testing.T, s licensing.Store, g *licensing.Group, change func(g 
 	*g = next
 }
 
-// sortedByID returns the users ordered by id (the queue order of users
-// made eligible by one write).
-func sortedByID(us []licensing.User) []licensing.User {
-	out := slices.Clone(us)
-	slices.SortFunc(out, func(a, b licensing.User) int { return strings.Compare(a.ID, b.ID) })
-	return out
+// replaceUserRetrying rewrites the account's user with change applied,
+// again while its version moves on under it (as a racing writer must).
+func replaceUserRetrying(s licensing.Store, accountID, id string, change func(*licensing.User)) error {
+	ctx := context.Background()
+	for {
+		u, err := s.User(ctx, accountID, id)
+		if err != nil {
+			return err
+		}
+		next := u
+		next.Version++
+		next.LastModified = now()
+		next.Assignments = maps.Clone(u.Assignments)
+		change(&next)
+		if err := s.ReplaceUser(ctx, next, u.Version); !errors.Is(err, licensing.ErrStale) {
+			return err
+		}
+	}
+}
+
+// replaceGroupRetrying rewrites the account's group with change applied,
+// again while its version moves on under it.
+func replaceGroupRetrying(s licensing.Store, accountID, id string, change func(*licensing.Group)) error {
+	ctx := context.Background()
+	for {
+		g, err := s.Group(ctx, accountID, id)
+		if err != nil {
+			return err
+		}
+		next := g
+		next.Version++
+		next.LastModified = now()
+		change(&next)
+		if err := s.ReplaceGroup(ctx, next, g.Version); !errors.Is(err, licensing.ErrStale) {
+			return err
+		}
+	}
+}
+
+// usersByIDOrder creates n users of the account, named after prefix, and
+// returns them ordered by id (the queue order of users made eligible by
+// one write).
+func usersByIDOrder(t *testing.T, s licensing.Store, accountID, prefix string, n int) []licensing.User {
+	t.Helper()
+	us := make([]licensing.User, n)
+	for i := range us {
+		us[i] = createUser(t, s, newUser(accountID, fmt.Sprintf("%s%d@example.com", prefix, i)))
+	}
+	slices.SortFunc(us, func(a, b licensing.User) int { return strings.Compare(a.ID, b.ID) })
+	return us
 }
 
 // testGroupLicenses: group licenses are stored and read back, members
@@ -177,11 +221,7 @@ func testPendingNamedLicenses(t *testing.T, s licensing.Store) {
 	ctx := context.Background()
 	a := newAccount(t, s)
 	setPlan(t, s, a.ID, productV5, 2, 10)
-	var us []licensing.User
-	for i := range 4 {
-		us = append(us, createUser(t, s, newUser(a.ID, fmt.Sprintf("u%d@example.com", i))))
-	}
-	first := sortedByID(us)
+	first := usersByIDOrder(t, s, a.ID, "u", 4)
 	named := createGroup(t, s, licensed(a.ID, "Named", userMembers(first...), productV5, "named"))
 	shared := createGroup(t, s, licensed(a.ID, "Shared", userMembers(first[3]), productV5, "concurrent"))
 	wantLicense(t, s, a.ID, first[0], productV5, "named/active/"+named.ID)
@@ -288,24 +328,13 @@ func testConcurrentGroupLicensing(t *testing.T, s licensing.Store) {
 	warm(t, s, a.ID, groups)
 	for round := range 3 {
 		errs := raceN(groups, func(i int) error {
-			for {
-				g, err := s.Group(ctx, a.ID, gs[i].ID)
-				if err != nil {
-					return err
-				}
-				next := g
-				next.Version++
-				next.LastModified = now()
+			return replaceGroupRetrying(s, a.ID, gs[i].ID, func(g *licensing.Group) {
 				if round%2 == 0 {
-					next.Members = userMembers(members[i]...)
+					g.Members = userMembers(members[i]...)
 				} else {
-					next.Members = userMembers(members[i][:1]...)
+					g.Members = userMembers(members[i][:1]...)
 				}
-				err = s.ReplaceGroup(ctx, next, g.Version)
-				if !errors.Is(err, licensing.ErrStale) {
-					return err
-				}
-			}
+			})
 		})
 		for i, err := range errs {
 			wantErr(t, fmt.Sprintf("round %d: group %d", round, i), err, nil)
@@ -347,11 +376,7 @@ func testLicenseFilters(t *testing.T, s licensing.Store) {
 	ctx := context.Background()
 	a := newAccount(t, s)
 	setPlan(t, s, a.ID, productV5, 1, 10)
-	var us []licensing.User
-	for i := range 3 {
-		us = append(us, createUser(t, s, newUser(a.ID, fmt.Sprintf("f%d@example.com", i))))
-	}
-	first := sortedByID(us)
+	first := usersByIDOrder(t, s, a.ID, "f", 3)
 	createGroup(t, s, licensed(a.ID, "Named", userMembers(first...), productV5, "named"))
 	desk := createUser(t, s, newAgent(a.ID, "desk@example.com", productDesk, "concurrent"))
 	licenses := []string{licensing.LicensingURN, licensing.LicensesAttr}
@@ -408,23 +433,8 @@ func testUserAndGroupWritesRace(t *testing.T, s licensing.Store) {
 	g := createGroup(t, s, licensed(a.ID, "named", userMembers(inGroup...), productV5, "named"))
 	checkSeats(t, s, a.ID, productV5)
 
-	// replace rewrites a user with change applied, again while its
-	// version moves on under it.
 	replace := func(id string, change func(*licensing.User)) error {
-		for {
-			u, err := s.User(ctx, a.ID, id)
-			if err != nil {
-				return err
-			}
-			next := u
-			next.Version++
-			next.LastModified = now()
-			next.Assignments = maps.Clone(u.Assignments)
-			change(&next)
-			if err := s.ReplaceUser(ctx, next, u.Version); !errors.Is(err, licensing.ErrStale) {
-				return err
-			}
-		}
+		return replaceUserRetrying(s, a.ID, id, change)
 	}
 	seatless := func(err error) error {
 		var ne *licensing.NamedSeatsExhaustedError
@@ -465,22 +475,12 @@ func testUserAndGroupWritesRace(t *testing.T, s licensing.Store) {
 			})
 		}
 		racers = append(racers, func() error {
-			for {
-				cur, err := s.Group(ctx, a.ID, g.ID)
-				if err != nil {
-					return err
-				}
-				next := cur
-				next.Version++
-				next.LastModified = now()
+			return replaceGroupRetrying(s, a.ID, g.ID, func(next *licensing.Group) {
 				next.Members = userMembers(inGroup...)
 				if on {
 					next.Members = append(next.Members, userMembers(loose[3:]...)...)
 				}
-				if err := s.ReplaceGroup(ctx, next, cur.Version); !errors.Is(err, licensing.ErrStale) {
-					return err
-				}
-			}
+			})
 		})
 		for i, err := range raceN(len(racers), func(i int) error { return racers[i]() }) {
 			wantErr(t, fmt.Sprintf("round %d: racer %d", round, i), err, nil)
@@ -489,4 +489,43 @@ func testUserAndGroupWritesRace(t *testing.T, s licensing.Store) {
 			t.Errorf("round %d: %d named seats taken, want all %d (more users want one)", round, u.NamedAssigned, seats)
 		}
 	}
+}
+
+// testGroupLicensesAndMembersTogether: one group write that changes the
+// group's licenses and removes members (a SCIM PATCH with both, or a
+// PUT) relicenses the members removed too: they lose the group's
+// license, old or new, their named seats free and go to the first in
+// line, and their sessions of it end.
+func testGroupLicensesAndMembersTogether(t *testing.T, s licensing.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	setPlan(t, s, a.ID, productV5, 1, 10)
+	setPlan(t, s, a.ID, productDesk, 10, 10)
+	first := usersByIDOrder(t, s, a.ID, "t", 3)
+	g := createGroup(t, s, licensed(a.ID, "Named", userMembers(first...), productV5, "named"))
+	wantLicense(t, s, a.ID, first[0], productV5, "named/active/"+g.ID)
+	wantLicense(t, s, a.ID, first[1], productV5, "named/pending/"+g.ID)
+	// first[0] leaves while the group gains a product: their seat goes to
+	// first[1].
+	regroup(t, s, &g, func(g *licensing.Group) {
+		g.Members = userMembers(first[1:]...)
+		g.Assignments = licensing.Assignments{productV5: licensing.LicenseNamed, productDesk: licensing.LicenseConcurrent}
+	})
+	wantLicense(t, s, a.ID, first[0], productV5, "")
+	wantLicense(t, s, a.ID, first[0], productDesk, "")
+	wantLicense(t, s, a.ID, first[1], productV5, "named/active/"+g.ID)
+	wantLicense(t, s, a.ID, first[2], productDesk, "concurrent/active/"+g.ID)
+	checkSeats(t, s, a.ID, productV5)
+	// first[2] leaves while the group drops the named product: their
+	// session ends with the license they lost.
+	sess := startSession(t, s, a.ID, first[2].ID, productDesk, now())
+	regroup(t, s, &g, func(g *licensing.Group) {
+		g.Members = userMembers(first[1])
+		g.Assignments = licensing.Assignments{productDesk: licensing.LicenseConcurrent}
+	})
+	wantLicense(t, s, a.ID, first[2], productDesk, "")
+	_, err := s.TouchSession(ctx, a.ID, first[2].ID, sess.ID, false, now(), now().Add(time.Hour))
+	wantEnded(t, "the session of a member removed with the group's licenses changed", err, licensing.EndedByDeprovision)
+	checkSeats(t, s, a.ID, productV5)
+	checkSeats(t, s, a.ID, productDesk)
 }

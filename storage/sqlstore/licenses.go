@@ -144,8 +144,8 @@ func (s *Store) relicense(tx *gorm.DB, accountID string, ids []string, gone map[
 // seatOrQueue settles the inherited named licenses that wait for a seat
 // (rows holds them as pending, keys in user id order): while a product
 // has no one in line and has free seats (after the write's own named
-// changes), they take them, in order, as active licenses counted in
-// changes; the others join the back of the line. The plans are locked
+// changes, seats it frees included), they take them, in order, as active
+// licenses counted in changes; the others join the back of the line. The plans are locked
 // (FOR UPDATE, in product order) before their seats are read.
 func (s *Store) seatOrQueue(tx *gorm.DB, accountID string, waiting []licenseKey, rows map[licenseKey]licenseRow, changes planChanges) error {
 	byProduct := map[string][]licenseKey{}
@@ -165,13 +165,13 @@ func (s *Store) seatOrQueue(tx *gorm.DB, accountID string, waiting []licenseKey,
 			[]any{accountID, p}, func(rows *sql.Rows) error { return rows.Scan(&last) }); err != nil {
 			return err
 		}
-		if last > 0 {
-			free = 0 // others wait ahead: promote serves them first
-		}
+		// With others waiting ahead, every seat free after this write,
+		// those it frees included, is theirs: promote serves them first.
+		ahead := last > 0
 		c := changes.add(accountID, p)
 		for _, k := range byProduct[p] {
 			r := rows[k]
-			if free-c.named > 0 {
+			if !ahead && free-c.named > 0 {
 				c.named++
 				r.status = licensing.LicenseActive
 				rows[k] = r
@@ -529,37 +529,40 @@ func (s *Store) loadLicenses(db *gorm.DB, accountID string, users []licensing.Us
 
 // relicenseMembers recomputes, in a group write, the licenses of the users
 // whose inherited licenses may have changed: every user under the group if
-// its own licenses changed, else, if the group or a group above it gives
-// licenses, the users among the members added or removed and the users
-// under the groups among them.
+// its own licenses changed; and, if they changed or the group or a group
+// above it gives licenses, the users among the members added or removed
+// and the users under the groups among them (the members removed are no
+// longer under the group, but lose what it gave, even in a write that also
+// changes its licenses).
 func (s *Store) relicenseMembers(tx *gorm.DB, accountID, groupID string, licensesChanged bool,
 	changed []licensing.Member, at time.Time) error {
 	var users []string
-	switch {
-	case licensesChanged:
+	if licensesChanged {
 		var err error
 		if users, err = s.usersUnder(tx, accountID, []string{groupID}); err != nil {
 			return err
 		}
-	case len(changed) > 0:
+	} else if len(changed) > 0 {
 		licensed, err := s.licensedAbove(tx, accountID, groupID)
-		if err != nil || !licensed {
-			return err
-		}
-		var groups []string
-		for _, m := range changed {
-			users = append(users, m.ID) // ids of groups match no user: relicense skips them
-			if m.Type != licensing.MemberUser {
-				groups = append(groups, m.ID)
-			}
-		}
-		under, err := s.usersUnder(tx, accountID, groups)
 		if err != nil {
 			return err
 		}
-		users = append(users, under...)
+		if !licensed {
+			changed = nil
+		}
 	}
-	return s.relicense(tx, accountID, users, nil, at)
+	var groups []string
+	for _, m := range changed {
+		users = append(users, m.ID) // ids of groups match no user: relicense skips them
+		if m.Type != licensing.MemberUser {
+			groups = append(groups, m.ID)
+		}
+	}
+	under, err := s.usersUnder(tx, accountID, groups)
+	if err != nil {
+		return err
+	}
+	return s.relicense(tx, accountID, append(users, under...), nil, at)
 }
 
 // usersUnder returns the users who are members of the groups, directly or

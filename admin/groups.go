@@ -1,11 +1,9 @@
 package admin
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -279,39 +277,19 @@ func (h *Handler) setGroupLicenses(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	accountID := principal(c).AccountID
-	var g licensing.Group
-	// concerned are the products the write may change: those the group
-	// gave or gives.
-	concerned := map[string]bool{}
-	for p := range want {
-		concerned[p] = true
+	was, _, err := licensing.SetGroupLicenses(ctx, h.opts.Store, h.opts.Clock, accountID, c.Param("id"), want)
+	if err != nil {
+		return writeProblem(c, h.opts.Catalog.NameProducts(err))
 	}
-	for attempt := 0; ; attempt++ {
-		var err error
-		if g, err = h.opts.Store.Group(ctx, accountID, c.Param("id")); err != nil {
-			return writeProblem(c, err)
-		}
-		for p, t := range g.Assignments {
+	// concerned are the products the write may have changed: those the
+	// group gave or gives.
+	concerned := map[string]bool{}
+	for _, a := range []licensing.Assignments{was.Assignments, want} {
+		for p, t := range a {
 			concerned[p] = concerned[p] || t != licensing.LicenseNone
 		}
-		detail := licensesChange(g.Assignments, want)
-		if detail == "" {
-			break
-		}
-		next := g
-		next.Assignments = want
-		next.Version = g.Version + 1
-		next.LastModified = h.opts.Clock.Now()
-		err = h.opts.Store.ReplaceGroup(ctx, next, g.Version, h.audit(c, "group.licenses", "group", g.ID, g.DisplayName+": "+detail))
-		if errors.Is(err, licensing.ErrStale) && attempt < 3 {
-			continue // a SCIM write came between: apply the licenses over it
-		}
-		if err != nil {
-			return writeProblem(c, h.opts.Catalog.NameProducts(err))
-		}
-		break
 	}
-	t, err := licensing.ReadGroupTree(ctx, h.opts.Store, accountID, g.ID)
+	t, err := licensing.ReadGroupTree(ctx, h.opts.Store, accountID, was.ID)
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -323,7 +301,7 @@ func (h *Handler) setGroupLicenses(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	if answer.MembersNext != "" {
-		answer.MembersNext = "/api/v1/admin/groups/" + url.PathEscape(g.ID) + "/members?limit=" + strconv.Itoa(maxPendingShown) + "&cursor=" + url.QueryEscape(answer.MembersNext)
+		answer.MembersNext = "/api/v1/admin/groups/" + url.PathEscape(was.ID) + "/members?limit=" + strconv.Itoa(maxPendingShown) + "&cursor=" + url.QueryEscape(answer.MembersNext)
 	}
 	return c.JSON(http.StatusOK, answer)
 }
@@ -332,50 +310,10 @@ func (h *Handler) setGroupLicenses(c echo.Context) error {
 // through nested groups) waiting for a named seat of a product the group
 // gives as named, by product then place, and counts them all.
 func (h *Handler) pending(c echo.Context, t licensing.GroupTree) ([]pendingMember, int, error) {
-	g := t.Group
-	out := []pendingMember{}
-	var named licensing.Or
-	for p, l := range g.Assignments {
-		if l == licensing.LicenseNamed {
-			named = append(named, licensing.UserFilter{ProductID: p, Pending: true}.Cond())
-		}
+	waiting, total, err := t.Pending(c.Request().Context(), h.opts.Store, maxPendingShown)
+	out := make([]pendingMember, 0, len(waiting))
+	for _, p := range waiting {
+		out = append(out, pendingMember{ID: p.User.ID, UserName: p.User.UserName, Product: p.ProductID, Place: p.Place, Via: via(t, p.User)})
 	}
-	if len(named) == 0 {
-		return out, 0, nil
-	}
-	page, err := h.opts.Store.Users(c.Request().Context(), principal(c).AccountID,
-		licensing.Query{Filter: licensing.And{t.Members(), named}, Limit: maxPendingShown})
-	if err != nil {
-		return nil, 0, err
-	}
-	for _, u := range page.Items {
-		for _, l := range u.Licenses {
-			if l.Status == licensing.LicensePending && g.Assignments.Of(l.ProductID) == licensing.LicenseNamed {
-				out = append(out, pendingMember{ID: u.ID, UserName: u.UserName, Product: l.ProductID, Place: l.Place, Via: via(t, u)})
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b pendingMember) int {
-		return cmp.Or(strings.Compare(a.Product, b.Product), cmp.Compare(a.Place, b.Place))
-	})
-	return out, page.Total, nil
-}
-
-// licensesChange describes the change from the licenses was to want for
-// the audit log ("" when they are the same).
-func licensesChange(was, want licensing.Assignments) string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, m := range []licensing.Assignments{was, want} {
-		for _, p := range sortedKeys(m) {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			if a, b := was.Of(p), want.Of(p); a != b {
-				parts = append(parts, p+": "+string(a)+" -> "+string(b))
-			}
-		}
-	}
-	return strings.Join(parts, ", ")
+	return out, total, err
 }

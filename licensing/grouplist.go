@@ -1,6 +1,12 @@
 package licensing
 
-import "context"
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+	"strings"
+)
 
 // This file is what the admin API and the console share to list groups
 // and the users a group licenses: the search by name and by the licenses
@@ -126,4 +132,50 @@ func (t GroupTree) Via(u User) string {
 		}
 	}
 	return ""
+}
+
+// PendingMember is a user under a group (a member, directly or through
+// nested groups) waiting for a named seat of a product the group gives as
+// named.
+type PendingMember struct {
+	User      User
+	ProductID string
+	// Place is the place in the product's line (1: next to get a seat).
+	Place int
+	// Via is the nested group the user is a member through ("" for a
+	// direct member).
+	Via string
+}
+
+// Pending reads the users under the tree's group waiting for a named
+// seat of a product it gives as named: those of the first limit such
+// users (by creation), ordered by product then place, and how many users
+// wait in all.
+func (t GroupTree) Pending(ctx context.Context, store Store, limit int) ([]PendingMember, int, error) {
+	g := t.Group
+	var named Or
+	for _, p := range slices.Sorted(maps.Keys(g.Assignments)) {
+		if g.Assignments[p] == LicenseNamed {
+			named = append(named, UserFilter{ProductID: p, Pending: true}.Cond())
+		}
+	}
+	if len(named) == 0 {
+		return nil, 0, nil
+	}
+	page, err := store.Users(ctx, g.AccountID, Query{Filter: And{t.Members(), named}, Limit: limit})
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []PendingMember
+	for _, u := range page.Items {
+		for _, l := range u.Licenses {
+			if l.Status == LicensePending && g.Assignments.Of(l.ProductID) == LicenseNamed {
+				out = append(out, PendingMember{User: u, ProductID: l.ProductID, Place: l.Place, Via: t.Via(u)})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b PendingMember) int {
+		return cmp.Or(strings.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Place, b.Place))
+	})
+	return out, page.Total, nil
 }

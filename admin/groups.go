@@ -277,7 +277,8 @@ func (h *Handler) setGroupLicenses(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	accountID := principal(c).AccountID
-	was, _, err := licensing.SetGroupLicenses(ctx, h.opts.Store, h.opts.Clock, accountID, c.Param("id"), want)
+	was, _, err := licensing.SetGroupLicenses(ctx, h.opts.Store, h.opts.Clock, accountID, c.Param("id"),
+		func(licensing.Assignments) licensing.Assignments { return want })
 	if err != nil {
 		return writeProblem(c, h.opts.Catalog.NameProducts(err))
 	}

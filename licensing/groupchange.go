@@ -9,7 +9,9 @@ import (
 )
 
 // SetGroupLicenses replaces the licenses the account's group gives its
-// members with want (products absent from it are none), through
+// members with those change returns from the licenses it gives now
+// (products absent from them are none; change gets a copy, and is called
+// again after a concurrent write), through
 // ReplaceGroup, so that the members' licenses in force change in the
 // write's transaction, recording action group.licenses in the audit log
 // with the context's principal as actor. A SCIM write that comes between
@@ -19,18 +21,19 @@ import (
 // licenses it gave) and whether it wrote. Errors: ErrNotFound for no such
 // group, ErrStale when other writes kept coming, and ReplaceGroup's (a
 // group write never fails for lack of named seats).
-func SetGroupLicenses(ctx context.Context, store Store, clock Clock, accountID, groupID string, want Assignments) (Group, bool, error) {
+func SetGroupLicenses(ctx context.Context, store Store, clock Clock, accountID, groupID string, change func(was Assignments) Assignments) (Group, bool, error) {
 	for attempt := 0; ; attempt++ {
 		g, err := store.Group(ctx, accountID, groupID)
 		if err != nil {
 			return Group{}, false, err
 		}
+		want := change(maps.Clone(g.Assignments))
 		detail := licensesChange(g.Assignments, want)
 		if detail == "" {
 			return g, false, nil
 		}
 		next := g
-		next.Assignments = maps.Clone(want)
+		next.Assignments = want
 		next.Version = g.Version + 1
 		next.LastModified = clock.Now()
 		err = store.ReplaceGroup(ctx, next, g.Version, NewAuditEntry(ctx, next.LastModified, "group.licenses", "group", g.ID, g.DisplayName+": "+detail))

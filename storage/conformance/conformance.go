@@ -106,6 +106,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"ConcurrentGroupLicensing", testConcurrentGroupLicensing},
 		{"UserAndGroupWritesRace", testUserAndGroupWritesRace},
 		{"LicenseFilters", testLicenseFilters},
+		{"NamedLicenseCounts", testNamedLicenseCounts},
+		{"GroupListFilters", testGroupListFilters},
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},

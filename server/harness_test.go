@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ import (
 func TestMain(m *testing.M) {
 	// As in cmd/scimd: Entra sends booleans as strings.
 	schema.SetAllowStringValues(true)
-	m.Run()
+	os.Exit(testenv.Main(m))
 }
 
 // harness is a scimd HTTP server over one store.

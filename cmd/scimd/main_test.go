@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
@@ -302,3 +303,7 @@ func TestCLIWritesAreAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestMain checks, after the tests passed, that every statement they ran
+// on PostgreSQL stayed within one account (testenv.Main).
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

@@ -7,6 +7,7 @@ package testenv
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver, for CREATE DATABASE
 
+	"github.com/scimd/scimd/internal/sqlscope"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/storage/sqlstore"
 )
@@ -92,6 +94,11 @@ func open(t testing.TB, url string) *sqlstore.Store {
 		t.Fatalf("open %s: %v", sqlstore.Redact(url), err)
 	}
 	t.Cleanup(func() { s.Close() })
+	if s.Dialect() == sqlstore.DialectPostgres {
+		if err := s.ObserveStatements(statements.Record); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.Ping(context.Background()); err != nil {
 		t.Fatalf("database %s unreachable: %v", sqlstore.Redact(url), err)
 	}
@@ -210,4 +217,41 @@ func LockSQLite(t testing.TB, path string) (release func()) {
 	}
 	t.Cleanup(release)
 	return release
+}
+
+// statements records what every PostgreSQL store opened here runs, for
+// Main to check.
+var statements = sqlscope.NewLog()
+
+// Main runs a package's tests, then, when they passed on PostgreSQL,
+// checks every statement they ran there: each must stay within one
+// account it was given, or say it runs over all accounts and still never
+// combine two accounts' rows (package sqlscope, docs/scaling.md). It
+// returns the exit code for os.Exit.
+func Main(m *testing.M) int {
+	code := m.Run()
+	base := os.Getenv(PostgresEnv)
+	if code != 0 || base == "" {
+		return code
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: statements not checked:", err)
+		return 1
+	}
+	defer db.Close()
+	tables, err := sqlscope.AccountTables(context.Background(), db)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: statements not checked:", err)
+		return 1
+	}
+	rep := statements.Check(tables)
+	fmt.Fprintf(os.Stderr, "testenv: %d statements on accounts' tables checked, %d not within one account\n", rep.Scoped, len(rep.Problems))
+	for _, p := range rep.Problems {
+		fmt.Fprintln(os.Stderr, "statement not within one account:", p)
+	}
+	if len(rep.Problems) > 0 {
+		return 1
+	}
+	return 0
 }

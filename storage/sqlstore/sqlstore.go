@@ -296,6 +296,28 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 	return err
 }
 
+// ObserveStatements calls fn with every statement the Store runs from now
+// on through gorm (as the database receives it, with its variables), after
+// it ran. Tests use it to check what the statements touch; fn must be
+// safe for concurrent use and quick.
+func (s *Store) ObserveStatements(fn func(sql string, vars []any)) error {
+	observe := func(db *gorm.DB) { fn(db.Statement.SQL.String(), db.Statement.Vars) }
+	cb := s.db.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("scimd:observe", observe),
+		cb.Query().After("gorm:query").Register("scimd:observe", observe),
+		cb.Update().After("gorm:update").Register("scimd:observe", observe),
+		cb.Delete().After("gorm:delete").Register("scimd:observe", observe),
+		cb.Row().After("gorm:row").Register("scimd:observe", observe),
+		cb.Raw().After("gorm:raw").Register("scimd:observe", observe),
+	} {
+		if err != nil {
+			return fmt.Errorf("sqlstore: observe statements: %w", err)
+		}
+	}
+	return nil
+}
+
 // conn returns the handle for statements outside a transaction.
 func (s *Store) conn(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(withHealth(ctx, s.health))

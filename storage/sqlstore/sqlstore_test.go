@@ -18,6 +18,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/scimd/scimd/internal/sqlscope"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/storage/conformance"
 )
@@ -104,20 +105,28 @@ func TestSQLiteConformance(t *testing.T) {
 
 // TestPostgresConformance runs the conformance suite on PostgreSQL and
 // then checks every statement it ran for the account it touches (the
-// sharding plan of docs/scaling.md: see accountScope).
+// sharding plan of docs/scaling.md: see package sqlscope).
 func TestPostgresConformance(t *testing.T) {
-	loadAccountTables(t, openPostgres(t))
-	statements := newStatementLog()
+	tables, err := sqlscope.AccountTables(context.Background(), openPostgres(t).sqlDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statements := sqlscope.NewLog()
 	t.Cleanup(func() {
-		scoped, fanOut := statements.check(t)
-		if scoped < 100 {
-			t.Errorf("only %d statements on accounts' tables were seen", scoped)
+		rep := statements.Check(tables)
+		for _, p := range rep.Problems {
+			t.Error(p)
 		}
-		t.Logf("%d statements on accounts' tables checked; over all accounts by design: %s", scoped, strings.Join(fanOut, "; "))
+		if rep.Scoped < 100 {
+			t.Errorf("only %d statements on accounts' tables were seen", rep.Scoped)
+		}
+		t.Logf("%d statements on accounts' tables checked; over all accounts by design: %s", rep.Scoped, strings.Join(rep.AllAccounts, "; "))
 	})
 	conformance.Run(t, func(t *testing.T) licensing.Store {
 		s := openPostgres(t)
-		statements.watch(t, s)
+		if err := s.ObserveStatements(statements.Record); err != nil {
+			t.Fatal(err)
+		}
 		return inspected{s}
 	})
 }

@@ -1,10 +1,9 @@
 package admin
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
-	"slices"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +28,7 @@ func (h *Handler) groupRoutes() []Route {
 	return []Route{
 		{http.MethodGet, "/groups", read, h.listGroups},
 		{http.MethodGet, "/groups/:id", read, h.getGroup},
+		{http.MethodGet, "/groups/:id/members", read, h.listMembers},
 		{http.MethodPut, "/groups/:id/licenses", writing(licensing.PrivProducts), h.setGroupLicenses},
 	}
 }
@@ -65,14 +65,21 @@ func viewGroup(g licensing.Group, withMembers bool) groupView {
 	return v
 }
 
-// listGroups lists the account's groups by creation, with their licenses.
+// listGroups lists the account's groups by creation, with their licenses,
+// filtered by ?q=<text> (case-insensitive, contained in displayName) and
+// ?product=<id> with ?license=named|concurrent|none (product alone: any
+// license but none).
 func (h *Handler) listGroups(c echo.Context) error {
 	limit, after, err := h.paging(c, listGroups)
 	if err != nil {
 		return writeProblem(c, err)
 	}
+	filter, err := h.groupFilter(c)
+	if err != nil {
+		return writeProblem(c, err)
+	}
 	page, err := h.opts.Store.Groups(c.Request().Context(), principal(c).AccountID,
-		licensing.Query{Limit: limit, After: after, WithoutMembers: true, WithoutTotal: true})
+		licensing.Query{Filter: filter.Cond(), Limit: limit, After: after, WithoutMembers: true, WithoutTotal: true})
 	if after != "" && errors.Is(err, licensing.ErrInvalid) {
 		return writeProblem(c, errBadCursor)
 	}
@@ -86,6 +93,36 @@ func (h *Handler) listGroups(c echo.Context) error {
 	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listGroups, page.Next)))
 }
 
+// groupFilter reads the search parameters of the groups list.
+func (h *Handler) groupFilter(c echo.Context) (licensing.GroupFilter, error) {
+	var f licensing.GroupFilter
+	if q := strings.TrimSpace(c.QueryParam("q")); q != "" {
+		if len(q) > maxQueryText {
+			return f, problem.Invalid("q must be at most " + strconv.Itoa(maxQueryText) + " bytes.")
+		}
+		f.Name = q
+	}
+	productID, license := c.QueryParam("product"), c.QueryParam("license")
+	if productID != "" {
+		p, err := h.product(productID)
+		if err != nil {
+			return f, err
+		}
+		f.ProductID = p.ID
+	}
+	switch {
+	case license == "":
+	case productID == "":
+		return f, problem.Invalid("license needs product: ?product=remote-support-v5&license=named.")
+	default:
+		var err error
+		if f.License, err = licensing.ParseLicenseType(license); err != nil {
+			return f, problem.Invalid("license must be named, concurrent or none.")
+		}
+	}
+	return f, nil
+}
+
 // getGroup shows one group with its member count.
 func (h *Handler) getGroup(c echo.Context) error {
 	g, err := h.opts.Store.Group(c.Request().Context(), principal(c).AccountID, c.Param("id"))
@@ -95,15 +132,25 @@ func (h *Handler) getGroup(c echo.Context) error {
 	return c.JSON(http.StatusOK, viewGroup(g, true))
 }
 
-// groupLicensesAnswer is the answer of PUT /groups/:id/licenses: the group
-// and the members now waiting for a named seat of a product it gives.
+// groupLicensesAnswer is the answer of PUT /groups/:id/licenses: the group,
+// the members now waiting for a named seat of a product it gives, and the
+// first page of the members the write concerns.
 type groupLicensesAnswer struct {
 	groupView
-	// Pending are the group's direct user members waiting for a named
-	// seat of a product the group gives as named, first in line first (at
-	// most maxPendingShown); PendingCount counts them all.
+	// Pending are the group's user members, direct or through nested
+	// groups, waiting for a named seat of a product the group gives as
+	// named, first in line first (at most maxPendingShown); PendingCount
+	// counts them all.
 	Pending      []pendingMember `json:"pending"`
 	PendingCount int             `json:"pendingCount"`
+	// Members are the first users the write concerns (the group's members,
+	// directly or through nested groups), with their licenses of the
+	// products it changed; MemberTotal counts them all and MembersNext,
+	// absent when all are listed, is the next page of GET
+	// /groups/{id}/members.
+	Members     []memberView `json:"members"`
+	MemberTotal int          `json:"memberTotal"`
+	MembersNext string       `json:"membersNext,omitempty"`
 }
 
 type pendingMember struct {
@@ -111,10 +158,96 @@ type pendingMember struct {
 	UserName string `json:"userName"`
 	Product  string `json:"product"`
 	Place    int    `json:"place"`
+	// Via is the nested group the user is a member through; absent for
+	// a direct member.
+	Via *groupRef `json:"via,omitempty"`
 }
 
-// maxPendingShown bounds the pending members a licenses write lists.
+// memberView is a user the group's licenses reach.
+type memberView struct {
+	ID       string    `json:"id"`
+	UserName string    `json:"userName"`
+	Active   bool      `json:"active"`
+	Via      *groupRef `json:"via,omitempty"`
+	// Licenses are the user's licenses in force or pending of the
+	// products concerned; a product absent from them the user does not
+	// hold (inactive users hold none).
+	Licenses []licenseView `json:"licenses"`
+}
+
+// groupRef names a group.
+type groupRef struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// maxPendingShown bounds the pending members a licenses write lists, and
+// the members it lists.
 const maxPendingShown = 100
+
+// via is the nested group of t through which u is a member (nil for a
+// direct member).
+func via(t licensing.GroupTree, u licensing.User) *groupRef {
+	id := t.Via(u)
+	if id == "" {
+		return nil
+	}
+	return &groupRef{ID: id, DisplayName: t.Names[id]}
+}
+
+// viewMember shows u with its licenses of the products.
+func viewMember(t licensing.GroupTree, u licensing.User, products map[string]bool) memberView {
+	var ls []licensing.License
+	for _, l := range u.Licenses {
+		if products[l.ProductID] {
+			ls = append(ls, l)
+		}
+	}
+	return memberView{ID: u.ID, UserName: u.UserName, Active: u.Active, Via: via(t, u), Licenses: viewLicenses(ls)}
+}
+
+// members reads a page of the users under the group of t, by creation,
+// with their licenses of the products; total counts them all unless
+// withoutTotal.
+func (h *Handler) members(c echo.Context, t licensing.GroupTree, products map[string]bool, limit int, after string, withoutTotal bool) (items []memberView, total int, next string, err error) {
+	page, err := h.opts.Store.Users(c.Request().Context(), principal(c).AccountID,
+		licensing.Query{Filter: t.Members(), Limit: limit, After: after, WithoutTotal: withoutTotal})
+	if err != nil {
+		return nil, 0, "", err
+	}
+	items = make([]memberView, 0, len(page.Items))
+	for _, u := range page.Items {
+		items = append(items, viewMember(t, u, products))
+	}
+	return items, page.Total, h.nextCursor(c, listMembers+t.Group.ID, page.Next), nil
+}
+
+// listMembers lists the users the group's licenses reach: its members,
+// directly or through nested groups, by creation, each with the nested
+// group it is a member through and its licenses of the products the
+// group gives.
+func (h *Handler) listMembers(c echo.Context) error {
+	limit, after, err := h.paging(c, listMembers+c.Param("id"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	t, err := licensing.ReadGroupTree(c.Request().Context(), h.opts.Store, principal(c).AccountID, c.Param("id"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	products := map[string]bool{}
+	for p := range viewGroup(t.Group, false).Licenses {
+		products[p] = true
+	}
+	items, _, next, err := h.members(c, t, products, limit, after, true)
+	if after != "" && errors.Is(err, licensing.ErrInvalid) {
+		return writeProblem(c, errBadCursor)
+	}
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	return c.JSON(http.StatusOK, newList(items, next))
+}
 
 // setGroupLicenses replaces the licenses the group gives: the body maps
 // product ids to named, concurrent or none, and products it leaves out
@@ -144,75 +277,44 @@ func (h *Handler) setGroupLicenses(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	accountID := principal(c).AccountID
-	var g licensing.Group
-	for attempt := 0; ; attempt++ {
-		var err error
-		if g, err = h.opts.Store.Group(ctx, accountID, c.Param("id")); err != nil {
-			return writeProblem(c, err)
-		}
-		detail := licensesChange(g.Assignments, want)
-		if detail == "" {
-			break
-		}
-		next := g
-		next.Assignments = want
-		next.Version = g.Version + 1
-		next.LastModified = h.opts.Clock.Now()
-		err = h.opts.Store.ReplaceGroup(ctx, next, g.Version, h.audit(c, "group.licenses", "group", g.ID, g.DisplayName+": "+detail))
-		if errors.Is(err, licensing.ErrStale) && attempt < 3 {
-			continue // a SCIM write came between: apply the licenses over it
-		}
-		if err != nil {
-			return writeProblem(c, h.opts.Catalog.NameProducts(err))
-		}
-		if g, err = h.opts.Store.Group(ctx, accountID, g.ID); err != nil {
-			return writeProblem(c, err)
-		}
-		break
+	was, _, err := licensing.SetGroupLicenses(ctx, h.opts.Store, h.opts.Clock, accountID, c.Param("id"),
+		func(licensing.Assignments) licensing.Assignments { return want })
+	if err != nil {
+		return writeProblem(c, h.opts.Catalog.NameProducts(err))
 	}
-	answer := groupLicensesAnswer{groupView: viewGroup(g, true), Pending: []pendingMember{}}
-	var named licensing.Or
-	for p, t := range g.Assignments {
-		if t == licensing.LicenseNamed {
-			named = append(named, licensing.UserFilter{ProductID: p, Pending: true}.Cond())
+	// concerned are the products the write may have changed: those the
+	// group gave or gives.
+	concerned := map[string]bool{}
+	for _, a := range []licensing.Assignments{was.Assignments, want} {
+		for p, t := range a {
+			concerned[p] = concerned[p] || t != licensing.LicenseNone
 		}
 	}
-	if len(named) > 0 {
-		page, err := h.opts.Store.Users(ctx, accountID, licensing.Query{Filter: licensing.And{licensing.MemberOf(g.ID), named},
-			Limit: maxPendingShown, WithoutGroups: true})
-		if err != nil {
-			return writeProblem(c, err)
-		}
-		answer.PendingCount = page.Total
-		for _, u := range page.Items {
-			for _, l := range u.Licenses {
-				if l.Status == licensing.LicensePending && g.Assignments.Of(l.ProductID) == licensing.LicenseNamed {
-					answer.Pending = append(answer.Pending, pendingMember{ID: u.ID, UserName: u.UserName, Product: l.ProductID, Place: l.Place})
-				}
-			}
-		}
-		slices.SortFunc(answer.Pending, func(a, b pendingMember) int {
-			return cmp.Or(strings.Compare(a.Product, b.Product), cmp.Compare(a.Place, b.Place))
-		})
+	t, err := licensing.ReadGroupTree(ctx, h.opts.Store, accountID, was.ID)
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	answer := groupLicensesAnswer{groupView: viewGroup(t.Group, true)}
+	if answer.Pending, answer.PendingCount, err = h.pending(c, t); err != nil {
+		return writeProblem(c, err)
+	}
+	if answer.Members, answer.MemberTotal, answer.MembersNext, err = h.members(c, t, concerned, maxPendingShown, "", false); err != nil {
+		return writeProblem(c, err)
+	}
+	if answer.MembersNext != "" {
+		answer.MembersNext = "/api/v1/admin/groups/" + url.PathEscape(was.ID) + "/members?limit=" + strconv.Itoa(maxPendingShown) + "&cursor=" + url.QueryEscape(answer.MembersNext)
 	}
 	return c.JSON(http.StatusOK, answer)
 }
 
-// licensesChange describes the change from the licenses was to want for
-// the audit log ("" when they are the same).
-func licensesChange(was, want licensing.Assignments) string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, m := range []licensing.Assignments{was, want} {
-		for _, p := range sortedKeys(m) {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			if a, b := was.Of(p), want.Of(p); a != b {
-				parts = append(parts, p+": "+string(a)+" -> "+string(b))
-			}
-		}
+// pending lists the first members of the group of t (directly or
+// through nested groups) waiting for a named seat of a product the group
+// gives as named, by product then place, and counts them all.
+func (h *Handler) pending(c echo.Context, t licensing.GroupTree) ([]pendingMember, int, error) {
+	waiting, total, err := t.Pending(c.Request().Context(), h.opts.Store, maxPendingShown)
+	out := make([]pendingMember, 0, len(waiting))
+	for _, p := range waiting {
+		out = append(out, pendingMember{ID: p.User.ID, UserName: p.User.UserName, Product: p.ProductID, Place: p.Place, Via: via(t, p.User)})
 	}
-	return strings.Join(parts, ", ")
+	return out, total, err
 }

@@ -146,8 +146,11 @@ func newList[T any](items []T, next string) list[T] {
 // The lists, as their cursors name them: a cursor of one list is refused
 // by every other (licensing.Cursors).
 const (
-	listUsers    = "admin.users"
-	listGroups   = "admin.groups"
+	listUsers  = "admin.users"
+	listGroups = "admin.groups"
+	// listMembers is followed by the group's id: a cursor of one group's
+	// members opens no page of another's.
+	listMembers  = "admin.members:"
 	listSessions = "admin.sessions"
 	listAudit    = "admin.audit"
 	listTokens   = "admin.tokens"

@@ -26,7 +26,7 @@ var script []byte
 
 // pageFiles are the templates rendered as whole pages, each inside
 // layout.html.
-var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html", "user.html", "usage.html", "audit.html"}
+var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html", "user.html", "usage.html", "audit.html", "groups.html", "group.html"}
 
 // parsePages parses each page with the layout and the parts pages share
 // (range.html). A template that does not

@@ -24,6 +24,7 @@ type page struct {
 // pages lists the console's pages in the order of the navigation bar.
 var pages = []page{
 	{"Users", Path + "/users", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
+	{"Groups", Path + "/groups", []licensing.Privilege{licensing.PrivRead, licensing.PrivUsers, licensing.PrivProducts}},
 	{"Products and plan", Path + "/products", []licensing.Privilege{licensing.PrivRead, licensing.PrivProducts, licensing.PrivBilling, licensing.PrivSessions}},
 	{"Shared sessions", Path + "/sessions", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions}},
 	{"Usage", Path + "/usage", []licensing.Privilege{licensing.PrivRead, licensing.PrivSessions, licensing.PrivBilling}},
@@ -63,6 +64,10 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/users/:id/products/:product", h.licenseCheck, h.session, signedIn, h.opens(licensing.PrivProducts))
 	g.POST("/users/:id/active", h.activeCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
 	g.POST("/users/:id/privileges", h.privilegesCheck, h.session, signedIn, h.opens(licensing.PrivUsers))
+	groups := pageAt(Path + "/groups")
+	g.GET("/groups", h.groupsShow, h.session, h.opens(groups.Privileges...))
+	g.GET("/groups/:id", h.groupShow, h.session, h.opens(groups.Privileges...))
+	g.POST("/groups/:id/products/:product", h.groupLicenseCheck, h.session, signedIn, h.opens(licensing.PrivProducts))
 	products := pageAt(Path + "/products")
 	g.GET("/products", h.productsShow, h.session, h.opens(products.Privileges...))
 	g.POST("/products/:product/plan", h.planCheck, h.session, signedIn, h.opens(licensing.PrivBilling))

@@ -58,18 +58,9 @@ func (h *Handler) usersShow(c echo.Context) error {
 	page.Choices = append(page.Choices, licenseChoice{Value: "", Label: "All products", Selected: choice == ""},
 		licenseChoice{Value: string(licensing.LicensePending), Label: "Waiting for a named seat", Selected: choice == string(licensing.LicensePending)})
 	f.Pending = choice == string(licensing.LicensePending)
-	for _, p := range h.opts.Catalog.Products {
-		for _, t := range []licensing.LicenseType{"", licensing.LicenseNamed, licensing.LicenseConcurrent} {
-			v, label := p.ID, p.Name+" - Any license"
-			if t != "" {
-				v, label = p.ID+":"+string(t), p.Name+" - "+licenseLabel(t)
-			}
-			if v == choice {
-				f.ProductID, f.License = p.ID, t
-			}
-			page.Choices = append(page.Choices, licenseChoice{Value: v, Label: label, Selected: v == choice})
-		}
-	}
+	var products []licenseChoice
+	products, f.ProductID, f.License = h.licenseChoices(choice)
+	page.Choices = append(page.Choices, products...)
 	if choice != "" && f.ProductID == "" && !f.Pending {
 		return h.errorPage(c, http.StatusBadRequest, "No such product and license type to filter by.")
 	}
@@ -132,6 +123,26 @@ func (h *Handler) usersShow(c echo.Context) error {
 		page.Next = Path + "/users?" + q.Encode()
 	}
 	return h.render(c, http.StatusOK, "users.html", "Users", page)
+}
+
+// licenseChoices are the product filter's entries per product ("Remote
+// Support v5 - Any license", "- Named", "- Concurrent"), the one whose
+// value is choice selected, and the product and license type it stands
+// for ("" when none is).
+func (h *Handler) licenseChoices(choice string) (choices []licenseChoice, productID string, license licensing.LicenseType) {
+	for _, p := range h.opts.Catalog.Products {
+		for _, t := range []licensing.LicenseType{"", licensing.LicenseNamed, licensing.LicenseConcurrent} {
+			v, label := p.ID, p.Name+" - Any license"
+			if t != "" {
+				v, label = p.ID+":"+string(t), p.Name+" - "+licenseLabel(t)
+			}
+			if v == choice {
+				productID, license = p.ID, t
+			}
+			choices = append(choices, licenseChoice{Value: v, Label: label, Selected: v == choice})
+		}
+	}
+	return choices, productID, license
 }
 
 func (h *Handler) userRow(u licensing.User) userRow {

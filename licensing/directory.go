@@ -78,6 +78,10 @@ type Group struct {
 	ExternalID  string
 	Doc         json.RawMessage
 	Members     []Member
+	// MemberCount counts the direct members, users and groups: filled by
+	// Store.Groups with Query.WithoutMembers, which leaves Members empty
+	// (with the members read, len(Members) counts them).
+	MemberCount int
 	// Assignments are the products the group gives its members
 	// (transitively) and how. Stores write them with the group, updating
 	// the licenses in force of the members in the same transaction.

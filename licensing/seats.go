@@ -288,26 +288,29 @@ type ProductUsage struct {
 	NamedThroughGroups, Pending int
 }
 
+// NamedLicenseCount is what Store.NamedLicenseCounts counts of one
+// product: the users holding a named license in force through groups only,
+// and those waiting for a named seat.
+type NamedLicenseCount struct {
+	ProductID              string
+	ThroughGroups, Pending int
+}
+
 // CountGroupLicenses fills NamedThroughGroups and Pending of usage (the
-// account's), with two counts per product over the stored licenses.
+// account's), with one count over the stored licenses for all products
+// (a listing of the whole catalog once took two per product).
 func CountGroupLicenses(ctx context.Context, store Store, accountID string, usage []ProductUsage) error {
+	counts, err := store.NamedLicenseCounts(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	byProduct := make(map[string]NamedLicenseCount, len(counts))
+	for _, n := range counts {
+		byProduct[n.ProductID] = n
+	}
 	for i := range usage {
-		p := usage[i].ID
-		inherited := And{
-			UserFilter{ProductID: p, License: LicenseNamed}.Cond(),
-			UserFilter{ProductID: p, License: LicenseNamed, Direct: true}.Cond(),
-		}
-		inherited[1] = Not{Cond: inherited[1]}
-		for _, n := range []struct {
-			into *int
-			cond Cond
-		}{{&usage[i].NamedThroughGroups, inherited}, {&usage[i].Pending, UserFilter{ProductID: p, Pending: true}.Cond()}} {
-			page, err := store.Users(ctx, accountID, Query{Filter: n.cond, WithoutGroups: true})
-			if err != nil {
-				return err
-			}
-			*n.into = page.Total
-		}
+		n := byProduct[usage[i].ID]
+		usage[i].NamedThroughGroups, usage[i].Pending = n.ThroughGroups, n.Pending
 	}
 	return nil
 }

@@ -167,6 +167,12 @@ type Seats interface {
 	// Usage returns the account's plans with their usage, by product id.
 	// Products without a plan are absent (they have no seats).
 	Usage(ctx context.Context, accountID string) ([]Usage, error)
+	// NamedLicenseCounts counts, per product, the account's users holding
+	// a named license in force through groups only (their direct
+	// assignment of the product is not named) and the users waiting for a
+	// named seat, all products in one statement, by product id. Products
+	// with neither are absent.
+	NamedLicenseCounts(ctx context.Context, accountID string) ([]NamedLicenseCount, error)
 
 	// StartSession stores the new session s (ID, AccountID, ProductID,
 	// UserID, Attended, Platform, CreatedAt, LastSeen, ExpiresAt set by the

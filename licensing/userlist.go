@@ -89,13 +89,7 @@ func (f UserFilter) Cond() Cond {
 	if f.Active != nil {
 		conds = append(conds, Compare{Attr: Attr{Path: []string{"active"}, Kind: KindBool}, Op: OpEq, Value: *f.Active})
 	}
-	switch len(conds) {
-	case 0:
-		return nil
-	case 1:
-		return conds[0]
-	}
-	return And(conds)
+	return allOf(conds)
 }
 
 // Contact is the name and email of a user as a person reads them.

@@ -336,7 +336,8 @@ func TestConsoleInChromium(t *testing.T) {
 				!strings.Contains(got, "Concurrent, through Tier 2") || !strings.Contains(got, "Named, direct") {
 				t.Errorf("Grace Ito's licenses in force show %q", got)
 			}
-			c.run("follow the group's link", chromedp.Click(chromedp.CSS(`table.licenses a[href^="/console/users?group="]`)), c.at("/console/users"))
+			c.run("follow the group's link", chromedp.Click(chromedp.CSS(`table.licenses a[href^="/console/groups/"]`)), c.at("/console/groups/"+group["id"].(string)),
+				chromedp.Click(chromedp.CSS(`main a[href^="/console/users?group="]`)), c.at("/console/users"))
 			if got := c.text("main .notice"); !strings.Contains(got, "Members of the group Tier 2") {
 				t.Errorf("the group's link shows %q", got)
 			}

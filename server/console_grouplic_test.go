@@ -32,7 +32,7 @@ func TestConsoleGroupLicenses(t *testing.T) {
 
 		br := newBrowser(t, h.base)
 		br.signIn(acct.Name, "admin@example.com", "secret-admin@example.com")
-		link := `through <a href="/console/users?group=` + tier2 + `">Tier &lt;2&gt;</a>`
+		link := `through <a href="/console/groups/` + tier2 + `">Tier &lt;2&gt;</a>`
 		for _, c := range []struct {
 			u    licensing.User
 			want []string

@@ -109,6 +109,8 @@ func Run(t *testing.T, open func(t *testing.T) licensing.Store) {
 		{"QueueServedBeforeNewcomers", testQueueServedBeforeNewcomers},
 		{"UserAndGroupWritesRace", testUserAndGroupWritesRace},
 		{"LicenseFilters", testLicenseFilters},
+		{"NamedLicenseCounts", testNamedLicenseCounts},
+		{"GroupListFilters", testGroupListFilters},
 		{"SeatTotals", testSeatTotals},
 		{"SeatEventsObserved", testSeatEventsObserved},
 		{"AuditWriteFailuresObserved", testAuditWriteFailuresObserved},

@@ -244,6 +244,9 @@ func (s *Store) Groups(ctx context.Context, accountID string, q licensing.Query)
 		return licensing.Page[licensing.Group]{}, err
 	}
 	if q.WithoutMembers {
+		if err := loadMemberCounts(s.conn(ctx), accountID, page.Items); err != nil {
+			return licensing.Page[licensing.Group]{}, err
+		}
 		return page, nil
 	}
 	if err := s.loadMembers(s.conn(ctx), accountID, page.Items); err != nil {
@@ -268,6 +271,35 @@ func scanGroup(accountID string) func(rows *sql.Rows, extra ...any) (licensing.G
 		g.Created, g.LastModified = created.Time, modified.Time
 		return g, nil
 	}
+}
+
+// loadMemberCounts fills the member counts of groups: one count per batch
+// of groups, over the primary key of group_members.
+func loadMemberCounts(db *gorm.DB, accountID string, groups []licensing.Group) error {
+	at := make(map[string]int, len(groups))
+	ids := make([]string, len(groups))
+	for i, g := range groups {
+		at[g.ID] = i
+		ids[i] = g.ID
+	}
+	for chunk := range slices.Chunk(ids, batch) {
+		err := query(db, "member counts",
+			`SELECT group_id, COUNT(*) FROM group_members WHERE account_id = ? AND group_id IN ? GROUP BY group_id`,
+			[]any{accountID, chunk},
+			func(rows *sql.Rows) error {
+				var id string
+				var n int
+				if err := rows.Scan(&id, &n); err != nil {
+					return err
+				}
+				groups[at[id]].MemberCount = n
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadMembers fills the members of groups, ordered by member id (byte

@@ -22,7 +22,7 @@ import (
 // its negation true.
 //
 // A user's licensing extension is not in the document: its attributes are
-// the rows of assignments. The path [licensingURN, productID] names the
+// the rows of assignments (a group's, likewise, of group_assignments). The path [licensingURN, productID] names the
 // user's license type of the product, "none" when there is no row, so it
 // is always present; eq and ne become EXISTS / NOT EXISTS over the
 // assignments of the product (served by the primary key, or by
@@ -40,9 +40,10 @@ type resource struct {
 	// their own (group_members, user_licenses) rather than by the
 	// document.
 	links []*link
-	// assignments says the licensing extension's attributes are the rows
-	// of assignments (users).
-	assignments bool
+	// licensing, when not nil, is the resource's licensing extension,
+	// whose attributes are rows of assignments (users) or
+	// group_assignments (groups) rather than parts of the document.
+	licensing *extension
 	// totals is the table of per-account counts the triggers of migration
 	// 0005 keep, "" when the resource has none: an unfiltered listing's
 	// total is their sum rather than a count over the account.
@@ -53,6 +54,13 @@ type resource struct {
 // [licensingURN, productID] names the user's license type of the product
 // (the adapter resolves the extension's attribute names to product ids).
 const licensingURN = licensing.LicensingURN
+
+// extension is a licensing extension kept as rows of an assignment table:
+// the path [urn, productID] names the owner's license type of the product.
+type extension struct {
+	urn string
+	assignmentTable
+}
 
 // link is a multi-valued attribute kept as rows of a table: a group's
 // members or the groups a user is a direct member of (group_members), a
@@ -135,9 +143,9 @@ var (
 			"meta.created":      {name: "created", kind: licensing.KindDateTime},
 			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
 		},
-		links:       []*link{groupsLink, licensesLink},
-		assignments: true,
-		totals:      "user_totals",
+		links:     []*link{groupsLink, licensesLink},
+		licensing: &extension{licensingURN, userAssignments},
+		totals:    "user_totals",
 	}
 	groupsResource = &resource{
 		table: `"groups"`,
@@ -148,7 +156,8 @@ var (
 			"meta.created":      {name: "created", kind: licensing.KindDateTime},
 			"meta.lastModified": {name: "last_modified", kind: licensing.KindDateTime},
 		},
-		links: []*link{membersLink},
+		links:     []*link{membersLink},
+		licensing: &extension{licensing.GroupLicensingURN, groupAssignments},
 	}
 )
 
@@ -406,7 +415,7 @@ func linkExists(l *link, m, cond string) string {
 // isLicensing reports whether a top-level path is in the licensing
 // extension kept as assignments.
 func (t *translator) isLicensing(path []string) bool {
-	return t.res.assignments && len(path) > 0 && path[0] == licensingURN && !t.isLink(path)
+	return t.res.licensing != nil && len(path) > 0 && path[0] == t.res.licensing.urn && !t.isLink(path)
 }
 
 // licenseProduct returns the product id of a licensing path, checked to
@@ -439,11 +448,12 @@ func validProductID(id string) bool {
 	return true
 }
 
-// assignmentRows is the condition that the user row r has an assignment
-// row, aliased a, of the product; cond ("" for none) restricts it.
-func assignmentRows(a, product, cond string) string {
-	s := "EXISTS (SELECT 1 FROM assignments AS " + a + " WHERE " + a + ".account_id = r.account_id AND " +
-		a + ".user_id = r.id AND " + a + ".product_id = '" + product + "'"
+// assignmentRows is the condition that the resource row r has an
+// assignment row, aliased a, of the product in table; cond ("" for none)
+// restricts it.
+func assignmentRows(table assignmentTable, a, product, cond string) string {
+	s := "EXISTS (SELECT 1 FROM " + table.table + " AS " + a + " WHERE " + a + ".account_id = r.account_id AND " +
+		a + "." + table.owner + " = r.id AND " + a + ".product_id = '" + product + "'"
 	if cond != "" {
 		s += " AND " + cond
 	}
@@ -471,10 +481,10 @@ func (t *translator) licenseCompare(c licensing.Compare) (string, error) {
 		a := t.alias("a")
 		var exists string
 		if v = strings.ToLower(v); v == string(licensing.LicenseNone) {
-			exists = "NOT " + assignmentRows(a, product, "")
+			exists = "NOT " + assignmentRows(t.res.licensing.assignmentTable, a, product, "")
 		} else {
 			t.args = append(t.args, v)
-			exists = assignmentRows(a, product, a+".license = ?")
+			exists = assignmentRows(t.res.licensing.assignmentTable, a, product, a+".license = ?")
 		}
 		if c.Op == licensing.OpNe {
 			return "(NOT " + exists + ")", nil
@@ -496,8 +506,9 @@ func (t *translator) licenseOperand(a licensing.Attr) (operand, error) {
 		return operand{}, err
 	}
 	al := t.alias("a")
-	expr := "COALESCE((SELECT " + al + ".license FROM assignments AS " + al + " WHERE " + al + ".account_id = r.account_id AND " +
-		al + ".user_id = r.id AND " + al + ".product_id = '" + product + "'), 'none')"
+	table := t.res.licensing
+	expr := "COALESCE((SELECT " + al + ".license FROM " + table.table + " AS " + al + " WHERE " + al + ".account_id = r.account_id AND " +
+		al + "." + table.owner + " = r.id AND " + al + ".product_id = '" + product + "'), 'none')"
 	return operand{expr: expr, present: "TRUE"}, nil
 }
 

@@ -100,6 +100,28 @@ func (s scimd) serve(t *testing.T) string {
 	}
 }
 
+// buildScimd builds scimd for a test of processes sharing a PostgreSQL
+// database of the test's own; it skips the test without PostgreSQL
+// (outside CI) or in short mode.
+func buildScimd(t *testing.T) scimd {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	if os.Getenv(testenv.PostgresEnv) == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not set", testenv.PostgresEnv)
+		}
+		t.Skipf("%s not set: the two-process test needs PostgreSQL", testenv.PostgresEnv)
+	}
+	bin := filepath.Join(t.TempDir(), "scimd")
+	build := exec.Command("go", "build", "-o", bin, "github.com/scimd/scimd/cmd/scimd")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build scimd: %v\n%s", err, out)
+	}
+	return scimd{bin: bin, db: testenv.IsolatedPostgresURL(t)}
+}
+
 // client talks JSON to the servers.
 type client struct{ http *http.Client }
 
@@ -139,22 +161,7 @@ func (c client) call(method, url, bearer string, body any) (int, map[string]any,
 // most the plan ever had, and at the end the counters equal the open
 // sessions.
 func TestTwoProcessesNeverOversell(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test")
-	}
-	if os.Getenv(testenv.PostgresEnv) == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set", testenv.PostgresEnv)
-		}
-		t.Skipf("%s not set: the two-process test needs PostgreSQL", testenv.PostgresEnv)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "scimd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/scimd/scimd/cmd/scimd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build scimd: %v\n%s", err, out)
-	}
-	s := scimd{bin: bin, db: testenv.IsolatedPostgresURL(t)}
+	s := buildScimd(t)
 	s.run(t, "migrate")
 	s.run(t, "account", "create", "race")
 	token := strings.TrimSpace(s.run(t, "token", "create", "--account", "race", "--name", "e2e"))

@@ -238,6 +238,7 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Ti
 		if err := s.relicense(tx, accountID, []string{id}, map[string]bool{id: true}, at); err != nil {
 			return err
 		}
+		endsTokens(tx)
 		n, err := exec(tx, "delete user", `DELETE FROM users WHERE account_id = ? AND id = ?`, accountID, id)
 		if err != nil {
 			return err

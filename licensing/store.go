@@ -36,7 +36,10 @@ type Store interface {
 	CreateToken(ctx context.Context, t Token, audit ...AuditEntry) error
 	// Token returns the token with the id, revoked or not, whatever its
 	// account, or ErrNotFound. Callers must check the secret with
-	// Token.Matches and the revocation with Token.Active.
+	// Token.Matches and the revocation with Token.Active. The answer may
+	// come from memory: a revocation or deletion made through this store
+	// shows at once, one made by another process (another replica, the
+	// command line) within a second.
 	Token(ctx context.Context, id string) (Token, error)
 	// Tokens lists the account's tokens selected by q, revoked and expired
 	// ones included, by creation then id. Page.Total is not computed (0).

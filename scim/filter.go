@@ -294,7 +294,11 @@ func compileFilter(raw string, rt schemas.Resource) (licensing.Cond, error) {
 	if !utf8.ValidString(raw) {
 		return nil, errInvalidFilter("The filter is not valid UTF-8.")
 	}
-	e, err := parseFilterSafely(raw)
+	e, ok := simpleComparison(raw)
+	var err error
+	if !ok {
+		e, err = parseFilterSafely(raw)
+	}
 	if err != nil {
 		// Entra sends emails[type eq "work"].value eq "x", which RFC 7644's
 		// grammar lacks; it means emails[type eq "work" and value eq "x"].

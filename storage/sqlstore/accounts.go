@@ -103,8 +103,14 @@ func (s *Store) CreateToken(ctx context.Context, t licensing.Token, audit ...lic
 const tokenColumns = `id, account_id, name, scope, hash, created_at, revoked_at, user_id, expires_at, privileges, sign_in`
 
 // Token returns the token with the id, revoked or not, whatever its
-// account, or ErrNotFound.
+// account, or ErrNotFound. A token found is kept for tokenCacheTTL
+// (tokencache.go).
 func (s *Store) Token(ctx context.Context, id string) (licensing.Token, error) {
+	start := time.Now()
+	if t, ok := s.tokens.get(id, start); ok {
+		return t, nil
+	}
+	gen := s.tokens.reading()
 	var found []licensing.Token
 	err := query(s.conn(ctx), "token", `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, []any{id},
 		func(rows *sql.Rows) error {
@@ -118,6 +124,7 @@ func (s *Store) Token(ctx context.Context, id string) (licensing.Token, error) {
 	if len(found) == 0 {
 		return licensing.Token{}, fmt.Errorf("sqlstore: token: %w", licensing.ErrNotFound)
 	}
+	s.tokens.put(gen, found[0], start)
 	return found[0], nil
 }
 
@@ -188,6 +195,7 @@ func scanToken(rows *sql.Rows) (licensing.Token, error) {
 // time, records nothing and succeeds.
 func (s *Store) RevokeToken(ctx context.Context, accountID, id string, at time.Time, audit ...licensing.AuditEntry) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		endsTokens(tx)
 		n, err := exec(tx, "revoke token",
 			`UPDATE tokens SET revoked_at = ? WHERE account_id = ? AND id = ? AND revoked_at IS NULL`,
 			s.timeArg(at), accountID, id)
@@ -212,6 +220,7 @@ func (s *Store) RevokeToken(ctx context.Context, accountID, id string, at time.T
 // revokeUserTokens revokes, inside a user write's transaction, every
 // token of the user that is not revoked yet (licensing.RevokesCredentials).
 func (s *Store) revokeUserTokens(tx *gorm.DB, accountID, userID string, at time.Time) error {
+	endsTokens(tx)
 	_, err := exec(tx, "revoke user tokens",
 		`UPDATE tokens SET revoked_at = ? WHERE account_id = ? AND user_id = ? AND revoked_at IS NULL`,
 		s.timeArg(at), accountID, userID)

@@ -489,44 +489,6 @@ func sourcesText(sources []string) string {
 	return string(b)
 }
 
-// loadLicenses fills the licenses of users, outside transactions: one
-// query per batch of users, through the primary key of user_licenses (and
-// the queue's index for the places of the pending ones).
-func (s *Store) loadLicenses(db *gorm.DB, accountID string, users []licensing.User) error {
-	at := make(map[string]int, len(users))
-	ids := make([]string, len(users))
-	for i, u := range users {
-		at[u.ID] = i
-		ids[i] = u.ID
-		users[i].Licenses = nil
-	}
-	for chunk := range slices.Chunk(ids, batch) {
-		err := query(db, "user licenses",
-			`SELECT l.user_id, l.product_id, l.license, l.status, l.sources,
-			   CASE WHEN l.status = 'pending' THEN (SELECT COUNT(*) FROM user_licenses AS q
-			     WHERE q.account_id = l.account_id AND q.product_id = l.product_id AND q.status = 'pending'
-			       AND q.queued_seq <= l.queued_seq) ELSE 0 END
-			 FROM user_licenses AS l WHERE l.account_id = ? AND l.user_id IN ?
-			 ORDER BY l.user_id, `+s.byteOrder("l.product_id")+`, l.license DESC`,
-			[]any{accountID, chunk},
-			func(rows *sql.Rows) error {
-				var userID, sources string
-				var l licensing.License
-				if err := rows.Scan(&userID, &l.ProductID, &l.License, &l.Status, &sources, &l.Place); err != nil {
-					return err
-				}
-				_ = json.Unmarshal([]byte(sources), &l.Sources)
-				u := &users[at[userID]]
-				u.Licenses = append(u.Licenses, l)
-				return nil
-			})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // relicenseMembers recomputes, in a group write, the licenses of the users
 // whose inherited licenses may have changed: every user under the group if
 // its own licenses changed; and, if they changed or the group or a group

@@ -64,6 +64,9 @@ func (s *Store) Purge(ctx context.Context, kind licensing.PurgeKind, cutoff time
 	args = append(args, limit)
 	var n int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if target.table == "tokens" {
+			endsTokens(tx)
+		}
 		var err error
 		n, err = exec(tx, "purge "+string(kind), stmt, args...)
 		return err

@@ -51,6 +51,8 @@ type Store struct {
 	// health tracks the failures of an unavailable database
 	// (unavailable.go).
 	health *health
+	// tokens are the tokens read recently (tokencache.go).
+	tokens tokenCache
 }
 
 var _ licensing.Store = (*Store)(nil)
@@ -258,6 +260,12 @@ func splitScheme(raw string) (scheme, rest string) {
 // it records are told to the observer once it committed (monitor.go).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	ctx, events := collectSeatEvents(withHealth(ctx, s.health))
+	ctx, ends := markTokenEnds(ctx)
+	defer func() {
+		if ends.any {
+			s.tokens.forget()
+		}
+	}()
 	if s.writer == nil {
 		err := s.transaction(ctx, fn)
 		s.committed(err, events)

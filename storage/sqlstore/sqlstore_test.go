@@ -293,15 +293,16 @@ func TestIndexPlans(t *testing.T) {
 			t.Errorf("cursor page scans the table:\n%s", plan)
 		}
 
-		// The groups of a page of users are read through the member index.
+		// The details of a page of users (assignments, licenses, groups)
+		// are read through indexes, the groups through the member index.
 		ids := make([]string, 100)
 		for i := range ids {
 			ids[i] = fmt.Sprintf("user-%d", i*97+1)
 		}
-		plan := explain(t, s, s.userGroupsSQL(), []any{acc.ID, ids})
-		t.Logf("user groups:\n%s", plan)
+		plan := explain(t, s, s.userDetailsSQL(true), []any{acc.ID, ids, acc.ID, ids, acc.ID, ids})
+		t.Logf("user details:\n%s", plan)
 		if !strings.Contains(plan, "group_members_member_idx") || strings.Contains(plan, "Seq Scan") {
-			t.Errorf("the groups of a page of users are not read through group_members_member_idx:\n%s", plan)
+			t.Errorf("the details of a page of users are not read through indexes (group_members_member_idx):\n%s", plan)
 		}
 	})
 }

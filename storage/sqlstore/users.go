@@ -93,10 +93,7 @@ func (s *Store) UsersByID(ctx context.Context, accountID string, ids []string) (
 			return nil, err
 		}
 	}
-	if err := loadAssignments(db, userAssignments, accountID, found); err != nil {
-		return nil, err
-	}
-	if err := s.loadLicenses(db, accountID, found); err != nil {
+	if err := s.loadUserDetails(db, accountID, found, false); err != nil {
 		return nil, err
 	}
 	return found, nil
@@ -120,13 +117,7 @@ func (s *Store) User(ctx context.Context, accountID, id string) (licensing.User,
 	if len(found) == 0 {
 		return licensing.User{}, fmt.Errorf("sqlstore: user: %w", licensing.ErrNotFound)
 	}
-	if err := loadAssignments(db, userAssignments, accountID, found); err != nil {
-		return licensing.User{}, err
-	}
-	if err := s.loadLicenses(db, accountID, found); err != nil {
-		return licensing.User{}, err
-	}
-	if err := s.loadGroups(db, accountID, found); err != nil {
+	if err := s.loadUserDetails(db, accountID, found, true); err != nil {
 		return licensing.User{}, err
 	}
 	return found[0], nil
@@ -238,6 +229,7 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id string, at time.Ti
 		if err := s.relicense(tx, accountID, []string{id}, map[string]bool{id: true}, at); err != nil {
 			return err
 		}
+		endsTokens(tx)
 		n, err := exec(tx, "delete user", `DELETE FROM users WHERE account_id = ? AND id = ?`, accountID, id)
 		if err != nil {
 			return err
@@ -305,49 +297,10 @@ func (s *Store) Users(ctx context.Context, accountID string, q licensing.Query) 
 	if err != nil {
 		return page, err
 	}
-	if err := loadAssignments(s.conn(ctx), userAssignments, accountID, page.Items); err != nil {
-		return licensing.Page[licensing.User]{}, err
-	}
-	if err := s.loadLicenses(s.conn(ctx), accountID, page.Items); err != nil {
-		return licensing.Page[licensing.User]{}, err
-	}
-	if q.WithoutGroups {
-		return page, nil
-	}
-	if err := s.loadGroups(s.conn(ctx), accountID, page.Items); err != nil {
+	if err := s.loadUserDetails(s.conn(ctx), accountID, page.Items, !q.WithoutGroups); err != nil {
 		return licensing.Page[licensing.User]{}, err
 	}
 	return page, nil
-}
-
-// loadGroups fills the groups users are direct members of, ordered by
-// group id (byte order, whatever the database's collation), with their
-// display names: one query per batch of users, through the
-// (account_id, member_id) index of group_members.
-func (s *Store) loadGroups(db *gorm.DB, accountID string, users []licensing.User) error {
-	at := make(map[string]int, len(users))
-	ids := make([]string, len(users))
-	for i, u := range users {
-		at[u.ID] = i
-		ids[i] = u.ID
-	}
-	for chunk := range slices.Chunk(ids, batch) {
-		err := query(db, "user groups", s.userGroupsSQL(), []any{accountID, chunk},
-			func(rows *sql.Rows) error {
-				var userID string
-				var g licensing.GroupRef
-				if err := rows.Scan(&userID, &g.ID, &g.Display); err != nil {
-					return err
-				}
-				u := &users[at[userID]]
-				u.Groups = append(u.Groups, g)
-				return nil
-			})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // scanUser returns a reader of userColumns rows (and extra destinations).
@@ -406,22 +359,6 @@ func (s *Store) dropMemberships(tx *gorm.DB, accountID, memberID string, typ lic
 		`DELETE FROM group_members WHERE account_id = ? AND member_id = ? AND member_type = ?`,
 		accountID, memberID, string(typ))
 	return err
-}
-
-// userGroupsSQL reads the direct memberships of a list of users (the
-// second argument) with their groups' ids and names, ordered by user and
-// group id: the order of group_members_member_idx, which SQLite then
-// prefers to a scan of the account's memberships in primary key order.
-func (s *Store) userGroupsSQL() string {
-	order := "m.member_id, m.group_id"
-	if s.dialect == DialectPostgres {
-		order = `m.member_id, m.group_id COLLATE "C"`
-	}
-	return `SELECT m.member_id, g.id, g.display_name
-		FROM group_members AS m
-		JOIN "groups" AS g ON g.account_id = m.account_id AND g.id = m.group_id
-		WHERE m.account_id = ? AND m.member_type = 'User' AND m.member_id IN ?
-		ORDER BY ` + order
 }
 
 // checkUser checks what the database needs of a user and returns its

@@ -33,6 +33,13 @@ to the end sent, which lies inside the seat's true time). Any excess is an
 OVERSELL and fails the run, as does a seat still occupied once every agent
 has ended.
 
+Hand-off: from the agents' clocks, each grant is matched first in, first
+out to the release that freed its seat; a grant to an agent that asked
+before that release is a hand-off, reported as percentiles from the end
+request sent to the start's answer (an upper bound of the time from the
+release's commit to the claim's) and from the end's answer, with the share
+of seat-time a seat stood free while an agent asked (seats_handoff.go).
+
 Setup, straight into --database-url (the servers' database, opened as seed
 opens it): the account if missing, the agents (agent00000@example.com, ...,
 made once and reused), a token per agent (as scimd token create --scope agent

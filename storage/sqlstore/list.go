@@ -103,9 +103,11 @@ func (s *Store) planList(res *resource, cols, accountID string, q licensing.Quer
 	} else {
 		// A deep page skips its offset over the index alone, reading
 		// only the seqs, then reads the rows of the page: skipping whole
-		// rows costs twice as much at a million users.
-		p.page = "SELECT " + sel + " FROM " + res.table + " AS r WHERE r.seq IN (SELECT r.seq FROM " + res.table + " AS r WHERE " + where +
+		// rows costs twice as much at a million users. The outer rows are
+		// found by the primary key, which leads with the account.
+		p.page = "SELECT " + sel + " FROM " + res.table + " AS r WHERE r.account_id = ? AND r.seq IN (SELECT r.seq FROM " + res.table + " AS r WHERE " + where +
 			" ORDER BY " + orderBy + " LIMIT ? OFFSET ?) ORDER BY " + orderBy
+		pageArgs = append([]any{accountID}, pageArgs...)
 	}
 	p.pageArgs = pageArgs
 	return p, nil

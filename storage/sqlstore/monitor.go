@@ -20,7 +20,7 @@ import (
 // seatTotalsSQL sums the plans and counts the live waiters (argument: the
 // time) by product. Both halves give the same columns; a product appears
 // in one row of each half at most, and SeatTotals adds them up.
-const seatTotalsSQL = `SELECT product_id, SUM(named_seats), SUM(named_used), SUM(concurrent_seats), SUM(concurrent_used),
+const seatTotalsSQL = `/* all accounts: metrics sum every account's seats by product */ SELECT product_id, SUM(named_seats), SUM(named_used), SUM(concurrent_seats), SUM(concurrent_used),
 	  SUM(CASE WHEN concurrent_seats > 0 AND concurrent_used >= concurrent_seats THEN 1 ELSE 0 END), 0
 	FROM plans GROUP BY product_id
 	UNION ALL

@@ -51,10 +51,10 @@ func (s *Store) Purge(ctx context.Context, kind licensing.PurgeKind, cutoff time
 	}
 	var stmt string
 	if s.dialect == DialectPostgres {
-		stmt = `DELETE FROM ` + target.table + ` WHERE ctid = ANY(ARRAY(SELECT ctid FROM ` + target.table +
+		stmt = `/* all accounts: retention purges old rows of every account */ DELETE FROM ` + target.table + ` WHERE ctid = ANY(ARRAY(SELECT ctid FROM ` + target.table +
 			` WHERE ` + target.where + ` LIMIT ? FOR UPDATE SKIP LOCKED))`
 	} else {
-		stmt = `DELETE FROM ` + target.table + ` WHERE rowid IN (SELECT rowid FROM ` + target.table +
+		stmt = `/* all accounts: retention purges old rows of every account */ DELETE FROM ` + target.table + ` WHERE rowid IN (SELECT rowid FROM ` + target.table +
 			` WHERE ` + target.where + ` LIMIT ?)`
 	}
 	var args []any

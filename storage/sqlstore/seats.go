@@ -601,7 +601,7 @@ func (s *Store) ExpireSessions(ctx context.Context, now time.Time, limit int) (i
 // picked through sessions_expiry_idx. MATERIALIZED: the locking pick runs
 // once, whatever the plan.
 func (s *Store) expireSQL() string {
-	return `WITH picked AS MATERIALIZED (
+	return `/* all accounts: sessions whose lease ran out end, whatever their account */ WITH picked AS MATERIALIZED (
 		  SELECT account_id, id FROM sessions WHERE state <> 'ended' AND expires_at <= ?
 		  ORDER BY expires_at LIMIT ?` + s.lock("FOR UPDATE SKIP LOCKED") + `)
 		UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?

@@ -102,9 +102,24 @@ func TestSQLiteConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T) licensing.Store { return inspected{openSQLite(t)} })
 }
 
+// TestPostgresConformance runs the conformance suite on PostgreSQL and
+// then checks every statement it ran for the account it touches (the
+// sharding plan of docs/scaling.md: see accountScope).
 func TestPostgresConformance(t *testing.T) {
-	openPostgres(t)
-	conformance.Run(t, func(t *testing.T) licensing.Store { return inspected{openPostgres(t)} })
+	loadAccountTables(t, openPostgres(t))
+	statements := newStatementLog()
+	t.Cleanup(func() {
+		scoped, fanOut := statements.check(t)
+		if scoped < 100 {
+			t.Errorf("only %d statements on accounts' tables were seen", scoped)
+		}
+		t.Logf("%d statements on accounts' tables checked; over all accounts by design: %s", scoped, strings.Join(fanOut, "; "))
+	})
+	conformance.Run(t, func(t *testing.T) licensing.Store {
+		s := openPostgres(t)
+		statements.watch(t, s)
+		return inspected{s}
+	})
 }
 
 func TestMigrateAppliesOnce(t *testing.T) {

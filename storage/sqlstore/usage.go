@@ -43,7 +43,7 @@ func (s *Store) UsageSealed(ctx context.Context) (time.Time, time.Time, error) {
 		return time.Time{}, time.Time{}, err
 	}
 	var next dbTime
-	q, args := `SELECT MIN(at) FROM seat_events`, []any(nil)
+	q, args := `/* all accounts: the sealer seals every account's hours */ SELECT MIN(at) FROM seat_events`, []any(nil)
 	if sealed.Valid {
 		q, args = q+` WHERE at >= ?`, []any{s.timeArg(sealed.Time)}
 	}
@@ -93,7 +93,7 @@ func (s *Store) SealUsage(ctx context.Context, from, to time.Time, summarize fun
 			return nil
 		}
 		var events []licensing.SeatEvent
-		err = query(tx, "seal usage", `SELECT account_id, product_id, kind, at FROM seat_events WHERE at >= ? AND at < ?`,
+		err = query(tx, "seal usage", `/* all accounts: the sealer seals every account's hours */ SELECT account_id, product_id, kind, at FROM seat_events WHERE at >= ? AND at < ?`,
 			[]any{s.timeArg(from), s.timeArg(to)},
 			func(rows *sql.Rows) error {
 				var e licensing.SeatEvent
@@ -109,7 +109,7 @@ func (s *Store) SealUsage(ctx context.Context, from, to time.Time, summarize fun
 		if err != nil {
 			return err
 		}
-		if _, err := exec(tx, "seal usage", `DELETE FROM usage_hours WHERE hour >= ? AND hour < ?`, s.timeArg(from), s.timeArg(to)); err != nil {
+		if _, err := exec(tx, "seal usage", `/* all accounts: the sealer seals every account's hours */ DELETE FROM usage_hours WHERE hour >= ? AND hour < ?`, s.timeArg(from), s.timeArg(to)); err != nil {
 			return err
 		}
 		const cols = 8
@@ -119,7 +119,7 @@ func (s *Store) SealUsage(ctx context.Context, from, to time.Time, summarize fun
 		}
 		row := "(" + strings.Repeat("?, ", cols-1) + "?)"
 		for chunk := range slices.Chunk(args, seedRows*cols) {
-			if _, err := exec(tx, "seal usage", `INSERT INTO usage_hours (account_id, hour, product_id, net, low, denials, held, quarters) VALUES `+
+			if _, err := exec(tx, "seal usage", `/* all accounts: the sealer seals every account's hours */ INSERT INTO usage_hours (account_id, hour, product_id, net, low, denials, held, quarters) VALUES `+
 				strings.TrimSuffix(strings.Repeat(row+",", len(chunk)/cols), ","), chunk...); err != nil {
 				return err
 			}

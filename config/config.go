@@ -67,6 +67,9 @@ type Config struct {
 	// MetricsListen, if set, is the address /metrics is served on, and
 	// then only there; empty serves it on Listen.
 	MetricsListen string
+	// Pprof, if set, is a loopback address the Go runtime profiles
+	// (net/http/pprof) are served on, and only there; empty serves none.
+	Pprof string
 	// RetainSessions, RetainSeatEvents and RetainAudit are how long ended
 	// sessions, seat events and audit entries are kept before they are
 	// purged; 0 keeps them forever.
@@ -181,6 +184,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetainSeatEvents, "retain-seat-events", c.RetainSeatEvents, "how long seat events, the source of usage reports, are kept (0: forever)")
 	fs.DurationVar(&c.RetainAudit, "retain-audit", c.RetainAudit, "how long audit entries are kept (0: forever)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address to serve the Prometheus metrics on, and then only there, e.g. 127.0.0.1:9090 (default: /metrics on --listen)")
+	fs.StringVar(&c.Pprof, "pprof", c.Pprof, "loopback address to serve the Go runtime profiles (/debug/pprof/) on, e.g. 127.0.0.1:6060, for measuring; never on --listen (default: off)")
 	c.bindEdge(fs)
 }
 
@@ -287,5 +291,25 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("metrics-listen %q must differ from listen", c.MetricsListen))
 		}
 	}
+	if c.Pprof != "" {
+		errs = append(errs, validatePprof(c.Pprof, c.Listen))
+	}
 	return errors.Join(errs...)
+}
+
+// validatePprof accepts a loopback host:port of its own for the profiles:
+// they show the process's internals, so they are never served where
+// clients reach the server.
+func validatePprof(addr, listen string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("pprof %q must be host:port on a loopback address", addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("pprof %q must be on a loopback address (127.0.0.1, ::1 or localhost)", addr)
+	}
+	if addr == listen && port != "0" {
+		return fmt.Errorf("pprof %q must differ from listen", addr)
+	}
+	return nil
 }

@@ -94,6 +94,33 @@ func TestValidateMetricsListen(t *testing.T) {
 	}
 }
 
+// TestValidatePprof accepts a loopback address of its own for the
+// profiles and refuses any other, the main listener's included.
+func TestValidatePprof(t *testing.T) {
+	for _, c := range []struct {
+		listen, pprof string
+		ok            bool
+	}{
+		{":8080", "", true},
+		{":8080", "127.0.0.1:6060", true},
+		{":8080", "[::1]:6060", true},
+		{":8080", "localhost:6060", true},
+		{":8080", ":6060", false}, // every interface
+		{":8080", "0.0.0.0:6060", false},
+		{":8080", "192.0.2.1:6060", false},
+		{":8080", "6060", false},
+		{"127.0.0.1:8080", "127.0.0.1:8080", false},
+		{"127.0.0.1:0", "127.0.0.1:0", true}, // two ports the system picks
+	} {
+		cfg := Default()
+		cfg.Listen, cfg.Pprof = c.listen, c.pprof
+		err := cfg.Validate()
+		if (err == nil) != c.ok || err != nil && !strings.Contains(err.Error(), "pprof") {
+			t.Errorf("listen %q, pprof %q: Validate() = %v, want ok %v", c.listen, c.pprof, err, c.ok)
+		}
+	}
+}
+
 // TestRetentionFlags checks the retention flags: the defaults (90 days of
 // sessions, 400 of seat events and audit entries), flags and environment,
 // 0 for forever, and a negative period refused.

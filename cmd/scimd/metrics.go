@@ -33,8 +33,9 @@ func newMetrics(store *sqlstore.Store, catalog licensing.Catalog, clock licensin
 	return m
 }
 
-// metricsServer serves the metrics alone on the --metrics-listen address.
-type metricsServer struct {
+// sideServer serves, on an address of its own, what must not be served on
+// --listen: the metrics with --metrics-listen, the profiles with --pprof.
+type sideServer struct {
 	srv  *http.Server
 	done chan struct{}
 }
@@ -42,30 +43,36 @@ type metricsServer struct {
 // listenMetrics starts serving h at server.MetricsPath on addr; every other
 // path answers 404. An error means the address could not be listened on.
 // A nil server (addr "") serves nothing.
-func listenMetrics(addr string, h http.Handler, log *slog.Logger) (*metricsServer, error) {
+func listenMetrics(addr string, h http.Handler, log *slog.Logger) (*sideServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
+	mux := http.NewServeMux()
+	mux.Handle(server.MetricsPath, h)
+	return listenSide(addr, "metrics", mux, 30*time.Second, log)
+}
+
+// listenSide starts serving mux on addr, answering within writeTimeout,
+// and logs "NAME listening" with the address.
+func listenSide(addr, name string, mux *http.ServeMux, writeTimeout time.Duration, log *slog.Logger) (*sideServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle(server.MetricsPath, h)
-	m := &metricsServer{
+	m := &sideServer{
 		srv: &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 10 * time.Second,
-			WriteTimeout:      30 * time.Second,
+			WriteTimeout:      writeTimeout,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		done: make(chan struct{}),
 	}
-	log.Info("metrics listening", "addr", ln.Addr().String())
+	log.Info(name+" listening", "addr", ln.Addr().String())
 	go func() {
 		defer close(m.done)
 		if err := m.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics listener stopped: /metrics is not served", "err", err)
+			log.Error(name+" listener stopped", "err", err)
 		}
 	}()
 	return m, nil
@@ -73,7 +80,7 @@ func listenMetrics(addr string, h http.Handler, log *slog.Logger) (*metricsServe
 
 // shutdown stops the server, letting scrapes in flight finish until ctx
 // ends.
-func (m *metricsServer) shutdown(ctx context.Context) error {
+func (m *sideServer) shutdown(ctx context.Context) error {
 	if m == nil {
 		return nil
 	}

@@ -84,6 +84,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fmt.Errorf("metrics-listen: %w", err)
 	}
 	defer metricsSrv.shutdown(context.Background())
+	pprofSrv, err := listenPprof(cfg.Pprof, log)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("pprof: %w", err)
+	}
+	defer func() { // a profile under way is cut short
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		pprofSrv.shutdown(sctx)
+	}()
 
 	// Every replica seals cursors with the database's key.
 	cursors, err := licensing.LoadCursors(ctx, store)

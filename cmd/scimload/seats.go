@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,13 @@ agents count how many of them hold a seat at once (from the grant received
 to the end sent, which lies inside the seat's true time). Any excess is an
 OVERSELL and fails the run, as does a seat still occupied once every agent
 has ended.
+
+Hand-off: from the agents' clocks, each grant is matched first in, first
+out to the release that freed its seat; a grant to an agent that asked
+before that release is a hand-off, reported as percentiles from the end
+request sent to the start's answer (an upper bound of the time from the
+release's commit to the claim's) and from the end's answer, with the share
+of seat-time a seat stood free while an agent asked (seats_handoff.go).
 
 Setup, straight into --database-url (the servers' database, opened as seed
 opens it): the account if missing, the agents (agent00000@example.com, ...,
@@ -300,10 +308,13 @@ func (c seatsConfig) seatPhase(ctx context.Context, names []string, drivers []se
 	held := &heldSeats{limit: int64(c.seats)}
 	monitor := newRecorder(monitorName)
 	stopWatch := watch(ctx, c.every, c.seats, monitor, read)
+	cycles := make([][]seatCycle, len(drivers))
+	begin := time.Now()
 	recs, elapsed := runWorkers(len(drivers), names, func(w int, recs []*recorder) {
-		c.agent(stop, ctx, drivers[w], recs, held)
+		cycles[w] = c.agent(stop, ctx, drivers[w], recs, held)
 	})
 	seen := stopWatch()
+	handoff := handoffs(slices.Concat(cycles...), c.seats, begin, begin.Add(elapsed))
 	p := phase{elapsed: elapsed, stopped: stoppedBy(stop, c.duration)}
 	for _, r := range recs {
 		p.ops = append(p.ops, r.report(elapsed))
@@ -312,7 +323,7 @@ func (c seatsConfig) seatPhase(ctx context.Context, names []string, drivers []se
 	p.check = SeatsCheck{
 		Cycles: p.ops[opCycle].OK, CyclesPerSec: p.ops[opCycle].RatePerSec, Denials: p.ops[opDenied].OK,
 		Readings: seen.readings, MaxOccupied: seen.maxOccupied, MaxWaiting: seen.maxWaiting, Violations: seen.violations,
-		MaxHeld: int(held.max.Load()), HeldViolations: int(held.over.Load()),
+		MaxHeld: int(held.max.Load()), HeldViolations: int(held.over.Load()), Handoff: handoff,
 	}
 	last, r := read(ctx)
 	if r.class != "" || r.cut {
@@ -325,14 +336,26 @@ func (c seatsConfig) seatPhase(ctx context.Context, names []string, drivers []se
 
 // agent runs one agent's seat cycles until its rounds are done or stop
 // ends: start (a denial pauses --pause and tries again), connect, one
-// heartbeat, hold, end. Requests run under ctx (see seatPhase).
-func (c seatsConfig) agent(stop, ctx context.Context, d seatDriver, recs []*recorder, held *heldSeats) {
+// heartbeat, hold, end. Requests run under ctx (see seatPhase). It returns
+// the cycles by the agent's clock (see seats_handoff.go).
+func (c seatsConfig) agent(stop, ctx context.Context, d seatDriver, recs []*recorder, held *heldSeats) []seatCycle {
+	var cycles []seatCycle
+	var cur seatCycle // the cycle under way: asked is set from its first start on
+	defer func() {
+		if !cur.asked.IsZero() { // asked for a seat and stopped without one
+			cur.left = time.Now()
+			cycles = append(cycles, cur)
+		}
+	}()
 	for done := 0; stop.Err() == nil && (c.rounds == 0 || done < c.rounds); {
 		began := time.Now()
+		if cur.asked.IsZero() {
+			cur.asked = began
+		}
 		id, denied, r := d.start(ctx)
 		switch {
 		case r.cut:
-			return
+			return cycles
 		case denied:
 			r.record(recs[opDenied])
 			pause(stop, c.retryPause)
@@ -341,20 +364,26 @@ func (c seatsConfig) agent(stop, ctx context.Context, d seatDriver, recs []*reco
 			pause(stop, c.retryPause)
 			continue
 		}
+		cur.granted = time.Now()
 		held.take()
 		d.connect(ctx, id).record(recs[opConnect])
 		d.heartbeat(ctx, id).record(recs[opHeartbeat])
 		pause(ctx, c.hold)
 		held.give()
+		cur.endSent = time.Now()
 		r = d.end(ctx, id)
-		if r.cut {
-			return
-		}
-		if r.record(recs[opEnd]) {
+		if !r.cut && r.record(recs[opEnd]) {
+			cur.ended = time.Now()
 			recs[opCycle].ok(time.Since(began))
 			done++
 		}
+		cycles = append(cycles, cur)
+		cur = seatCycle{}
+		if r.cut {
+			return cycles
+		}
 	}
+	return cycles
 }
 
 // pause waits d or until ctx ends.

@@ -47,6 +47,8 @@ type SeatsCheck struct {
 	FinalOccupied int    `json:"final_occupied"`
 	FinalWaiting  int    `json:"final_waiting"`
 	FinalError    string `json:"final_error,omitempty"`
+	// Handoff is how fast freed seats went to agents asking for one.
+	Handoff HandoffReport `json:"handoff"`
 }
 
 // errSeatCheck is returned after a seats report whose check failed: an
@@ -98,6 +100,14 @@ func (r *SeatsReport) writeTable(w io.Writer, baseline *BaselineReport) {
 		} else {
 			fmt.Fprintf(w, "%d\n", s.FinalOccupied)
 		}
+		h := s.Handoff
+		fmt.Fprintf(w, "%s hand-off, freed seat to an agent asking (end sent to start answered, an upper bound): %d of %d grants, p50 %.2f ms, p95 %.2f, p99 %.2f, max %.2f; "+
+			"from the end's answer p50 %.2f, p99 %.2f; seat idle while agents asked %.1f%% of seat-time",
+			name, h.Handoffs, h.Grants, h.P50Ms, h.P95Ms, h.P99Ms, h.MaxMs, h.FromAnswerP50Ms, h.FromAnswerP99Ms, h.SeatIdle*100)
+		if h.Unmatched > 0 {
+			fmt.Fprintf(w, "; %d grants matched no release (ends that failed)", h.Unmatched)
+		}
+		fmt.Fprintln(w)
 	}
 	line("scimd", "admin API", r.Scimd)
 	if r.RawSQL != nil {

@@ -152,6 +152,9 @@ func checkSeats(t *testing.T, phase string, c SeatsCheck, cycles int) {
 	if c.Readings == 0 || c.FinalOccupied != 0 || c.FinalWaiting != 0 {
 		t.Errorf("%s: %+v, want readings and every seat free after the run", phase, c)
 	}
+	if h := c.Handoff; h.Grants != cycles || h.Handoffs+h.Direct != h.Grants || h.Unmatched != 0 || h.Handoffs == 0 || h.MaxMs < h.P50Ms {
+		t.Errorf("%s: hand-off %+v, want every grant matched, some to agents that asked before the seat was freed", phase, h)
+	}
 }
 
 // checkBaseline checks the raw-SQL phase and that its scratch tables are
@@ -202,7 +205,7 @@ func TestSeatsReportsOversell(t *testing.T) {
 	if !errors.Is(err, errSeatCheck) || !strings.Contains(err.Error(), "OVERSELL") || !strings.Contains(err.Error(), "4 seats still occupied") {
 		t.Errorf("error %v, want a failed seat check naming the oversell and the seats left occupied", err)
 	}
-	for _, want := range []string{"start granted", "seat start+end cycles", "occupied at most 4 of 3", "OVERSELL (scimd)"} {
+	for _, want := range []string{"start granted", "seat start+end cycles", "occupied at most 4 of 3", "OVERSELL (scimd)", "scimd hand-off"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

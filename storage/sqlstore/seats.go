@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -63,6 +65,36 @@ func (s *Store) byteOrder(col string) string {
 		return col + ` COLLATE "C"`
 	}
 	return col
+}
+
+// What a commit may skip. The line of waiters (a ticket lives a few
+// polls and is refreshed at each) and the denials of seats (a count for
+// usage reports) change with every waiting agent's poll and every refused
+// start: on PostgreSQL their writes commit without waiting for the write-
+// ahead log to reach the disk (synchronous_commit off for that
+// transaction only). Their changes are seen by everyone at commit as
+// usual; a crash of PostgreSQL may lose the last fraction of a second of
+// them (never corrupting anything): the waiters then find their tickets
+// gone and join again, and a few denials go uncounted. Seats, sessions
+// and every other seat event stay durable: they are what the limits and
+// usage stand on. On the waiters' advisory lock (JoinQueue) this matters
+// most: a durable commit would hold every join of the line behind a
+// flush to disk.
+
+// lazySQL turns off the wait for the disk for the rest of the
+// transaction, from inside a statement (set_config, local to the
+// transaction, is also the statement's own in autocommit).
+const lazySQL = `SELECT set_config('synchronous_commit', 'off', true)`
+
+// lazyFrom returns, on PostgreSQL, a FROM item of one row that makes the
+// statement's transaction commit without waiting for the disk (see
+// above), to add to an INSERT ... SELECT, an UPDATE ... FROM or a DELETE
+// ... USING; on SQLite "".
+func (s *Store) lazyFrom(keyword string) string {
+	if s.dialect == DialectPostgres {
+		return " " + keyword + " (" + lazySQL + ") AS lazy"
+	}
+	return ""
 }
 
 // SetPlan sets the named and concurrent seats of the account's product,
@@ -176,7 +208,7 @@ func (s *Store) StartSession(ctx context.Context, sess *licensing.Session, ticke
 		// waiter's retry: its first attempt, without one, recorded the
 		// denial already.
 		record := func(db *gorm.DB) error {
-			return s.recordEvent(db, licensing.SeatEvent{
+			return s.recordDenial(db, licensing.SeatEvent{
 				AccountID: sess.AccountID, ProductID: sess.ProductID, UserID: sess.UserID,
 				Kind: licensing.SeatDenied, At: sess.CreatedAt,
 			})
@@ -610,41 +642,68 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 	if err := checkText(accountID, productID, userID); err != nil {
 		return "", fmt.Errorf("sqlstore: join queue: %w", err)
 	}
+	line := "waiters/" + accountID + "/" + productID
+	if s.dialect == DialectPostgres && maxWaiters > 0 {
+		// The joins of this process take turns before they take a
+		// connection, so that those waiting for the line's lock hold
+		// one connection of the pool, not one each: a line of hundreds
+		// of agents joining at once would hold them all, and the claims,
+		// ends and refreshes that move the line would wait behind it.
+		done, err := s.joins.take(ctx, line)
+		if err != nil {
+			return "", err
+		}
+		defer done()
+	}
 	ticket := ""
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if s.dialect == DialectPostgres && maxWaiters > 0 {
-			if _, err := exec(tx, "join queue", `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`,
-				"waiters/"+accountID+"/"+productID); err != nil {
+		if s.dialect == DialectPostgres {
+			// The line's lock is held until the commit, which then waits
+			// for no disk (see lazySQL).
+			lock := `, pg_advisory_xact_lock(hashtextextended(?, 0))`
+			args := []any{line}
+			if maxWaiters <= 0 {
+				lock, args = "", nil
+			}
+			if _, err := exec(tx, "join queue", lazySQL+lock, args...); err != nil {
 				return err
 			}
 		}
+		// The user's own place, if its time ran out, goes: a join never
+		// revives a dead ticket.
 		if _, err := exec(tx, "join queue",
 			`DELETE FROM waiters WHERE account_id = ? AND product_id = ? AND expires_at <= ?`,
 			accountID, productID, s.timeArg(now)); err != nil {
 			return err
 		}
+		// One statement, after the lock (on PostgreSQL its snapshot then
+		// sees every join that held it before): the place is taken if
+		// the user has one already (shared) or fewer than maxWaiters
+		// others wait.
+		full := `FALSE`
+		args := []any{newTicket(), accountID, productID, userID, s.timeArg(now), s.timeArg(expiresAt)}
 		if maxWaiters > 0 {
-			var waiting, mine int
-			err := query(tx, "join queue",
-				`SELECT COUNT(*), COUNT(CASE WHEN user_id = ? THEN 1 END) FROM waiters
-				 WHERE account_id = ? AND product_id = ? AND expires_at > ?`,
-				[]any{userID, accountID, productID, s.timeArg(now)},
-				func(rows *sql.Rows) error { return rows.Scan(&waiting, &mine) })
-			if err != nil {
-				return err
-			}
-			if mine == 0 && waiting >= maxWaiters {
-				return fmt.Errorf("sqlstore: join queue: %w", licensing.ErrLineFull)
-			}
+			full = `(SELECT COUNT(*) FROM waiters WHERE account_id = ? AND product_id = ? AND expires_at > ? AND user_id <> ?) >= ?
+			 AND NOT EXISTS (SELECT 1 FROM waiters WHERE account_id = ? AND product_id = ? AND user_id = ?)`
+			args = append(args, accountID, productID, s.timeArg(now), userID, maxWaiters, accountID, productID, userID)
 		}
-		return query(tx, "join queue",
-			`INSERT INTO waiters (ticket, account_id, product_id, user_id, joined_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+		found := false
+		err := query(tx, "join queue",
+			`INSERT INTO waiters (ticket, account_id, product_id, user_id, joined_at, expires_at)
+			 SELECT ?, ?, ?, ?, ?, ? WHERE NOT (`+full+`)
 			 ON CONFLICT (account_id, product_id, user_id) DO UPDATE
 			 SET holders = waiters.holders + 1,
 			     expires_at = CASE WHEN waiters.expires_at < excluded.expires_at THEN excluded.expires_at ELSE waiters.expires_at END
 			 RETURNING ticket`,
-			[]any{newTicket(), accountID, productID, userID, s.timeArg(now), s.timeArg(expiresAt)},
-			func(rows *sql.Rows) error { return rows.Scan(&ticket) })
+			args,
+			func(rows *sql.Rows) error {
+				found = true
+				return rows.Scan(&ticket)
+			})
+		if err == nil && !found {
+			return fmt.Errorf("sqlstore: join queue: %w", licensing.ErrLineFull)
+		}
+		return err
 	})
 	if err != nil {
 		return "", err
@@ -652,12 +711,40 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 	return ticket, nil
 }
 
+// lineTurns gives turns to the joins of lines of waiters of one process,
+// one at a time per line (lines are spread over a few turns by a hash of
+// their name; two lines sharing one only take turns). The zero value is
+// ready.
+type lineTurns struct {
+	once  sync.Once
+	turns [16]chan struct{}
+}
+
+// take waits for the line's turn, or until ctx ends, and returns what
+// gives the turn back.
+func (l *lineTurns) take(ctx context.Context, line string) (func(), error) {
+	l.once.Do(func() {
+		for i := range l.turns {
+			l.turns[i] = make(chan struct{}, 1)
+		}
+	})
+	h := fnv.New32a()
+	h.Write([]byte(line))
+	turn := l.turns[h.Sum32()%uint32(len(l.turns))]
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqlstore: join queue: waiting for the line: %w", ctx.Err())
+	}
+}
+
 // RefreshTicket keeps a live waiter live until expiresAt. ErrNotFound if
 // the ticket is not in the account's line or its time ran out by now
 // (the row, if not cleared yet, stays for JoinQueue to clear).
 func (s *Store) RefreshTicket(ctx context.Context, accountID, ticket string, now, expiresAt time.Time) error {
 	n, err := exec(s.conn(ctx), "refresh ticket",
-		`UPDATE waiters SET expires_at = ? WHERE account_id = ? AND ticket = ? AND expires_at > ?`,
+		`UPDATE waiters SET expires_at = ?`+s.lazyFrom("FROM")+` WHERE account_id = ? AND ticket = ? AND expires_at > ?`,
 		s.timeArg(expiresAt), accountID, ticket, s.timeArg(now))
 	if err != nil {
 		return err
@@ -678,7 +765,7 @@ func (s *Store) LeaveQueue(ctx context.Context, accountID, ticket string) error 
 	// is taken down on the second round.
 	for range 2 {
 		n, err := exec(s.conn(ctx), "leave queue",
-			`UPDATE waiters SET holders = holders - 1 WHERE account_id = ? AND ticket = ? AND holders > 1`, accountID, ticket)
+			`UPDATE waiters SET holders = holders - 1`+s.lazyFrom("FROM")+` WHERE account_id = ? AND ticket = ? AND holders > 1`, accountID, ticket)
 		if err != nil || n > 0 {
 			return err
 		}
@@ -896,9 +983,22 @@ func releaseKind(r licensing.EndReason) licensing.SeatEventKind {
 // recordEvent stores a seat event, told to the observer once committed
 // (see recorded).
 func (s *Store) recordEvent(db *gorm.DB, e licensing.SeatEvent) error {
+	return s.insertEvent(db, e, "")
+}
+
+// recordDenial stores a denied event in a transaction of its own (or a
+// statement: on PostgreSQL db may be outside any), which commits without
+// waiting for the disk (see lazySQL).
+func (s *Store) recordDenial(db *gorm.DB, e licensing.SeatEvent) error {
+	return s.insertEvent(db, e, s.lazyFrom("FROM"))
+}
+
+// insertEvent stores a seat event, selecting its values from from ("" or
+// a lazyFrom item).
+func (s *Store) insertEvent(db *gorm.DB, e licensing.SeatEvent, from string) error {
 	_, err := exec(db, "record seat event",
 		`INSERT INTO seat_events (account_id, product_id, user_id, session_id, kind, reason, actor, at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		 SELECT ?, ?, ?, ?, ?, ?, ?, ?`+from,
 		e.AccountID, e.ProductID, e.UserID, nullString(e.SessionID), string(e.Kind), nullString(string(e.Reason)),
 		nullString(e.Actor), s.timeArg(e.At))
 	if err == nil {

@@ -97,8 +97,10 @@ const freeSeatsSQL = `WITH src AS (UPDATE plans SET named_used = named_used + ?,
 
 // leaveLineSQL takes a ticket its last holder leaves out of its line
 // (arguments: the account, the ticket) and, if it was there and seats are free, notifies the
-// first waiters, who moved up (then the arguments of notifySQL).
-const leaveLineSQL = `WITH left_line AS (DELETE FROM waiters WHERE account_id = ? AND ticket = ? AND holders <= 1 RETURNING account_id, product_id),
+// first waiters, who moved up (then the arguments of notifySQL). It
+// commits without waiting for the disk (see lazySQL).
+const leaveLineSQL = `WITH left_line AS (DELETE FROM waiters USING (` + lazySQL + `) AS lazy
+	  WHERE account_id = ? AND ticket = ? AND holders <= 1 RETURNING account_id, product_id),
 	src AS (SELECT p.account_id, p.product_id, p.concurrent_seats - p.concurrent_used AS free
 	        FROM plans AS p JOIN left_line AS l ON l.account_id = p.account_id AND l.product_id = p.product_id) ` + notifySQL
 

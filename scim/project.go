@@ -124,7 +124,9 @@ func splitSchemaPrefix(rt schemas.Resource, path string) (uri, rest string) {
 }
 
 // project returns the representation of res that RFC 7644 section 3.9
-// asks for, without modifying res.
+// asks for, without modifying res. The answer shares the values it keeps
+// whole with res (an answer is built for one response and encoded at
+// once): neither may be changed afterwards.
 //
 // res is a full representation with canonical keys: "schemas", "id",
 // "externalId", "meta", the core attributes, and each extension's
@@ -147,14 +149,14 @@ func project(res map[string]any, rt schemas.Resource, attributes, excluded []str
 	out := make(map[string]any, len(res))
 	for key, value := range res {
 		if strings.EqualFold(key, "schemas") || strings.EqualFold(key, "id") {
-			out[key] = deepCopyValue(value)
+			out[key] = value
 			continue
 		}
 		if ext, ok := rt.Extension(key); ok {
 			obj, isObj := value.(map[string]any)
 			if !isObj {
 				if !inc.given && !exc.containers[strings.ToLower(ext.ID)] {
-					out[key] = deepCopyValue(value)
+					out[key] = value
 				}
 				continue
 			}
@@ -167,7 +169,7 @@ func project(res map[string]any, rt schemas.Resource, attributes, excluded []str
 		if !known {
 			// Not in the schemas: returned by default like any attribute.
 			if !inc.given {
-				out[key] = deepCopyValue(value)
+				out[key] = value
 			}
 			continue
 		}
@@ -185,7 +187,7 @@ func projectContainer(obj map[string]any, attrs []schema.CoreAttribute, containe
 		attr, known := findAttribute(attrs, key)
 		if !known {
 			if !inc.given && !exc.containers[container] {
-				out[key] = deepCopyValue(value)
+				out[key] = value
 			}
 			continue
 		}
@@ -203,7 +205,7 @@ func projectAttribute(value any, attr schema.CoreAttribute, container string, in
 	case "never":
 		return nil, false
 	case "always":
-		return deepCopyValue(value), true
+		return value, true
 	}
 	named := inc.lookup(container, attr.Name())
 	excludedSel := exc.lookup(container, attr.Name())
@@ -222,7 +224,7 @@ func projectAttribute(value any, attr schema.CoreAttribute, container string, in
 		keepSub = func(sub schema.CoreAttribute) bool { return named.subs[strings.ToLower(sub.Name())] }
 	}
 	if attr.AttributeType() != "complex" {
-		return deepCopyValue(value), true
+		return value, true
 	}
 	filterSub := func(key string) bool {
 		sub, known := findAttribute(attr.SubAttributes(), key)
@@ -250,15 +252,26 @@ func projectAttribute(value any, attr schema.CoreAttribute, container string, in
 // attribute). Objects left empty are dropped, and so is the attribute when
 // nothing remains.
 func projectComplex(value any, keep func(key string) bool) (any, bool) {
+	keep = remembered(keep)
 	one := func(v any) (any, bool) {
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return deepCopyValue(v), true
+			return v, true
+		}
+		whole := true
+		for k := range obj {
+			if !keep(k) {
+				whole = false
+				break
+			}
+		}
+		if whole {
+			return obj, len(obj) > 0
 		}
 		out := map[string]any{}
 		for k, sv := range obj {
 			if keep(k) {
-				out[k] = deepCopyValue(sv)
+				out[k] = sv
 			}
 		}
 		return out, len(out) > 0
@@ -277,4 +290,27 @@ func projectComplex(value any, keep func(key string) bool) (any, bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// remembered returns keep answering again from memory for the keys it
+// was asked about before: the elements of a multi-valued attribute (a
+// user's 50 groups) repeat the same few keys, each of which keep would
+// look up among the sub-attributes again.
+func remembered(keep func(key string) bool) func(key string) bool {
+	var keys [8]string
+	var answers [8]bool
+	n := 0
+	return func(key string) bool {
+		for i := range n {
+			if keys[i] == key {
+				return answers[i]
+			}
+		}
+		answer := keep(key)
+		if n < len(keys) {
+			keys[n], answers[n] = key, answer
+			n++
+		}
+		return answer
+	}
 }

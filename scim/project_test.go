@@ -163,12 +163,21 @@ func TestProjectReturnedCharacteristics(t *testing.T) {
 	}
 }
 
-func TestProjectDoesNotShareValues(t *testing.T) {
-	in := projectFullUser()
-	got := project(in, schemas.User(licensing.DefaultCatalog()), nil, nil)
-	got["name"].(map[string]any)["givenName"] = "Changed"
-	got["emails"].([]any)[0].(map[string]any)["value"] = "changed"
-	if !reflect.DeepEqual(in, projectFullUser()) {
-		t.Errorf("changing the projection changed the input: %v", in)
+// TestProjectLeavesInput: whatever it keeps, drops or narrows, project
+// leaves the representation it was given as it was (its answer may share
+// values with it, which nobody changes: it is encoded at once).
+func TestProjectLeavesInput(t *testing.T) {
+	rt := schemas.User(licensing.DefaultCatalog())
+	for _, sel := range []struct{ attributes, excluded []string }{
+		{nil, nil},
+		{[]string{"emails.value", "name.givenName"}, nil},
+		{nil, []string{"emails.type", "name", schemas.EnterpriseURN + ":manager"}},
+		{[]string{schemas.EnterpriseURN + ":manager.value"}, []string{"emails"}},
+	} {
+		in := projectFullUser()
+		project(in, rt, sel.attributes, sel.excluded)
+		if !reflect.DeepEqual(in, projectFullUser()) {
+			t.Errorf("attributes %v, excluded %v changed the input: %v", sel.attributes, sel.excluded, in)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package scim
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
@@ -38,23 +37,40 @@ func etag(version int64, groups []licensing.GroupRef, licenses []licensing.Licen
 		return !slices.Equal(l.Sources, []string{licensing.SourceDirect})
 	})
 	if len(groups) > 0 || inherited {
-		h := fnv.New32a()
+		h := fnv32a(offset32)
 		for _, g := range groups {
-			h.Write([]byte(g.ID))
-			h.Write([]byte{0})
-			h.Write([]byte(g.Display))
-			h.Write([]byte{0})
+			h = h.add(g.ID).add("\x00").add(g.Display).add("\x00")
 		}
 		for _, l := range licenses {
 			if slices.Equal(l.Sources, []string{licensing.SourceDirect}) {
 				continue // follows from the user's own assignments: the version tells
 			}
-			h.Write([]byte{1})
-			h.Write([]byte(l.ProductID + "\x00" + string(l.License) + "\x00" + string(l.Status) + "\x00" + strings.Join(l.Sources, "\x00")))
+			h = h.add("\x01").add(l.ProductID).add("\x00").add(string(l.License)).add("\x00").add(string(l.Status)).add("\x00")
+			for i, src := range l.Sources {
+				if i > 0 {
+					h = h.add("\x00")
+				}
+				h = h.add(src)
+			}
 		}
-		tag += "-" + strconv.FormatUint(uint64(h.Sum32()), 16)
+		tag += "-" + strconv.FormatUint(uint64(h), 16)
 	}
 	return `W/"` + tag + `"`
+}
+
+// fnv32a is the 32-bit FNV-1a hash (hash/fnv's New32a) of strings added
+// one after the other, without the conversions to []byte that hash.Hash
+// wants: a user in many groups hashes many of them on every read.
+type fnv32a uint32
+
+const offset32 fnv32a = 2166136261
+
+func (h fnv32a) add(s string) fnv32a {
+	for i := 0; i < len(s); i++ {
+		h ^= fnv32a(s[i])
+		h *= 16777619
+	}
+	return h
 }
 
 // etagMatches reports whether an If-Match / If-None-Match header value

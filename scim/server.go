@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
@@ -415,13 +416,31 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// answerBuffers keeps the buffers answers are encoded into, so that a
+// list of large users is not encoded into a buffer grown from nothing on
+// every request. Buffers grown past 1 MiB are left to the collector.
+var answerBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 16<<10)
+	return &b
+}}
+
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
+	bp := answerBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<20 {
+			answerBuffers.Put(bp)
+		}
+	}()
+	body, err := appendJSON((*bp)[:0], v)
+	*bp = body[:0]
 	if err != nil {
 		logctx.From(r.Context()).Error("encode scim response", "err", err)
 		status, body = http.StatusInternalServerError, []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", ContentType)
+	// With its length told, an answer larger than the connection's
+	// buffer is written as it is, not in chunks.
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	retryAfter(w, status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

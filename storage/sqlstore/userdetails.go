@@ -1,9 +1,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -34,24 +37,32 @@ func (s *Store) loadUserDetails(db *gorm.DB, accountID string, users []licensing
 			args = append(args, accountID, chunk)
 		}
 		err := query(db, "user details", stmt, args, func(rows *sql.Rows) error {
-			var kind, userID, key, license, status, sources string
+			// RawBytes, valid until the next row: a user in many groups
+			// reads many rows, and only what is kept is copied.
+			var kind, userID, key, license, status, sources sql.RawBytes
 			var place int
 			if err := rows.Scan(&kind, &userID, &key, &license, &status, &sources, &place); err != nil {
 				return err
 			}
-			u := &users[at[userID]]
-			switch kind {
-			case "a":
+			i, ok := at[string(userID)]
+			if !ok || len(kind) != 1 {
+				return fmt.Errorf("user details: unexpected row %q for user %q", kind, userID)
+			}
+			u := &users[i]
+			switch kind[0] {
+			case 'a':
 				if u.Assignments == nil {
 					u.Assignments = licensing.Assignments{}
 				}
-				u.Assignments[key] = licensing.LicenseType(license)
-			case "l":
-				l := licensing.License{ProductID: key, License: licensing.LicenseType(license), Status: licensing.LicenseStatus(status), Place: place}
-				_ = json.Unmarshal([]byte(sources), &l.Sources)
+				u.Assignments[string(key)] = licensing.LicenseType(license)
+			case 'l':
+				l := licensing.License{ProductID: string(key), License: licensing.LicenseType(license), Status: licensing.LicenseStatus(status), Place: place}
+				if l.Sources, ok = stringList(sources); !ok {
+					_ = json.Unmarshal(sources, &l.Sources)
+				}
 				u.Licenses = append(u.Licenses, l)
-			case "g":
-				u.Groups = append(u.Groups, licensing.GroupRef{ID: key, Display: license})
+			case 'g':
+				u.Groups = append(u.Groups, licensing.GroupRef{ID: string(key), Display: string(license)})
 			}
 			return nil
 		})
@@ -92,4 +103,32 @@ func (s *Store) userDetailsSQL(groups bool) string {
 	}
 	return `SELECT kind, owner, k, v, status, sources, place FROM (` + stmt + `) AS d
 		ORDER BY kind, owner, ` + s.byteOrder("k") + `, v DESC`
+}
+
+// stringList reads the JSON list of strings a license's sources are
+// stored as (sourcesText) without encoding/json, when no string holds an
+// escape, which group ids and "direct" never do; ok is false for anything
+// else, which json.Unmarshal then reads.
+func stringList(raw []byte) (list []string, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' || bytes.IndexByte(raw, '\\') >= 0 || !utf8.Valid(raw) {
+		return nil, false
+	}
+	body := bytes.TrimSpace(raw[1 : len(raw)-1])
+	if len(body) == 0 {
+		return []string{}, true
+	}
+	list = make([]string, 0, bytes.Count(body, []byte{','})+1)
+	for part := range bytes.SplitSeq(body, []byte{','}) {
+		part = bytes.TrimSpace(part)
+		if len(part) < 2 || part[0] != '"' || part[len(part)-1] != '"' {
+			return nil, false
+		}
+		str := part[1 : len(part)-1]
+		if bytes.ContainsFunc(str, func(r rune) bool { return r == '"' || r < 0x20 }) {
+			return nil, false
+		}
+		list = append(list, string(str))
+	}
+	return list, true
 }

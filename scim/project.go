@@ -59,6 +59,9 @@ func (s selection) lookup(container, name string) *attrSelection {
 // newSelection resolves attribute paths against rt. Paths that name
 // nothing the resource type has are ignored, as RFC 7644 allows.
 func newSelection(rt schemas.Resource, paths []string) selection {
+	if len(paths) == 0 {
+		return selection{} // names nothing: its nil maps read as empty
+	}
 	s := selection{containers: map[string]bool{}, attrs: map[string]map[string]*attrSelection{}}
 	for _, raw := range paths {
 		raw = strings.TrimSpace(raw)

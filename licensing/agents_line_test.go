@@ -117,3 +117,31 @@ func TestAgentLineFull(t *testing.T) {
 		})
 	}
 }
+
+// stuckJoin is a store whose JoinQueue waits until its context ends, as a
+// join waits behind many others for the line.
+type stuckJoin struct{ licensing.Store }
+
+func (stuckJoin) JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time, maxWaiters int) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// TestJoiningBoundedByTheWait: a start that cannot join the line within
+// the wait it asked for is answered as a full pool when the wait is up,
+// not when the request's context ends.
+func TestJoiningBoundedByTheWait(t *testing.T) {
+	f := newSeatFixture(t, testenv.Backends(t)[0].Open(t), "ann", "bob")
+	agents := licensing.NewAgents(stuckJoin{f.store}, f.clock, licensing.DefaultCatalog(), licensing.AgentConfig{MaxWait: time.Hour}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := agents.Start(ctx, f.acct.ID, f.users["ann"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows}); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, err := agents.Start(ctx, f.acct.ID, f.users["bob"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows, Wait: 200 * time.Millisecond})
+	var full *licensing.SharedSeatsInUseError
+	if !errors.As(err, &full) || err.Error() != licensing.AllSharedInUse {
+		t.Fatalf("bob, unable to join within his wait: %v after %s, want %q", err, time.Since(began), licensing.AllSharedInUse)
+	}
+}

@@ -184,7 +184,7 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 	// A waiter that stops refreshing (its request died) drops out of the
 	// line after a few polls, so it blocks nobody for long.
 	ttl := 4 * a.cfg.Poll
-	ticket, err := a.store.JoinQueue(ctx, accountID, req.ProductID, userID, start, start.Add(ttl), a.cfg.MaxWaiters)
+	ticket, err := a.joinQueue(ctx, accountID, req.ProductID, userID, start, ttl, deadline)
 	if errors.Is(err, ErrLineFull) {
 		return Session{}, a.named(&SharedSeatsInUseError{Product: product})
 	}
@@ -217,7 +217,7 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 			if errors.Is(err, ErrNotFound) {
 				// The ticket expired (a pause longer than its time to
 				// live): it lost its place; join again, at the back.
-				if ticket, err = a.store.JoinQueue(ctx, accountID, req.ProductID, userID, now, now.Add(ttl), a.cfg.MaxWaiters); err == nil {
+				if ticket, err = a.joinQueue(ctx, accountID, req.ProductID, userID, now, ttl, deadline); err == nil {
 					a.joined(w, ticket, true)
 				}
 			}
@@ -237,6 +237,27 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 		}
 		lastErr = err
 	}
+}
+
+// joinQueue puts the user in the product's line for ttl from now, waiting
+// for a place until deadline at most (joining may wait: the joins of a
+// line take turns). ErrLineFull if the line is full or no place came in
+// time: the agent then hears that every seat is taken, as at the end of a
+// wait.
+//
+// A join that fails once the deadline has passed got no place in time,
+// whatever its error says: the store may fail for the deadline before the
+// context's timer fires and the context tells it (a connection dialled
+// with a deadline already passed fails with an i/o timeout, which the
+// store reports as ErrUnavailable), and that is no outage to answer 503.
+func (a *Agents) joinQueue(ctx context.Context, accountID, productID, userID string, now time.Time, ttl time.Duration, deadline time.Time) (string, error) {
+	jctx, cancel := context.WithTimeout(ctx, deadline.Sub(now))
+	defer cancel()
+	ticket, err := a.store.JoinQueue(jctx, accountID, productID, userID, now, now.Add(ttl), a.cfg.MaxWaiters)
+	if err != nil && ctx.Err() == nil && (jctx.Err() != nil || !a.clock.Now().Before(deadline)) {
+		return "", fmt.Errorf("%w: no place within the wait", ErrLineFull)
+	}
+	return ticket, err
 }
 
 // pause waits d, until the waiter is woken, or until ctx ends. A wake-up

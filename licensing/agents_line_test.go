@@ -3,6 +3,7 @@ package licensing_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,5 +116,71 @@ func TestAgentLineFull(t *testing.T) {
 				t.Fatal("bob got a session")
 			}
 		})
+	}
+}
+
+// stuckJoin is a store whose JoinQueue waits until its context ends, as a
+// join waits behind many others for the line.
+type stuckJoin struct{ licensing.Store }
+
+func (stuckJoin) JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time, maxWaiters int) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// TestJoiningBoundedByTheWait: a start that cannot join the line within
+// the wait it asked for is answered as a full pool when the wait is up,
+// not when the request's context ends.
+func TestJoiningBoundedByTheWait(t *testing.T) {
+	f := newSeatFixture(t, testenv.Backends(t)[0].Open(t), "ann", "bob")
+	agents := licensing.NewAgents(stuckJoin{f.store}, f.clock, licensing.DefaultCatalog(), licensing.AgentConfig{MaxWait: time.Hour}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := agents.Start(ctx, f.acct.ID, f.users["ann"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows}); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, err := agents.Start(ctx, f.acct.ID, f.users["bob"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows, Wait: 200 * time.Millisecond})
+	var full *licensing.SharedSeatsInUseError
+	if !errors.As(err, &full) || err.Error() != licensing.AllSharedInUse {
+		t.Fatalf("bob, unable to join within his wait: %v after %s, want %q", err, time.Since(began), licensing.AllSharedInUse)
+	}
+}
+
+// lateJoin is a store whose JoinQueue fails once the wait is up, before
+// its context says so: a join that waited for its turn until the end of
+// the wait then dials a new connection, and the dial, finding its deadline
+// passed, fails with an i/o timeout (the store's ErrUnavailable) while the
+// context's own timer has yet to fire.
+type lateJoin struct {
+	licensing.Store
+	clock *fakeClock
+	wait  time.Duration
+}
+
+func (s lateJoin) JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time, maxWaiters int) (string, error) {
+	s.clock.advance(s.wait)
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	return "", fmt.Errorf("sqlstore: transaction: %w: dial tcp 127.0.0.1:5432: i/o timeout", licensing.ErrUnavailable)
+}
+
+// TestJoinFailingAsTheWaitEnds: a start whose join fails once its wait is
+// up is answered as a full pool, whatever the error says and even though
+// the context's timer has not fired yet; it was answered 503 (seen in
+// internal/e2e's TestTwoProcessesNeverOversell).
+func TestJoinFailingAsTheWaitEnds(t *testing.T) {
+	f := newSeatFixture(t, testenv.Backends(t)[0].Open(t), "ann", "bob")
+	const wait = time.Minute // of the fake clock; the context's timer would fire after a real minute
+	agents := licensing.NewAgents(lateJoin{f.store, f.clock, wait}, f.clock, licensing.DefaultCatalog(), licensing.AgentConfig{MaxWait: time.Hour}, nil)
+	ctx := context.Background()
+	if _, err := agents.Start(ctx, f.acct.ID, f.users["ann"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := agents.Start(ctx, f.acct.ID, f.users["bob"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows, Wait: wait})
+	var full *licensing.SharedSeatsInUseError
+	if !errors.As(err, &full) || err.Error() != licensing.AllSharedInUse {
+		t.Fatalf("bob, whose join failed as his wait ended: %v, want %q", err, licensing.AllSharedInUse)
 	}
 }

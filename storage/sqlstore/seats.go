@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -640,13 +642,26 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 	if err := checkText(accountID, productID, userID); err != nil {
 		return "", fmt.Errorf("sqlstore: join queue: %w", err)
 	}
+	line := "waiters/" + accountID + "/" + productID
+	if s.dialect == DialectPostgres && maxWaiters > 0 {
+		// The joins of this process take turns before they take a
+		// connection, so that those waiting for the line's lock hold
+		// one connection of the pool, not one each: a line of hundreds
+		// of agents joining at once would hold them all, and the claims,
+		// ends and refreshes that move the line would wait behind it.
+		done, err := s.joins.take(ctx, line)
+		if err != nil {
+			return "", err
+		}
+		defer done()
+	}
 	ticket := ""
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if s.dialect == DialectPostgres {
 			// The line's lock is held until the commit, which then waits
 			// for no disk (see lazySQL).
 			lock := `, pg_advisory_xact_lock(hashtextextended(?, 0))`
-			args := []any{"waiters/" + accountID + "/" + productID}
+			args := []any{line}
 			if maxWaiters <= 0 {
 				lock, args = "", nil
 			}
@@ -694,6 +709,34 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 		return "", err
 	}
 	return ticket, nil
+}
+
+// lineTurns gives turns to the joins of lines of waiters of one process,
+// one at a time per line (lines are spread over a few turns by a hash of
+// their name; two lines sharing one only take turns). The zero value is
+// ready.
+type lineTurns struct {
+	once  sync.Once
+	turns [16]chan struct{}
+}
+
+// take waits for the line's turn, or until ctx ends, and returns what
+// gives the turn back.
+func (l *lineTurns) take(ctx context.Context, line string) (func(), error) {
+	l.once.Do(func() {
+		for i := range l.turns {
+			l.turns[i] = make(chan struct{}, 1)
+		}
+	})
+	h := fnv.New32a()
+	h.Write([]byte(line))
+	turn := l.turns[h.Sum32()%uint32(len(l.turns))]
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqlstore: join queue: waiting for the line: %w", ctx.Err())
+	}
 }
 
 // RefreshTicket keeps a live waiter live until expiresAt. ErrNotFound if

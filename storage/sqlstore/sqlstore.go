@@ -45,6 +45,9 @@ type Store struct {
 	// published once it commits; guarded by the writer turn.
 	pending []licensing.SeatChange
 	watch   watchers
+	// joins lets this process's joins of a line of waiters wait for the
+	// line's advisory lock one at a time (PostgreSQL; see JoinQueue).
+	joins lineTurns
 	// observer is told of the seat events once committed and of the
 	// audit entries that could not be written (monitor.go).
 	observer atomic.Pointer[observer]

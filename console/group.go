@@ -135,10 +135,9 @@ func (h *Handler) groupLicenseCheck(c echo.Context) error {
 	}
 	_, _, err = licensing.SetGroupLicenses(c.Request().Context(), h.opts.Store, h.opts.Clock, person(c).AccountID, c.Param("id"),
 		func(was licensing.Assignments) licensing.Assignments { return licensing.SetLicense(was, pr.ID, t) })
-	if errors.Is(err, licensing.ErrStale) {
-		return h.errorPage(c, http.StatusConflict, "The identity provider kept changing this group meanwhile; try again.")
-	}
 	if err != nil {
+		// A write that kept losing races to other writes of the group is
+		// ErrUnavailable: 503 with Retry-After, as the admin API answers.
 		return h.groupFailed(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, Path+"/groups/"+url.PathEscape(c.Param("id"))+"?done=licenses")

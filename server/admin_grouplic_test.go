@@ -172,7 +172,7 @@ func TestAdminUserLicensesInForce(t *testing.T) {
 }
 
 // TestAdminGroupLicenses: the admin API lists the account's groups in
-// sealed pages and shows one with its licenses and member count; a token
+// sealed pages and shows one, with their licenses and member counts; a token
 // with the products privilege sets a group's licenses (audited, the same
 // licenses again changing nothing), the write never fails for lack of
 // named seats and answers the members left waiting, in line; ending a
@@ -205,13 +205,14 @@ func TestAdminGroupLicenses(t *testing.T) {
 			items, _ := body["items"].([]any)
 			next, _ := body["nextCursor"].(string)
 			if status != http.StatusOK || len(items) != 1 || next == "" || items[0].(map[string]any)["id"] != tier1 ||
-				jsonString(items[0].(map[string]any)["licenses"]) != `{"remote-support-v5":"concurrent"}` {
+				jsonString(items[0].(map[string]any)["licenses"]) != `{"remote-support-v5":"concurrent"}` || items[0].(map[string]any)["memberCount"] != 3.0 {
 				t.Fatalf("first page of groups: %d %v", status, body)
 			}
 			status, body = h.admin(t, read, "GET", "/groups?limit=1&cursor="+next, "")
 			items, _ = body["items"].([]any)
-			if status != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["id"] != empty || body["nextCursor"] != nil {
-				t.Errorf("second page of groups: %d %v, want Empty alone", status, body)
+			if status != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["id"] != empty || body["nextCursor"] != nil ||
+				items[0].(map[string]any)["memberCount"] != 0.0 {
+				t.Errorf("second page of groups: %d %v, want Empty alone, with no members", status, body)
 			}
 			// A cursor of the users list opens no page of groups.
 			_, ubody := h.admin(t, read, "GET", "/users?limit=1", "")

@@ -152,7 +152,8 @@ func plainUser(t *testing.T, store licensing.Store, accountID, userName string) 
 	return u
 }
 
-// TestAdminGroupLicensesNestedMembers: the answer of PUT
+// TestAdminGroupLicensesNestedMembers: GET /groups counts each group's
+// direct members, users and groups; the answer of PUT
 // /groups/{id}/licenses lists the users it concerns, nested groups'
 // members included, each with the nested group it is a member through and
 // its licenses of the products the write changed, the pending ones with
@@ -184,6 +185,17 @@ func TestAdminGroupLicensesNestedMembers(t *testing.T) {
 				t.Fatalf("PATCH Deep add Outer: %d %s", status, raw)
 			}
 			theirs := scimGroup(t, h, otherSCIM, "Theirs", "", plainUser(t, store, other.ID, "victim").ID)
+			read := h.adminToken(t, acct.ID, licensing.PrivRead)
+
+			// The list counts each group's direct members, users and groups.
+			status, list := h.admin(t, read, "GET", "/groups", "")
+			counts := map[string]any{}
+			for _, g := range list["items"].([]any) {
+				counts[g.(map[string]any)["displayName"].(string)] = g.(map[string]any)["memberCount"]
+			}
+			if got := fmt.Sprint(counts); status != http.StatusOK || got != "map[Deep:2 Inner:3 Outer:2]" {
+				t.Errorf("member counts of GET /groups: %d %s, want Deep 2, Inner 3, Outer 2", status, got)
+			}
 
 			products := h.adminToken(t, acct.ID, licensing.PrivProducts)
 			status, body := h.admin(t, products, "PUT", "/groups/"+outer+"/licenses", `{"remote-support-v5":"named"}`)
@@ -256,7 +268,6 @@ func TestAdminGroupLicensesNestedMembers(t *testing.T) {
 			for _, m := range members {
 				seen[m.(map[string]any)["id"].(string)] = true
 			}
-			read := h.adminToken(t, acct.ID, licensing.PrivRead)
 			status, page := h.admin(t, read, "GET", strings.TrimPrefix(next, "/api/v1/admin"), "")
 			rest, _ := page["items"].([]any)
 			if status != http.StatusOK || len(rest) != 5 || page["nextCursor"] != nil {

@@ -51,8 +51,20 @@ type groupPage struct {
 	WaitingCount int
 }
 
-// MemberWords words the direct member count.
-func (p groupPage) MemberWords() string { return count(p.MemberCount, "direct member") }
+// MemberWords words the direct members from what they are: "2 users",
+// "1 group", "2 users and 1 group", or "No members".
+func (p groupPage) MemberWords() string {
+	users, groups := p.MemberCount-len(p.Nested), len(p.Nested)
+	switch {
+	case groups == 0 && users == 0:
+		return "No members"
+	case groups == 0:
+		return count(users, "user")
+	case users == 0:
+		return count(groups, "group")
+	}
+	return count(users, "user") + " and " + count(groups, "group")
+}
 
 // groupShow shows a group: the licenses it gives (with the form that
 // changes them, products privilege), its direct members and nested

@@ -21,15 +21,19 @@ const MaxRaceAttempts = 20
 // attempts remain, it waits a random time, up to 2 ms per attempt so far
 // and at most 20 ms, so that the writers racing for one object spread
 // out, and reports true: the caller reads the object again and reapplies
-// its change. When the attempts are spent, or ctx ends during the wait,
-// it returns an error wrapping ErrUnavailable: nothing was written, and
-// the client may retry later. Any other err (nil included) is returned as
-// it is.
+// its change. When the attempts are spent it returns an error wrapping
+// ErrUnavailable: nothing was written, and the client may retry later;
+// when ctx has ended, or ends during the wait, one wrapping ctx.Err() as
+// well, so that adapters tell a client that went away from an unavailable
+// service. Any other err (nil included) is returned as it is.
 func RetryLostRace(ctx context.Context, attempt int, err error) (bool, error) {
 	if !errors.Is(err, ErrStale) {
 		return false, err
 	}
-	if attempt < MaxRaceAttempts {
+	if attempt >= MaxRaceAttempts {
+		return false, fmt.Errorf("%w: lost %d races for one object", ErrUnavailable, attempt)
+	}
+	if ctx.Err() == nil {
 		t := time.NewTimer(time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(2*time.Millisecond))))
 		defer t.Stop()
 		select {
@@ -38,5 +42,5 @@ func RetryLostRace(ctx context.Context, attempt int, err error) (bool, error) {
 		case <-ctx.Done():
 		}
 	}
-	return false, fmt.Errorf("%w: lost %d races for one object", ErrUnavailable, attempt)
+	return false, fmt.Errorf("%w: lost %d races for one object, then %w", ErrUnavailable, attempt, ctx.Err())
 }

@@ -41,34 +41,31 @@ type groupView struct {
 	// Licenses maps the products the group gives its members
 	// (transitively) to the license type.
 	Licenses map[string]licensing.LicenseType `json:"licenses"`
-	// MemberCount counts the direct members, users and groups; shown by
-	// the answers about one group only (lists do not read the members).
-	MemberCount  *int      `json:"memberCount,omitempty"`
+	// MemberCount counts the direct members, users and groups.
+	MemberCount  int       `json:"memberCount"`
 	Created      time.Time `json:"created"`
 	LastModified time.Time `json:"lastModified"`
 	Version      int64     `json:"version"`
 }
 
-// viewGroup shows g; withMembers adds its member count.
-func viewGroup(g licensing.Group, withMembers bool) groupView {
+// viewGroup shows g with its count of direct members: len(g.Members) for
+// a group read with its members, g.MemberCount for one listed without
+// them (the store counts them with the page, not a query per group).
+func viewGroup(g licensing.Group, memberCount int) groupView {
 	v := groupView{ID: g.ID, DisplayName: g.DisplayName, ExternalID: g.ExternalID, Licenses: map[string]licensing.LicenseType{},
-		Created: g.Created.UTC(), LastModified: g.LastModified.UTC(), Version: g.Version}
+		MemberCount: memberCount, Created: g.Created.UTC(), LastModified: g.LastModified.UTC(), Version: g.Version}
 	for p, t := range g.Assignments {
 		if t == licensing.LicenseNamed || t == licensing.LicenseConcurrent {
 			v.Licenses[p] = t
 		}
 	}
-	if withMembers {
-		n := len(g.Members)
-		v.MemberCount = &n
-	}
 	return v
 }
 
-// listGroups lists the account's groups by creation, with their licenses,
-// filtered by ?q=<text> (case-insensitive, contained in displayName) and
-// ?product=<id> with ?license=named|concurrent|none (product alone: any
-// license but none).
+// listGroups lists the account's groups by creation, with their licenses
+// and member counts, filtered by ?q=<text> (case-insensitive, contained
+// in displayName) and ?product=<id> with ?license=named|concurrent|none
+// (product alone: any license but none).
 func (h *Handler) listGroups(c echo.Context) error {
 	limit, after, err := h.paging(c, listGroups)
 	if err != nil {
@@ -88,7 +85,7 @@ func (h *Handler) listGroups(c echo.Context) error {
 	}
 	items := make([]groupView, 0, len(page.Items))
 	for _, g := range page.Items {
-		items = append(items, viewGroup(g, false))
+		items = append(items, viewGroup(g, g.MemberCount))
 	}
 	return c.JSON(http.StatusOK, newList(items, h.nextCursor(c, listGroups, page.Next)))
 }
@@ -129,7 +126,7 @@ func (h *Handler) getGroup(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	return c.JSON(http.StatusOK, viewGroup(g, true))
+	return c.JSON(http.StatusOK, viewGroup(g, len(g.Members)))
 }
 
 // groupLicensesAnswer is the answer of PUT /groups/:id/licenses: the group,
@@ -236,7 +233,7 @@ func (h *Handler) listMembers(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	products := map[string]bool{}
-	for p := range viewGroup(t.Group, false).Licenses {
+	for p := range viewGroup(t.Group, len(t.Group.Members)).Licenses {
 		products[p] = true
 	}
 	items, _, next, err := h.members(c, t, products, limit, after, true)
@@ -294,7 +291,7 @@ func (h *Handler) setGroupLicenses(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	answer := groupLicensesAnswer{groupView: viewGroup(t.Group, true)}
+	answer := groupLicensesAnswer{groupView: viewGroup(t.Group, len(t.Group.Members))}
 	if answer.Pending, answer.PendingCount, err = h.pending(c, t); err != nil {
 		return writeProblem(c, err)
 	}

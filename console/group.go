@@ -51,8 +51,20 @@ type groupPage struct {
 	WaitingCount int
 }
 
-// MemberWords words the direct member count.
-func (p groupPage) MemberWords() string { return count(p.MemberCount, "direct member") }
+// MemberWords words the direct members from what they are: "2 users",
+// "1 group", "2 users and 1 group", or "No members".
+func (p groupPage) MemberWords() string {
+	users, groups := p.MemberCount-len(p.Nested), len(p.Nested)
+	switch {
+	case groups == 0 && users == 0:
+		return "No members"
+	case groups == 0:
+		return count(users, "user")
+	case users == 0:
+		return count(groups, "group")
+	}
+	return count(users, "user") + " and " + count(groups, "group")
+}
 
 // groupShow shows a group: the licenses it gives (with the form that
 // changes them, products privilege), its direct members and nested
@@ -135,10 +147,9 @@ func (h *Handler) groupLicenseCheck(c echo.Context) error {
 	}
 	_, _, err = licensing.SetGroupLicenses(c.Request().Context(), h.opts.Store, h.opts.Clock, person(c).AccountID, c.Param("id"),
 		func(was licensing.Assignments) licensing.Assignments { return licensing.SetLicense(was, pr.ID, t) })
-	if errors.Is(err, licensing.ErrStale) {
-		return h.errorPage(c, http.StatusConflict, "The identity provider kept changing this group meanwhile; try again.")
-	}
 	if err != nil {
+		// A write that kept losing races to other writes of the group is
+		// ErrUnavailable: 503 with Retry-After, as the admin API answers.
 		return h.groupFailed(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, Path+"/groups/"+url.PathEscape(c.Param("id"))+"?done=licenses")

@@ -29,12 +29,12 @@ var script []byte
 var pageFiles = []string{"signin.html", "password.html", "users.html", "products.html", "connect.html", "error.html", "sessions.html", "user.html", "usage.html", "audit.html", "groups.html", "group.html"}
 
 // parsePages parses each page with the layout and the parts pages share
-// (range.html). A template that does not
-// parse is a bug caught by every test.
+// (range.html, licenses.html). A template that does not parse is a bug
+// caught by every test.
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, f := range pageFiles {
-		out[f] = template.Must(template.New(f).ParseFS(templateFiles, "templates/layout.html", "templates/range.html", "templates/"+f))
+		out[f] = template.Must(template.New(f).ParseFS(templateFiles, "templates/layout.html", "templates/range.html", "templates/licenses.html", "templates/"+f))
 	}
 	return out
 }

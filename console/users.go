@@ -28,10 +28,13 @@ type licenseChoice struct {
 type userRow struct {
 	ID, UserName, Name, Email string
 	Active                    bool
-	// Licenses are the licenses in force and pending, "<product> - Named"
-	// or "- Concurrent", by catalog order, inherited and waiting ones said
-	// as such.
+	// Licenses are the licenses in force, "<product> - Named" or
+	// "- Concurrent", by catalog order, inherited ones said as such (and
+	// an inactive user's assignments, said not to be in force).
 	Licenses []string
+	// Waiting are the licenses waiting for a named seat, by catalog
+	// order, with their place in line: none of them is in force.
+	Waiting []string
 }
 
 // usersPage is what users.html shows.
@@ -159,7 +162,8 @@ func (h *Handler) userRow(u licensing.User) userRow {
 			label := p.Name + " - " + licenseLabel(l.License)
 			switch {
 			case l.Status == licensing.LicensePending:
-				label += " (waiting for a seat, through a group)"
+				r.Waiting = append(r.Waiting, label+": waiting for a named seat ("+ordinal(l.Place)+" in line)")
+				continue
 			case !slices.Equal(l.Sources, []string{licensing.SourceDirect}):
 				label += " (through a group)"
 			}

@@ -2,7 +2,6 @@ package licensing
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -14,15 +13,16 @@ import (
 // again after a concurrent write), through
 // ReplaceGroup, so that the members' licenses in force change in the
 // write's transaction, recording action group.licenses in the audit log
-// with the context's principal as actor. A SCIM write that comes between
-// the read and the write is written over (up to three times). Writing the
-// licenses the group already gives changes and records nothing. It
-// returns the group as read before the write (whose Assignments are the
-// licenses it gave) and whether it wrote. Errors: ErrNotFound for no such
-// group, ErrStale when other writes kept coming, and ReplaceGroup's (a
+// with the context's principal as actor. A write of the group that comes
+// between the read and the write (a SCIM PATCH of its members) is written
+// over, as RetryLostRace decides. Writing the licenses the group already
+// gives changes and records nothing. It returns the group as read before
+// the write (whose Assignments are the licenses it gave) and whether it
+// wrote. Errors: ErrNotFound for no such group, ErrUnavailable when other
+// writes kept winning (MaxRaceAttempts times), and ReplaceGroup's (a
 // group write never fails for lack of named seats).
 func SetGroupLicenses(ctx context.Context, store Store, clock Clock, accountID, groupID string, change func(was Assignments) Assignments) (Group, bool, error) {
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		g, err := store.Group(ctx, accountID, groupID)
 		if err != nil {
 			return Group{}, false, err
@@ -37,8 +37,9 @@ func SetGroupLicenses(ctx context.Context, store Store, clock Clock, accountID, 
 		next.Version = g.Version + 1
 		next.LastModified = clock.Now()
 		err = store.ReplaceGroup(ctx, next, g.Version, NewAuditEntry(ctx, next.LastModified, "group.licenses", "group", g.ID, g.DisplayName+": "+detail))
-		if errors.Is(err, ErrStale) && attempt < 3 {
-			continue // a SCIM write came between: apply the licenses over it
+		again, err := RetryLostRace(ctx, attempt, err)
+		if again {
+			continue // a write came between: apply the licenses over it
 		}
 		return g, err == nil, err
 	}

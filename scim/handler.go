@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -70,28 +68,6 @@ type kind[T any] struct {
 type resourceHandler[T any] struct {
 	srv *Server
 	k   kind[T]
-}
-
-// maxUpdateAttempts bounds the optimistic-concurrency retries of a PUT or
-// PATCH without If-Match that lost a race with another write (an identity
-// provider pushing one group's members in several requests at once loses
-// many in a row). A request that still loses answers 503 with Retry-After:
-// it sent no If-Match, so a 412 would blame a precondition it never set.
-const maxUpdateAttempts = 20
-
-// raceBackoff waits before another attempt of a write that lost a race, a
-// random time up to 2 ms per attempt so far (at most 20 ms), so that the
-// writers racing for one resource spread out. It reports false if the
-// request ended meanwhile.
-func raceBackoff(ctx context.Context, attempt int) bool {
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(2*time.Millisecond))))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func (h resourceHandler[T]) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -254,11 +230,14 @@ func (h resourceHandler[T]) update(r *http.Request, id, verb string, change func
 			return h.render(r, cur)
 		}
 		err = h.k.replace(ctx, next, v, h.audit(ctx, now, verb, id, h.k.name(next)+": "+listAttributes(changed)))
-		if errors.Is(err, licensing.ErrStale) && ifMatch == "" {
-			if attempt < maxUpdateAttempts && raceBackoff(ctx, attempt) {
+		if ifMatch == "" {
+			// The client pinned no version: a lost race is applied again
+			// over the winner, and one that keeps losing answers 503 with
+			// Retry-After, since a 412 would blame an If-Match it never sent.
+			var again bool
+			if again, err = licensing.RetryLostRace(ctx, attempt, err); again {
 				continue
 			}
-			err = fmt.Errorf("%w: lost %d races for one resource", licensing.ErrUnavailable, attempt)
 		}
 		if err != nil {
 			return scim.Resource{}, h.scimError(ctx, err)

@@ -1,30 +1,14 @@
 package scim
 
 import (
-	"context"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/scimd/scimd/internal/testenv"
 	"github.com/scimd/scimd/licensing"
 	"github.com/scimd/scimd/schemas"
 )
-
-// losingStore makes the next lose writes of a user lose their race, as
-// when other writes of the same user commit first.
-type losingStore struct {
-	licensing.Store
-	lose atomic.Int64
-}
-
-func (s *losingStore) ReplaceUser(ctx context.Context, u licensing.User, expectVersion int64, audit ...licensing.AuditEntry) error {
-	if s.lose.Add(-1) >= 0 {
-		return licensing.ErrStale
-	}
-	return s.Store.ReplaceUser(ctx, u, expectVersion, audit...)
-}
 
 // TestWritesThatLoseRaces: a PATCH without If-Match that loses races
 // tries again (more than a burst of a few racing writers costs) and then
@@ -33,7 +17,7 @@ func (s *losingStore) ReplaceUser(ctx context.Context, u licensing.User, expectV
 func TestWritesThatLoseRaces(t *testing.T) {
 	base := testenv.SQLite(t)
 	acct, _ := testenv.Account(t, base)
-	store := &losingStore{Store: base}
+	store := &testenv.LosingStore{Store: base}
 	srv, err := New(store, Options{MountPath: "/scim/v2", DefaultPageSize: 10, MaxPageSize: 10, MaxBodyBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +43,11 @@ func TestWritesThatLoseRaces(t *testing.T) {
 		return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"` + title + `"}]}`
 	}
 
-	store.lose.Store(12)
+	store.Lose.Store(12)
 	if code, body := serve("PATCH", "/Users/"+id, patch("after twelve"), ""); code != 200 || !strings.Contains(body, "after twelve") {
 		t.Errorf("PATCH after losing 12 races: %d %s", code, body)
 	}
-	store.lose.Store(1 << 30)
+	store.Lose.Store(1 << 30)
 	if code, body := serve("PATCH", "/Users/"+id, patch("never"), ""); code != 503 || strings.Contains(body, "If-Match") {
 		t.Errorf("PATCH losing every race, without If-Match: %d %s, want 503", code, body)
 	}

@@ -14,7 +14,7 @@ import (
 // their source (direct, or the group named and linked to its members) and
 // the place in line of a license waiting for a named seat; the Users list
 // filters by license in force and by waiting, saying inherited licenses as
-// such; Products and plan counts the named seats taken through groups and
+// such and waiting ones with their place in line; Products and plan counts the named seats taken through groups and
 // the users waiting; another account's group is not found.
 func TestConsoleGroupLicenses(t *testing.T) {
 	onConsole(t, func(t *testing.T, store *sqlstore.Store, h *harness, acct licensing.Account, scim string) {
@@ -52,7 +52,7 @@ func TestConsoleGroupLicenses(t *testing.T) {
 
 		for _, c := range []struct{ query, want, not string }{
 			{"license=" + rs5 + ":named", "Remote Support v5 - Named (through a group)", "bob"},
-			{"license=pending", "Remote Support v5 - Named (waiting for a seat, through a group)", "ann"},
+			{"license=pending", `<span class="pending">Remote Support v5 - Named: waiting for a named seat (1st in line)</span>`, "ann"},
 			{"group=" + tier2, "Members of the group Tier &lt;2&gt;", "admin@example.com"},
 		} {
 			status, page := br.get("/console/users?" + c.query)

@@ -15,7 +15,9 @@ import (
 // on each backend: Groups reached from the navigation, searched by name,
 // a group opened from the list; its Remote Support v5 license set to named
 // with one named seat in the plan, after which the page shows the three
-// members left waiting in line, two of them through a nested group; no
+// members left waiting in line, two of them through a nested group, and
+// says of a direct member that waits that it waits (its direct members
+// worded "2 users and 1 group"); no
 // horizontal overflow at 1280 and 390 px. It writes a screenshot of each
 // page.
 func TestConsoleGroupsInChromium(t *testing.T) {
@@ -48,7 +50,7 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 		}
 		c.run("open Support Tier 1", chromedp.Click(chromedp.CSS(`table.groups a[href="/console/groups/`+tier1+`"]`)), c.at("/console/groups/"+tier1))
 		if got := c.text("main"); !strings.Contains(got, "No member waits for a named seat.") || !strings.Contains(got, "Night shift") ||
-			!strings.Contains(got, "3 direct members") {
+			!strings.Contains(got, "2 users and 1 group.") {
 			t.Errorf("Support Tier 1 before its license shows %q", got)
 		}
 
@@ -63,6 +65,11 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 		}
 		if got := c.text("table.waiting"); !strings.Contains(got, "1st") || !strings.Contains(got, "3rd") || strings.Count(got, "through Night shift") < 1 {
 			t.Errorf("the waiting members show %q", got)
+		}
+		// Three of the four wait: Ada or Ida (or both), direct members,
+		// are said to wait, not to hold the license.
+		if got := c.text("table.members"); !strings.Contains(got, "Remote Support v5 - Named: waiting for a named seat (") {
+			t.Errorf("the direct members show %q, want one waiting for a named seat", got)
 		}
 		c.noOverflow("the group page at 1280 px")
 		c.shot("29-group-waiting")

@@ -14,8 +14,10 @@ import (
 // TestConsoleGroups: the Groups page lists the account's groups with the
 // licenses they give and their direct member counts, searched by name and
 // by license, in pages; a group's page shows its licenses, nested groups,
-// direct members and the members (nested ones included) waiting for a
-// named seat with their place; an admin with the products privilege
+// direct members (worded from what they are: "1 user and 1 group", "2
+// users") with their licenses, those waiting for a named seat said so
+// with their place, apart from those in force, and the members (nested
+// ones included) waiting for a named seat with their place; an admin with the products privilege
 // changes a license there (CSRF checked, audited, members waiting at
 // once), a reader without it sees no form and is refused the write; the
 // user page links to the group's page; another account's groups never
@@ -74,7 +76,7 @@ func TestConsoleGroups(t *testing.T) {
 		status, page = reader.get("/console/groups/" + outer)
 		if status != http.StatusOK || !strings.Contains(page, `<a href="/console/groups/`+inner+`">Night &lt;shift&gt;</a>`) ||
 			!strings.Contains(page, `<a href="/console/users/`+ann.ID+`">ann</a>`) || strings.Contains(page, `>bob</a>`) ||
-			!strings.Contains(page, "2 direct members") || !strings.Contains(page, "No member waits for a named seat.") ||
+			!strings.Contains(page, "<p>1 user and 1 group.") || !strings.Contains(page, "No member waits for a named seat.") ||
 			strings.Contains(page, `<form class="license"`) {
 			t.Fatalf("group page as a reader: %d\n%s", status, page)
 		}
@@ -112,6 +114,34 @@ func TestConsoleGroups(t *testing.T) {
 		if !strings.Contains(waiting, `<td data-label="Place in line">1st</td>`) || !strings.Contains(waiting, `<td data-label="Place in line">2nd</td>`) ||
 			strings.Count(waiting, "<tr>") != 3 || !strings.Contains(waiting, `through <a href="/console/groups/`+inner+`">Night &lt;shift&gt;</a>`) {
 			t.Errorf("the members waiting:\n%s", waiting)
+		}
+		// A direct member's licenses in force come first, then one
+		// waiting for the seat, said so with its place (not in force);
+		// Night <shift>'s direct members are users only, worded so.
+		cell := func(u licensing.User) string {
+			got, err := store.User(ctx, acct.ID, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range got.Licenses {
+				if l.ProductID == rs5 && l.Status == licensing.LicensePending {
+					return `<td data-label="Licenses">Service Desk - Concurrent (through a group)<br><span class="pending">Remote Support v5 - Named: waiting for a named seat (` +
+						map[int]string{1: "1st", 2: "2nd"}[l.Place] + ` in line)</span></td>`
+				}
+			}
+			return `<td data-label="Licenses">Remote Support v5 - Named (through a group)<br>Service Desk - Concurrent (through a group)</td>`
+		}
+		if want := cell(ann); !strings.Contains(page, want) || strings.Contains(page, "in force") {
+			t.Errorf("ann's licenses on the group page, want %s, nothing said in force:\n%s", want, page)
+		}
+		status, page = granter.get("/console/groups/" + inner)
+		if status != http.StatusOK || !strings.Contains(page, "<p>2 users.") {
+			t.Errorf("Night <shift>'s page: %d, want its 2 users counted as such\n%s", status, page)
+		}
+		for _, u := range []licensing.User{bob, cat} {
+			if want := cell(u); !strings.Contains(page, want) {
+				t.Errorf("%s's licenses on Night <shift>'s page, want %s:\n%s", u.UserName, want, page)
+			}
 		}
 		if g, _ := store.Group(ctx, acct.ID, outer); g.Assignments.Of(rs5) != licensing.LicenseNamed || g.Assignments.Of("service-desk") != licensing.LicenseConcurrent {
 			t.Errorf("the group gives %v, want rs5 named and service desk kept", g.Assignments)

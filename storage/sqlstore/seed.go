@@ -104,20 +104,25 @@ func seedSQL(n int) string {
 	return b.String()
 }
 
-// AnalyzeUsers brings what the query planner knows of the users table up
-// to date after a bulk load, as autovacuum would in time: VACUUM (ANALYZE)
-// on PostgreSQL, so that plans know the accounts' sizes (without it a
-// freshly seeded table looks tiny, and paging an account of a million
-// users sorts it on disk) and index-only scans can use the visibility map.
+// AnalyzeUsers brings what the query planner knows of the users table,
+// and of the tables a user's read joins (userTables), up to date after a
+// bulk load, as autovacuum would in time: VACUUM (ANALYZE) on PostgreSQL,
+// so that plans know the accounts' sizes (without it a freshly seeded
+// table looks tiny, and paging an account of a million users sorts it on
+// disk; a user's groups are joined by scanning every account's) and
+// index-only scans can use the visibility map.
 // On SQLite it does nothing: scimd's SQLite plans are chosen without
 // statistics, and ANALYZE there would change them.
 func (s *Store) AnalyzeUsers(ctx context.Context) error {
 	if s.dialect != DialectPostgres {
 		return nil
 	}
-	_, err := exec(s.conn(ctx), "analyze users", `VACUUM (ANALYZE) users`)
+	_, err := exec(s.conn(ctx), "analyze users", `VACUUM (ANALYZE) `+userTables)
 	return err
 }
+
+// userTables are the tables AnalyzeUsers refreshes.
+const userTables = `users, assignments, user_licenses, group_members, "groups"`
 
 // seedEventArgs is the number of columns, and so of parameters, of a
 // seat event row of SeedSeatEvents.

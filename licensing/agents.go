@@ -251,7 +251,7 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 // with a deadline already passed fails with an i/o timeout, which the
 // store reports as ErrUnavailable), and that is no outage to answer 503.
 func (a *Agents) joinQueue(ctx context.Context, accountID, productID, userID string, now time.Time, ttl time.Duration, deadline time.Time) (string, error) {
-	jctx, cancel := context.WithTimeout(ctx, deadline.Sub(now))
+	jctx, cancel := WithChosenTimeout(ctx, deadline.Sub(now))
 	defer cancel()
 	ticket, err := a.store.JoinQueue(jctx, accountID, productID, userID, now, now.Add(ttl), a.cfg.MaxWaiters)
 	if err != nil && ctx.Err() == nil && (jctx.Err() != nil || !a.clock.Now().Before(deadline)) {

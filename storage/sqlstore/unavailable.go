@@ -135,9 +135,13 @@ func withHealth(ctx context.Context, h *health) context.Context {
 }
 
 // note takes note of err, an error a statement run with ctx returned, if
-// it matches licensing.ErrUnavailable, and returns it.
+// it matches licensing.ErrUnavailable, and returns it. An error of a
+// context whose caller chose to stop (licensing.ChoseToStop: a waiting
+// start's join cut short by its wait) is no outage: counted as one, every
+// join of a busy line that ran out of time logged the database as
+// unavailable and made every pooled connection ping before its next use.
 func note(ctx context.Context, err error) error {
-	if err != nil && errors.Is(err, licensing.ErrUnavailable) && !errors.Is(err, errContention) {
+	if err != nil && errors.Is(err, licensing.ErrUnavailable) && !errors.Is(err, errContention) && !licensing.ChoseToStop(ctx) {
 		if h, ok := ctx.Value(noteKey{}).(*health); ok {
 			h.failed(err)
 		}

@@ -193,3 +193,48 @@ func TestDeadlockIsUnavailable(t *testing.T) {
 		t.Errorf("after the deadlock the rows count %d updates, want the committed transaction's 2", sum)
 	}
 }
+
+// TestNoOutageWhenTheCallerChoseToStop: an unavailable error of a
+// statement whose context ran past a deadline its caller chose (a waiting
+// start's join, licensing.WithChosenTimeout) is not reported as an
+// outage; the same error before that deadline is, and so is one past an
+// ordinary deadline, or past a shorter deadline of a context derived from
+// one chosen for later.
+func TestNoOutageWhenTheCallerChoseToStop(t *testing.T) {
+	h := &health{}
+	var told atomic.Int32
+	count := func(error) { told.Add(1) }
+	h.report.Store(&count)
+	// What a dial made as the deadline passed answers (i/o timeout).
+	dial := dbErr("transaction", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ETIMEDOUT})
+	if !errors.Is(dial, licensing.ErrUnavailable) {
+		t.Fatalf("dial error %v is not ErrUnavailable", dial)
+	}
+	chosen, cancel := licensing.WithChosenTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	later, cancelLater := licensing.WithChosenTimeout(context.Background(), time.Hour)
+	defer cancelLater()
+	shorter, cancelShorter := context.WithTimeout(later, time.Millisecond)
+	defer cancelShorter()
+	ordinary, cancelOrdinary := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancelOrdinary()
+	time.Sleep(5 * time.Millisecond)
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		want int32
+	}{
+		{"past the chosen deadline", chosen, 0},
+		{"before the chosen deadline", later, 1},
+		{"past a shorter deadline under a chosen one", shorter, 1},
+		{"past an ordinary deadline", ordinary, 1},
+	} {
+		told.Store(0)
+		if err := note(withHealth(c.ctx, h), dial); err != dial {
+			t.Errorf("%s: note changed the error to %v", c.name, err)
+		}
+		if told.Load() != c.want {
+			t.Errorf("%s: reported %d times, want %d", c.name, told.Load(), c.want)
+		}
+	}
+}

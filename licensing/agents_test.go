@@ -29,7 +29,10 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-const rs5 = "remote-support-v5"
+const (
+	rs5 = "remote-support-v5"
+	rs4 = "remote-support-v4"
+)
 
 // seatFixture is an account with a one-seat plan and concurrent agents,
 // on a database of its own (the reaper works across accounts), with a

@@ -7,19 +7,15 @@ import (
 	"unicode/utf8"
 )
 
-// encodeJSON is json.Marshal for the JSON-like values the adapter builds
-// its answers from (maps with string keys, lists, strings, booleans,
-// integers, nil), byte for byte: keys sorted, strings escaped as
-// encoding/json escapes them (HTML characters, U+2028 and U+2029,
-// invalid UTF-8 as U+FFFD). It walks those values without reflection,
-// which made a list answer of a user in 50 groups twice as slow to
-// encode with json.Marshal; any other value (a struct, a float, a raw
-// message) is handed to json.Marshal. FuzzEncodeJSON holds it to
+// appendJSON appends v to buf as json.Marshal encodes it, byte for byte,
+// for the JSON-like values the adapter builds its answers from (maps with
+// string keys, lists, strings, booleans, integers, nil): keys sorted,
+// strings escaped as encoding/json escapes them (HTML characters, U+2028
+// and U+2029, invalid UTF-8 as U+FFFD). It walks those values without
+// reflection, which made a list answer of a user in 50 groups twice as
+// slow to encode with json.Marshal; any other value (a struct, a float, a
+// raw message) is handed to json.Marshal. FuzzEncodeJSON holds it to
 // json.Marshal's output.
-func encodeJSON(v any) ([]byte, error) {
-	return appendJSON(make([]byte, 0, 1024), v)
-}
-
 func appendJSON(buf []byte, v any) ([]byte, error) {
 	var err error
 	switch v := v.(type) {

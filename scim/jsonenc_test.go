@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// FuzzEncodeJSON holds encodeJSON to json.Marshal's bytes over values of
+// FuzzEncodeJSON holds appendJSON to json.Marshal's bytes over values of
 // every kind it walks itself, built around fuzzed strings (escapes, HTML
 // characters, invalid UTF-8, line and paragraph separators) and numbers,
 // and over whatever a fuzzed JSON document decodes to.
@@ -40,7 +40,7 @@ func FuzzEncodeJSON(f *testing.F) {
 		}
 		for _, v := range values {
 			want, wantErr := json.Marshal(v)
-			got, err := encodeJSON(v)
+			got, err := appendJSON(nil, v)
 			if (err != nil) != (wantErr != nil) {
 				t.Fatalf("%#v: error %v, json.Marshal's %v", v, err, wantErr)
 			}

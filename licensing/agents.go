@@ -250,11 +250,15 @@ func (a *Agents) wait(ctx context.Context, accountID, userID string, req StartRe
 // context's timer fires and the context tells it (a connection dialled
 // with a deadline already passed fails with an i/o timeout, which the
 // store reports as ErrUnavailable), and that is no outage to answer 503.
+// So is one the store ended itself, a moment before the deadline, for
+// lack of time (its error matches context.DeadlineExceeded: see
+// Store.JoinQueue).
 func (a *Agents) joinQueue(ctx context.Context, accountID, productID, userID string, now time.Time, ttl time.Duration, deadline time.Time) (string, error) {
 	jctx, cancel := WithChosenTimeout(ctx, deadline.Sub(now))
 	defer cancel()
 	ticket, err := a.store.JoinQueue(jctx, accountID, productID, userID, now, now.Add(ttl), a.cfg.MaxWaiters)
-	if err != nil && ctx.Err() == nil && (jctx.Err() != nil || !a.clock.Now().Before(deadline)) {
+	outOfTime := jctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || !a.clock.Now().Before(deadline)
+	if err != nil && ctx.Err() == nil && outOfTime {
 		return "", fmt.Errorf("%w: no place within the wait", ErrLineFull)
 	}
 	return ticket, err

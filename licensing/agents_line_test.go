@@ -184,3 +184,29 @@ func TestJoinFailingAsTheWaitEnds(t *testing.T) {
 		t.Fatalf("bob, whose join failed as his wait ended: %v, want %q", err, licensing.AllSharedInUse)
 	}
 }
+
+// endedJoin is a store whose JoinQueue gives up before the wait is up, as
+// sqlstore does when the database ends the join's wait for the line's
+// lock (lock_timeout) a moment before the deadline.
+type endedJoin struct{ licensing.Store }
+
+func (endedJoin) JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time, maxWaiters int) (string, error) {
+	return "", fmt.Errorf("sqlstore: join queue: no place before the deadline: %w", context.DeadlineExceeded)
+}
+
+// TestJoinEndedByTheStoreForLackOfTime: a start whose join the store ended
+// for lack of time, before the wait is up by the clock or the context, is
+// answered as a full pool, not with the deadline's error (503).
+func TestJoinEndedByTheStoreForLackOfTime(t *testing.T) {
+	f := newSeatFixture(t, testenv.Backends(t)[0].Open(t), "ann", "bob")
+	agents := licensing.NewAgents(endedJoin{f.store}, f.clock, licensing.DefaultCatalog(), licensing.AgentConfig{MaxWait: time.Hour}, nil)
+	ctx := context.Background()
+	if _, err := agents.Start(ctx, f.acct.ID, f.users["ann"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := agents.Start(ctx, f.acct.ID, f.users["bob"].ID, licensing.StartRequest{ProductID: rs5, Platform: licensing.PlatformWindows, Wait: time.Minute})
+	var full *licensing.SharedSeatsInUseError
+	if !errors.As(err, &full) || err.Error() != licensing.AllSharedInUse {
+		t.Fatalf("bob, whose join the store ended for lack of time: %v, want %q", err, licensing.AllSharedInUse)
+	}
+}

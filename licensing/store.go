@@ -251,7 +251,12 @@ type Seats interface {
 	// race in however many processes, and the place is then held once more
 	// (LeaveQueue lets one holder go). With maxWaiters > 0, a user not in
 	// the line is refused with ErrLineFull when maxWaiters live waiters
-	// are in it already (counted exactly under concurrent joins).
+	// are in it already (counted exactly under concurrent joins). Joins
+	// may wait for each other; with a deadline on ctx, a join that cannot
+	// take its place in time fails with an error matching
+	// context.DeadlineExceeded, possibly a moment before the deadline (a
+	// store may end the wait itself rather than have the deadline
+	// interrupt it).
 	JoinQueue(ctx context.Context, accountID, productID, userID string, now, expiresAt time.Time, maxWaiters int) (string, error)
 	// RefreshTicket keeps a live waiter live until expiresAt. ErrNotFound
 	// if the ticket left the line or its time ran out (it was live until

@@ -10,21 +10,16 @@ import (
 	"github.com/scimd/scimd/licensing"
 )
 
-// TestJoinsWaitingForTheLineHoldOneConnection holds a line's lock from
-// another connection while more agents join the line than the store's
-// pool has connections, and checks that the store still answers: the
-// joins of one process wait for the line's lock one at a time, not one per
-// connection of the pool. Once the lock is let go, every join gets its
-// place.
-func TestJoinsWaitingForTheLineHoldOneConnection(t *testing.T) {
-	s := openPostgres(t)
+// accountWithUsers creates an account with n active users and returns it
+// and the users' ids.
+func accountWithUsers(t *testing.T, s *Store, n int) (licensing.Account, []string) {
+	t.Helper()
 	bg := context.Background()
-	a := licensing.Account{ID: licensing.NewID(), Name: "turns-" + randomHex(6), CreatedAt: time.Now()}
+	a := licensing.Account{ID: licensing.NewID(), Name: "line-" + randomHex(6), CreatedAt: time.Now()}
 	if err := s.CreateAccount(bg, a); err != nil {
 		t.Fatal(err)
 	}
-	const joiners = 40 // more than the pool's 25 connections
-	users := make([]string, joiners)
+	users := make([]string, n)
 	for i := range users {
 		now := time.Now()
 		u := licensing.User{AccountID: a.ID, ID: licensing.NewID(), UserName: "u-" + randomHex(8), Active: true,
@@ -34,6 +29,20 @@ func TestJoinsWaitingForTheLineHoldOneConnection(t *testing.T) {
 		}
 		users[i] = u.ID
 	}
+	return a, users
+}
+
+// TestJoinsWaitingForTheLineHoldOneConnection holds a line's lock from
+// another connection while more agents join the line than the store's
+// pool has connections, and checks that the store still answers: the
+// joins of one process wait for the line's lock one at a time, not one per
+// connection of the pool. Once the lock is let go, every join gets its
+// place.
+func TestJoinsWaitingForTheLineHoldOneConnection(t *testing.T) {
+	s := openPostgres(t)
+	bg := context.Background()
+	const joiners = 40 // more than the pool's 25 connections
+	a, users := accountWithUsers(t, s, joiners)
 
 	other, err := sql.Open("pgx", postgresURL(t))
 	if err != nil {

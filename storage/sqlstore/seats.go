@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -655,17 +656,28 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 		}
 		defer done()
 	}
+	lockTimeout, bounded := lockTimeout(ctx)
 	ticket := ""
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if s.dialect == DialectPostgres {
 			// The line's lock is held until the commit, which then waits
-			// for no disk (see lazySQL).
-			lock := `, pg_advisory_xact_lock(hashtextextended(?, 0))`
-			args := []any{line}
-			if maxWaiters <= 0 {
-				lock, args = "", nil
+			// for no disk (see lazySQL). A join with a deadline waits for
+			// locks no longer than its time (see lockTimeout).
+			settings, args := lazySQL, []any{}
+			if bounded {
+				settings += `, set_config('lock_timeout', ?, true)`
+				args = append(args, lockTimeout)
 			}
-			if _, err := exec(tx, "join queue", lazySQL+lock, args...); err != nil {
+			stmt := settings
+			if maxWaiters > 0 {
+				// The settings are made before the lock is waited for:
+				// the outer select list is computed on the sub-select's
+				// row, and PostgreSQL never merges a sub-select calling a
+				// volatile function into the query around it.
+				stmt = `SELECT pg_advisory_xact_lock(hashtextextended(?, 0)) FROM (` + settings + `) AS settings`
+				args = append([]any{line}, args...)
+			}
+			if _, err := exec(tx, "join queue", stmt, args...); err != nil {
 				return err
 			}
 		}
@@ -705,10 +717,35 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 		}
 		return err
 	})
+	if bounded && lockNotAvailable(err) {
+		return "", fmt.Errorf("sqlstore: join queue: no place before the deadline: %w", context.DeadlineExceeded)
+	}
 	if err != nil {
 		return "", err
 	}
 	return ticket, nil
+}
+
+// lockReserve is the part of a join's time that its wait for locks leaves
+// to the rest of its transaction (see lockTimeout).
+const lockReserve = 50 * time.Millisecond
+
+// lockTimeout returns the lock_timeout setting that makes a transaction
+// run with ctx stop waiting for a lock before ctx's deadline, and false if
+// ctx has none. A query that ctx's deadline interrupts costs its
+// connection (pgx closes it), and a waiting start's join may wait for the
+// line's lock until its wait is up; ended by the database instead
+// (lock_not_available), the wait leaves the connection usable. It ends
+// lockReserve early, so that the rollback is over before the deadline
+// too, and never waits less than a millisecond (a lock_timeout of 0 waits
+// forever).
+func lockTimeout(ctx context.Context) (string, bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return "", false
+	}
+	wait := max(time.Until(deadline)-lockReserve, time.Millisecond)
+	return strconv.FormatInt(wait.Milliseconds(), 10) + "ms", true
 }
 
 // lineTurns gives turns to the joins of lines of waiters of one process,

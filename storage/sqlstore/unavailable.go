@@ -90,6 +90,13 @@ func contended(err error) bool {
 	return false
 }
 
+// lockNotAvailable reports whether err is PostgreSQL's lock_not_available
+// (55P03): a lock was not granted within the transaction's lock_timeout.
+func lockNotAvailable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
+}
+
 // The SQLite result codes of a database locked by another connection.
 const (
 	sqliteBusy   = 5

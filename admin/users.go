@@ -232,7 +232,11 @@ func (h *Handler) createUser(c echo.Context) error {
 	now := h.opts.Clock.Now()
 	u := licensing.User{AccountID: principal(c).AccountID, ID: licensing.NewID(), Active: true, Doc: json.RawMessage(`{}`),
 		Created: now, LastModified: now, Version: 1}
-	if _, err := h.applyUser(c.Request().Context(), &u, req); err != nil {
+	hash, err := h.passwordHash(c.Request().Context(), req, u.ID)
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	if _, err := h.applyUser(&u, req, hash); err != nil {
 		return writeProblem(c, err)
 	}
 	if err := h.opts.Store.CreateUser(c.Request().Context(), u, h.audit(c, "user.create", "user", u.ID, u.UserName)); err != nil {
@@ -255,8 +259,14 @@ func (h *Handler) patchUser(c echo.Context) error {
 	if err := mayWrite(c, req); err != nil {
 		return writeProblem(c, err)
 	}
+	// The password is hashed once, not at each attempt of a write that
+	// loses races (changeUser): the hash is slow on purpose.
+	hash, err := h.passwordHash(c.Request().Context(), req, c.Param("id"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
 	return h.changeUser(c, "user.update", func(u *licensing.User) (string, error) {
-		changed, err := h.applyUser(c.Request().Context(), u, req)
+		changed, err := h.applyUser(u, req, hash)
 		return strings.Join(changed, ", "), err
 	})
 }
@@ -390,9 +400,29 @@ func (h *Handler) userProblem(c echo.Context, u licensing.User, err error) error
 	return writeProblem(c, h.opts.Catalog.NameProducts(err))
 }
 
-// applyUser applies the fields present in req to u and returns the names
-// of those that changed it.
-func (h *Handler) applyUser(ctx context.Context, u *licensing.User, req userRequest) ([]string, error) {
+// passwordHash returns the hash of the password req sets for the user of
+// the id, or "" if it sets none.
+func (h *Handler) passwordHash(ctx context.Context, req userRequest, id string) (string, error) {
+	if req.Password == nil {
+		return "", nil
+	}
+	if *req.Password == "" {
+		return "", problem.Invalid("password must not be empty.")
+	}
+	if h.opts.HashPassword == nil {
+		return "", problem.Invalid("This server cannot set passwords through the admin API; set them through SCIM.")
+	}
+	hash, err := h.opts.HashPassword(ctx, *req.Password)
+	if err != nil {
+		return "", fmt.Errorf("hash the password of user %s: %w", id, err)
+	}
+	return hash, nil
+}
+
+// applyUser applies the fields present in req to u, with hash the hash
+// of its password (passwordHash), and returns the names of those that
+// changed it.
+func (h *Handler) applyUser(u *licensing.User, req userRequest, hash string) ([]string, error) {
 	var changed []string
 	set := func(name string, dst *string, v *string) {
 		if v != nil && *v != *dst {
@@ -415,16 +445,6 @@ func (h *Handler) applyUser(ctx context.Context, u *licensing.User, req userRequ
 	}
 	changed = append(changed, docChanged...)
 	if req.Password != nil {
-		if *req.Password == "" {
-			return nil, problem.Invalid("password must not be empty.")
-		}
-		if h.opts.HashPassword == nil {
-			return nil, problem.Invalid("This server cannot set passwords through the admin API; set them through SCIM.")
-		}
-		hash, err := h.opts.HashPassword(ctx, *req.Password)
-		if err != nil {
-			return nil, fmt.Errorf("hash the password of user %s: %w", u.ID, err)
-		}
 		u.PasswordHash = hash
 		changed = append(changed, "password")
 	}

@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/scimd/scimd/admin"
@@ -64,6 +66,39 @@ func TestAdminGroupLicensesLoseRaces(t *testing.T) {
 			}
 			if errs := logs.Lines(slog.LevelError); len(errs) > 0 {
 				t.Errorf("lost races logged as errors: %v", errs)
+			}
+		})
+	}
+}
+
+// TestAdminPasswordHashedOnceLosingRaces: PATCH /users/{id} setting a
+// password that loses races to other writes of the user hashes the
+// password once, not once per attempt (the hash is slow on purpose), and
+// the password it stores is the one sent.
+func TestAdminPasswordHashedOnceLosingRaces(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			store := b.Open(t)
+			losing := &testenv.LosingStore{Store: store}
+			var hashes atomic.Int32
+			hash := func(_ context.Context, password string) (string, error) {
+				hashes.Add(1)
+				return "hash-of-" + password, nil
+			}
+			h := newHarness(t, store, func(o *server.Options) {
+				o.Admin = admin.New(admin.Options{Store: losing, Clock: licensing.SystemClock{}, Catalog: licensing.DefaultCatalog(), HashPassword: hash})
+			})
+			acct, _ := h.account(t)
+			users := h.adminToken(t, acct.ID, licensing.PrivUsers)
+			id := adminWant(t, h, users, http.StatusCreated, "", "POST", "/users", `{"userName":"ann@corp.test"}`)["id"].(string)
+
+			losing.Lose.Store(5)
+			adminWant(t, h, users, http.StatusOK, "", "PATCH", "/users/"+id, `{"password":"new secret"}`)
+			if n := hashes.Load(); n != 1 {
+				t.Errorf("the password was hashed %d times for one PATCH that lost 5 races, want once", n)
+			}
+			if u, err := store.User(t.Context(), acct.ID, id); err != nil || u.PasswordHash != "hash-of-new secret" {
+				t.Errorf("the stored hash: %q %v, want the new password's", u.PasswordHash, err)
 			}
 		})
 	}

@@ -657,7 +657,7 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 		defer done()
 	}
 	lockTimeout, bounded := lockTimeout(ctx)
-	ticket := ""
+	ticket, xact := "", int64(0)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if s.dialect == DialectPostgres {
 			// The line's lock is held until the commit, which then waits
@@ -700,17 +700,21 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 			args = append(args, accountID, productID, s.timeArg(now), userID, maxWaiters, accountID, productID, userID)
 		}
 		found := false
+		returning, into := `ticket`, []any{&ticket}
+		if s.dialect == DialectPostgres {
+			returning, into = `ticket, txid_current()`, append(into, &xact)
+		}
 		err := query(tx, "join queue",
 			`INSERT INTO waiters (ticket, account_id, product_id, user_id, joined_at, expires_at)
 			 SELECT ?, ?, ?, ?, ?, ? WHERE NOT (`+full+`)
 			 ON CONFLICT (account_id, product_id, user_id) DO UPDATE
 			 SET holders = waiters.holders + 1,
 			     expires_at = CASE WHEN waiters.expires_at < excluded.expires_at THEN excluded.expires_at ELSE waiters.expires_at END
-			 RETURNING ticket`,
+			 RETURNING `+returning,
 			args,
 			func(rows *sql.Rows) error {
 				found = true
-				return rows.Scan(&ticket)
+				return rows.Scan(into...)
 			})
 		if err == nil && !found {
 			return fmt.Errorf("sqlstore: join queue: %w", licensing.ErrLineFull)
@@ -720,10 +724,58 @@ func (s *Store) JoinQueue(ctx context.Context, accountID, productID, userID stri
 	if bounded && lockNotAvailable(err) {
 		return "", fmt.Errorf("sqlstore: join queue: no place before the deadline: %w", context.DeadlineExceeded)
 	}
+	if err != nil && ticket != "" && xact != 0 && ctx.Err() != nil {
+		s.undoJoin(ctx, accountID, ticket, xact)
+	}
 	if err != nil {
 		return "", err
 	}
 	return ticket, nil
+}
+
+// undoJoinTime bounds the clean-up of a join cut short as it committed.
+const undoJoinTime = time.Second
+
+// undoJoin takes back a join that ctx cut short during its commit, on
+// PostgreSQL (ticket from its transaction xact; SQLite commits whatever
+// the context does). The commit may have been made nonetheless, its
+// answer lost with the connection, and the join's place (or one more
+// holder of a place its user shares) would then stand in line until it
+// expires, ahead of others, for an agent told there was no place. It
+// asks the database whether the transaction committed and, if it did,
+// lets one holder of the ticket go: this join's. A leave made without
+// asking would take the place from the user's other requests sharing it
+// when the commit was not made. Best effort: failing, the place expires
+// with its time.
+func (s *Store) undoJoin(ctx context.Context, accountID, ticket string, xact int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoJoinTime)
+	defer cancel()
+	for {
+		status := ""
+		err := query(s.conn(ctx), "undo join", `SELECT COALESCE(txid_status(?), '')`, []any{xact},
+			func(rows *sql.Rows) error { return rows.Scan(&status) })
+		switch {
+		case err != nil:
+			s.log.Warn("a join cut short as it committed may hold a place in line until it expires", "ticket", ticket, "error", err)
+			return
+		case status == "committed":
+			if err := s.LeaveQueue(ctx, accountID, ticket); err != nil {
+				s.log.Warn("a join cut short as it committed holds a place in line until it expires", "ticket", ticket, "error", err)
+			}
+			return
+		case status != "in progress": // aborted
+			return
+		}
+		// The server has yet to end the transaction of the closed
+		// connection.
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // lockReserve is the part of a join's time that its wait for locks leaves

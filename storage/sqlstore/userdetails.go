@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -21,7 +22,9 @@ import (
 // three, through the primary keys of assignments and user_licenses, the
 // queue's index for the places of pending licenses and the (account_id,
 // member_id) index of group_members: one round trip instead of three on
-// every lookup, and one snapshot of the three tables.
+// every lookup, and one snapshot of the three tables. The order is made
+// here: sorting the rows in the database (wide ones, with the licenses'
+// sources) cost a user in 50 groups more than reading them.
 func (s *Store) loadUserDetails(db *gorm.DB, accountID string, users []licensing.User, groups bool) error {
 	at := make(map[string]int, len(users))
 	ids := make([]string, len(users))
@@ -30,6 +33,9 @@ func (s *Store) loadUserDetails(db *gorm.DB, accountID string, users []licensing
 		ids[i] = u.ID
 		users[i].Assignments, users[i].Licenses, users[i].Groups = nil, nil, nil
 	}
+	// The same group ids come back as memberships and as the sources of
+	// each license they give: one string each.
+	interned := map[string]string{}
 	stmt := s.userDetailsSQL(groups)
 	for chunk := range slices.Chunk(ids, batch) {
 		args := []any{accountID, chunk, accountID, chunk}
@@ -57,12 +63,12 @@ func (s *Store) loadUserDetails(db *gorm.DB, accountID string, users []licensing
 				u.Assignments[string(key)] = licensing.LicenseType(license)
 			case 'l':
 				l := licensing.License{ProductID: string(key), License: licensing.LicenseType(license), Status: licensing.LicenseStatus(status), Place: place}
-				if l.Sources, ok = stringList(sources); !ok {
+				if l.Sources, ok = stringList(sources, interned); !ok {
 					_ = json.Unmarshal(sources, &l.Sources)
 				}
 				u.Licenses = append(u.Licenses, l)
 			case 'g':
-				u.Groups = append(u.Groups, licensing.GroupRef{ID: string(key), Display: string(license)})
+				u.Groups = append(u.Groups, licensing.GroupRef{ID: intern(interned, key), Display: string(license)})
 			}
 			return nil
 		})
@@ -70,14 +76,23 @@ func (s *Store) loadUserDetails(db *gorm.DB, accountID string, users []licensing
 			return err
 		}
 	}
+	for i := range users {
+		slices.SortFunc(users[i].Groups, func(a, b licensing.GroupRef) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(users[i].Licenses, func(a, b licensing.License) int {
+			if c := strings.Compare(a.ProductID, b.ProductID); c != 0 {
+				return c
+			}
+			return strings.Compare(string(b.License), string(a.License)) // named before concurrent
+		})
+	}
 	return nil
 }
 
 // userDetailsSQL is loadUserDetails' statement: rows of a kind ('a' an
 // assignment, 'l' a license in force, 'g' a group), the user's id, the
 // product (or group) id, the license type (or the group's display name),
-// and for licenses their status, sources and place in the queue. Its
-// arguments are the account and the user ids, once per kind.
+// and for licenses their status, sources and place in the queue, in no
+// order. Its arguments are the account and the user ids, once per kind.
 func (s *Store) userDetailsSQL(groups bool) string {
 	stmt := `SELECT 'a' AS kind, user_id AS owner, product_id AS k, license AS v, '' AS status, '' AS sources, 0 AS place
 		FROM assignments WHERE account_id = ? AND user_id IN ?
@@ -96,39 +111,66 @@ func (s *Store) userDetailsSQL(groups bool) string {
 		}
 		stmt += `
 	UNION ALL
-	SELECT 'g', m.member_id, g.id, g.display_name, '', '', 0
+	SELECT 'g', m.member_id, m.group_id, m.group_name, '', '', 0
 		FROM ` + members + `
-		JOIN "groups" AS g ON g.account_id = m.account_id AND g.id = m.group_id
 		WHERE m.account_id = ? AND m.member_type = 'User' AND m.member_id IN ?`
 	}
-	return `SELECT kind, owner, k, v, status, sources, place FROM (` + stmt + `) AS d
-		ORDER BY kind, owner, ` + s.byteOrder("k") + `, v DESC`
+	return stmt
 }
 
 // stringList reads the JSON list of strings a license's sources are
 // stored as (sourcesText) without encoding/json, when no string holds an
-// escape, which group ids and "direct" never do; ok is false for anything
-// else, which json.Unmarshal then reads.
-func stringList(raw []byte) (list []string, ok bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' || bytes.IndexByte(raw, '\\') >= 0 || !utf8.Valid(raw) {
+// escape or a control character, which group ids and "direct" never do;
+// ok is false for anything else, which json.Unmarshal then reads. Each
+// string is taken from interned, or added to it.
+func stringList(raw []byte, interned map[string]string) (list []string, ok bool) {
+	raw = trimJSONSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' || !utf8.Valid(raw) {
 		return nil, false
 	}
-	body := bytes.TrimSpace(raw[1 : len(raw)-1])
-	if len(body) == 0 {
-		return []string{}, true
-	}
+	body := trimJSONSpace(raw[1 : len(raw)-1])
 	list = make([]string, 0, bytes.Count(body, []byte{','})+1)
-	for part := range bytes.SplitSeq(body, []byte{','}) {
-		part = bytes.TrimSpace(part)
-		if len(part) < 2 || part[0] != '"' || part[len(part)-1] != '"' {
+	for len(body) > 0 {
+		if body[0] != '"' {
 			return nil, false
 		}
-		str := part[1 : len(part)-1]
-		if bytes.ContainsFunc(str, func(r rune) bool { return r == '"' || r < 0x20 }) {
+		end := 1
+		for end < len(body) && body[end] != '"' {
+			if c := body[end]; c == '\\' || c < 0x20 {
+				return nil, false
+			}
+			end++
+		}
+		if end == len(body) {
 			return nil, false
 		}
-		list = append(list, string(str))
+		list = append(list, intern(interned, body[1:end]))
+		body = trimJSONSpace(body[end+1:])
+		if len(body) > 0 {
+			if body[0] != ',' {
+				return nil, false
+			}
+			if body = trimJSONSpace(body[1:]); len(body) == 0 {
+				return nil, false // a trailing comma
+			}
+		}
 	}
 	return list, true
+}
+
+// intern returns the string of b held in interned, adding it if absent.
+func intern(interned map[string]string, b []byte) string {
+	if s, ok := interned[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	interned[s] = s
+	return s
+}
+
+// trimJSONSpace trims the whitespace JSON allows around values (space,
+// tab, line feed, carriage return), which bytes.TrimSpace's Unicode
+// spaces exceed.
+func trimJSONSpace(b []byte) []byte {
+	return bytes.Trim(b, " \t\n\r")
 }

@@ -99,7 +99,7 @@ func testUserGroups(t *testing.T, s licensing.Store) {
 	// Display follows the group's current name, for the members it had
 	// and the one the renaming write adds.
 	renamed := ga
-	renamed.DisplayName = "Alpha renamed"
+	renamed.DisplayName = `Alpha "renamed" \ é	`
 	renamed.Members = []licensing.Member{member(u.ID), member(other.ID)}
 	renamed.Version = 2
 	wantErr(t, "ReplaceGroup renaming", s.ReplaceGroup(ctx, renamed, 1), nil)

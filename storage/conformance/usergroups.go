@@ -96,13 +96,20 @@ func testUserGroups(t *testing.T, s licensing.Store) {
 	g, _ := s.Group(ctx, a.ID, gb.ID)
 	wantMembers(t, "Beta", g.Members, userMember(next), userMember(other))
 
-	// Display follows the group's current name.
+	// Display follows the group's current name, for the members it had
+	// and the one the renaming write adds.
 	renamed := ga
-	renamed.DisplayName = "Alpha renamed"
+	renamed.DisplayName = `Alpha "renamed" \ é	`
+	renamed.Members = []licensing.Member{member(u.ID), member(other.ID)}
 	renamed.Version = 2
 	wantErr(t, "ReplaceGroup renaming", s.ReplaceGroup(ctx, renamed, 1), nil)
 	got, _ = s.User(ctx, a.ID, u.ID)
 	wantGroups(t, "u after rename", got.Groups, groupRef(gb), groupRef(renamed))
+	got, _ = s.User(ctx, a.ID, other.ID)
+	wantGroups(t, "other after rename", got.Groups, groupRef(gb), groupRef(gu), groupRef(renamed))
+	page, err = s.Users(ctx, a.ID, licensing.Query{Limit: 10})
+	wantErr(t, "Users", err, nil)
+	wantGroups(t, "listed u after rename", usersByID(page.Items)[u.ID].Groups, groupRef(gb), groupRef(renamed))
 
 	// Removal through ReplaceGroup and DeleteGroup.
 	without := gb

@@ -54,7 +54,7 @@ func (s *Store) CreateGroup(ctx context.Context, g licensing.Group, audit ...lic
 		if err != nil {
 			return err
 		}
-		if err := insertMembers(tx, g.AccountID, g.ID, resolved); err != nil {
+		if err := insertMembers(tx, g.AccountID, g.ID, g.DisplayName, resolved); err != nil {
 			return err
 		}
 		if err := s.recordAudit(tx, g.AccountID, audit); err != nil {
@@ -136,18 +136,28 @@ func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersi
 			return staleOrMissing(tx, "replace group", `"groups"`, g.AccountID, g.ID)
 		}
 		// Only the difference is written, so that changing one member
-		// of a large group stays cheap.
-		current := map[string]bool{}
+		// of a large group stays cheap; a rename rewrites the name the
+		// memberships carry (see migration 0022).
+		current, renamed := map[string]bool{}, false
 		err = query(tx, "replace group",
-			`SELECT member_id FROM group_members WHERE account_id = ? AND group_id = ?`, []any{g.AccountID, g.ID},
+			`SELECT member_id, group_name FROM group_members WHERE account_id = ? AND group_id = ?`, []any{g.AccountID, g.ID},
 			func(rows *sql.Rows) error {
 				var id string
-				err := rows.Scan(&id)
+				var name sql.RawBytes
+				err := rows.Scan(&id, &name)
 				current[id] = true
+				renamed = renamed || string(name) != g.DisplayName
 				return err
 			})
 		if err != nil {
 			return err
+		}
+		if renamed {
+			if _, err := exec(tx, "replace group",
+				`UPDATE group_members SET group_name = ? WHERE account_id = ? AND group_id = ?`,
+				g.DisplayName, g.AccountID, g.ID); err != nil {
+				return err
+			}
 		}
 		var added []licensing.Member
 		for _, m := range members {
@@ -172,7 +182,7 @@ func (s *Store) ReplaceGroup(ctx context.Context, g licensing.Group, expectVersi
 		if err != nil {
 			return err
 		}
-		if err := insertMembers(tx, g.AccountID, g.ID, resolved); err != nil {
+		if err := insertMembers(tx, g.AccountID, g.ID, g.DisplayName, resolved); err != nil {
 			return err
 		}
 		if err := s.recordAudit(tx, g.AccountID, audit); err != nil {
@@ -396,17 +406,18 @@ func (s *Store) resolveMembers(tx *gorm.DB, accountID string, members []licensin
 	return resolved, nil
 }
 
-// insertMembers writes memberships in multi-row INSERTs.
-func insertMembers(tx *gorm.DB, accountID, groupID string, members []licensing.Member) error {
+// insertMembers writes memberships of the group named groupName in
+// multi-row INSERTs.
+func insertMembers(tx *gorm.DB, accountID, groupID, groupName string, members []licensing.Member) error {
 	for len(members) > 0 {
-		n := min(len(members), batch/4)
-		args := make([]any, 0, 4*n)
+		n := min(len(members), batch/5)
+		args := make([]any, 0, 5*n)
 		for _, m := range members[:n] {
-			args = append(args, accountID, groupID, m.ID, string(m.Type))
+			args = append(args, accountID, groupID, m.ID, string(m.Type), groupName)
 		}
-		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
 		if _, err := exec(tx, "insert members",
-			`INSERT INTO group_members (account_id, group_id, member_id, member_type) VALUES `+values, args...); err != nil {
+			`INSERT INTO group_members (account_id, group_id, member_id, member_type, group_name) VALUES `+values, args...); err != nil {
 			return err
 		}
 		members = members[n:]
